@@ -1,0 +1,102 @@
+"""The public API: what the CLI calls and what tests use.
+
+A `Workspace` is a work directory (catalog + artifacts) plus a lazily created Docker runtime; every
+CLI command is one method call on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.errors import CligymError, DockerUnavailableError
+from cligym.gold.build import GoldRequest, GoldResult, build_gold
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import GoldEnv
+from cligym.runtime.base import BaseImageResult, ensure_base_image
+from cligym.runtime.docker import DockerRuntime, GcReport
+from cligym.runtime.doctor import DoctorReport, run_doctor
+
+SAMPLE_NAME = "stashkit"
+
+
+def sample_repo_path() -> Path:
+    """The embedded sample repository shipped inside the package."""
+    return Path(str(resources.files("cligym.samples") / SAMPLE_NAME))
+
+
+@dataclass(frozen=True)
+class GoldOutcome:
+    """Per-SOURCE outcome of `gold`: a result, or the one-line error that stopped it."""
+
+    spec: str
+    result: GoldResult | None = None
+    error: str | None = None
+
+
+class Workspace:
+    """A work directory and the runtime that acts on it."""
+
+    def __init__(self, settings: Settings | None = None, runtime: DockerRuntime | None = None):
+        self.settings = settings or Settings.from_env()
+        self._runtime = runtime
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.settings.paths.ensure().catalog)
+
+    @property
+    def runtime(self) -> DockerRuntime:
+        if self._runtime is None:
+            self._runtime = DockerRuntime(limits=self.settings.limits)
+        return self._runtime
+
+    def build_base(self, rebuild: bool = False, reporter: Reporter = NULL_REPORTER) -> BaseImageResult:
+        return ensure_base_image(self.runtime, self.settings.base_image, rebuild=rebuild,
+                                 reporter=reporter)
+
+    def gold(self, request: GoldRequest, reporter: Reporter = NULL_REPORTER) -> GoldResult:
+        """Build or reuse the gold env of one SOURCE (raises CligymError on failure)."""
+        if request.runs < 1:
+            raise CligymError("--runs must be at least 1")
+        if request.min_tests < 1:
+            raise CligymError("--min-tests must be at least 1")
+        return build_gold(request, self.settings, self.runtime, self.catalog, reporter)
+
+    def gold_many(self, requests: list[GoldRequest],
+                  reporter: Reporter = NULL_REPORTER) -> list[GoldOutcome]:
+        """Each SOURCE independently: one failure never stops the others."""
+        outcomes: list[GoldOutcome] = []
+        for request in requests:
+            try:
+                outcomes.append(GoldOutcome(request.spec, result=self.gold(request, reporter)))
+            except DockerUnavailableError:
+                raise
+            except CligymError as err:
+                outcomes.append(GoldOutcome(request.spec, error=str(err).splitlines()[0]))
+        return outcomes
+
+    def list_gold(self) -> list[GoldEnv]:
+        return self.catalog.list_gold()
+
+    def get_gold(self, key: str) -> GoldEnv:
+        matches = self.catalog.find_gold(key)
+        if not matches:
+            raise CligymError(f"no gold environment matches {key!r}; see `cligym list gold`")
+        ids = {g.id for g in matches}
+        if len(ids) > 1 and not any(g.id == key for g in matches):
+            by_name = {g.name for g in matches}
+            if len(by_name) > 1:
+                raise CligymError(f"{key!r} matches {len(ids)} gold environments; give more of the id")
+        return matches[0]
+
+    def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:
+        return run_doctor(self.settings.workdir, self.settings.base_image, min_free_gb)
+
+    def gc(self, images: bool = False, force: bool = False) -> GcReport:
+        keep = self.catalog.gold_image_refs() if self.settings.paths.catalog.exists() else set()
+        return self.runtime.gc(keep_images=keep, remove_images=images, include_live=force)

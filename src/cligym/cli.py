@@ -1,0 +1,238 @@
+"""The `cligym` command: parse flags, call `cligym.api`, render with rich. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cligym import __version__
+from cligym.api import GoldOutcome, Workspace, sample_repo_path
+from cligym.config import Settings
+from cligym.errors import CligymError
+from cligym.gold.build import GoldRequest
+from cligym.records import GoldEnv
+from cligym.runtime.doctor import CheckState
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Manufacture environment-repair tasks for terminal agents.")
+list_app = typer.Typer(no_args_is_help=True, help="List records in the catalog.")
+app.add_typer(list_app, name="list")
+console = Console(stderr=True)
+out = Console()
+
+
+class _State:
+    workdir: Path | None = None
+    debug: bool = False
+
+
+state = _State()
+
+
+class RichReporter:
+    """Progress lines on stderr (the library only emits events)."""
+
+    def stage(self, stage: str, message: str) -> None:
+        console.print(f"[dim]{stage:>7}[/dim] {message}")
+
+
+def _workspace(test_timeout: int | None = None) -> Workspace:
+    settings = Settings.from_env(state.workdir)
+    if test_timeout is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, test_timeout_sec=test_timeout)
+    return Workspace(settings)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cligym {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    workdir: Annotated[Path | None, typer.Option(
+        "--workdir", "-w", help="Work directory (catalog + artifacts). [default: ./cligym-work]",
+        envvar="CLIGYM_WORKDIR")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Log details and show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version.")] = False,
+) -> None:
+    state.workdir = workdir
+    state.debug = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def gold(
+    sources: Annotated[list[str], typer.Argument(
+        help="Local directory, git repo (path or URL, optional @ref), or pypi:NAME[==VERSION].")],
+    runs: Annotated[int, typer.Option(help="Test runs; stable = passed in every run.")] = 2,
+    min_tests: Annotated[int, typer.Option(help="Fewest stably passing tests to accept.")] = 5,
+    profile: Annotated[Path | None, typer.Option(help="TOML profile overriding detection.")] = None,
+    test_timeout: Annotated[int | None, typer.Option(help="Seconds per test run.")] = None,
+    rebuild: Annotated[bool, typer.Option(help="Ignore the cache and rebuild.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Build gold environments: images in which the repo's tests pass stably."""
+    ws = _workspace(test_timeout)
+    requests = [GoldRequest(spec=s, runs=runs, min_tests=min_tests, profile_path=profile,
+                            rebuild=rebuild) for s in sources]
+    outcomes = ws.gold_many(requests, RichReporter())
+    _render_outcomes(outcomes, as_json)
+    failed = [o for o in outcomes if o.error]
+    if failed:
+        for o in failed:
+            console.print(f"[red]error:[/red] {o.error}")
+        raise typer.Exit(1)
+
+
+def _render_outcomes(outcomes: list[GoldOutcome], as_json: bool) -> None:
+    if as_json:
+        rows = [{"source": o.spec, "error": o.error,
+                 "cached": o.result.cached if o.result else None,
+                 "gold": _gold_summary(o.result.gold) if o.result else None} for o in outcomes]
+        out.print_json(json.dumps(rows))
+        return
+    for o in outcomes:
+        if o.result is None:
+            continue
+        g = o.result.gold
+        how = "cache hit" if o.result.cached else f"built in {o.result.duration_sec:.0f} s"
+        s = g.stability
+        out.print(
+            f"[green]gold[/green] {g.id} [bold]{g.name}[/bold] ({how}): "
+            f"{len(s.stable_passing)} stable, {len(s.flaky)} flaky, {len(s.failing)} failing, "
+            f"{len(s.skipped)} skipped over {s.runs} runs; python {g.python_version}; "
+            f"image {g.image_tag}"
+        )
+
+
+def _gold_summary(g: GoldEnv) -> dict[str, object]:
+    s = g.stability
+    return {
+        "id": g.id, "name": g.name, "source": g.source.spec, "resolved": g.source.resolved,
+        "image": g.image_tag, "image_id": g.image_id, "python": g.python_version,
+        "stable": len(s.stable_passing), "flaky": len(s.flaky), "failing": len(s.failing),
+        "skipped": len(s.skipped), "runs": s.runs, "created_at": g.created_at.isoformat(),
+    }
+
+
+@list_app.command("gold")
+def list_gold(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List gold environments in the catalog."""
+    golds = _workspace().list_gold()
+    if as_json:
+        out.print_json(json.dumps([_gold_summary(g) for g in golds]))
+        return
+    table = Table("id", "name", "source", "stable", "flaky", "failing", "python", "image")
+    for g in golds:
+        s = g.stability
+        table.add_row(g.id, g.name, g.source.spec, str(len(s.stable_passing)), str(len(s.flaky)),
+                      str(len(s.failing)), g.python_version, g.image_tag)
+    out.print(table if golds else "no gold environments yet; try `cligym gold pypi:attrs`")
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Gold id (or prefix), name or source.")],
+    tests: Annotated[bool, typer.Option(help="List the stable, flaky and failing tests.")] = False,
+) -> None:
+    """Show one gold environment: source, recipe, Dockerfile, test summary."""
+    g = _workspace().get_gold(key)
+    out.print_json(json.dumps(_gold_summary(g)))
+    out.print("[bold]recipe notes[/bold]")
+    for note in g.recipe.notes:
+        out.print(f"  - {note}")
+    out.print("[bold]Dockerfile[/bold]")
+    out.print(g.dockerfile, markup=False, highlight=False)
+    if tests:
+        for label, ids in (("stable", g.stability.stable_passing), ("flaky", g.stability.flaky),
+                           ("failing", g.stability.failing), ("skipped", g.stability.skipped)):
+            out.print(f"[bold]{label}[/bold] ({len(ids)})")
+            for nodeid in ids:
+                out.print(f"  {nodeid}", markup=False, highlight=False)
+
+
+@app.command()
+def doctor(
+    min_free_gb: Annotated[float, typer.Option(help="Free disk space required.")] = 10.0,
+) -> None:
+    """Check Docker, storage, base image, pip/CA forwarding and disk; say how to fix problems."""
+    report = _workspace().doctor(min_free_gb)
+    colors = {CheckState.OK: "green", CheckState.WARN: "yellow", CheckState.FAIL: "red"}
+    for check in report.checks:
+        color = colors[check.state]
+        out.print(f"[{color}]{check.state.value:>4}[/{color}] {check.name}: {check.detail}",
+                  highlight=False)
+        if check.fix:
+            out.print(f"      fix: {check.fix}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def gc(
+    images: Annotated[bool, typer.Option(help="Also remove gold images not in the catalog.")] = False,
+    force: Annotated[bool, typer.Option(help="Also remove containers of runs still alive.")] = False,
+) -> None:
+    """Remove containers (and optionally images) labelled by cligym; never anything else."""
+    report = _workspace().gc(images=images, force=force)
+    out.print(f"removed {len(report.containers)} container(s), {len(report.images)} image(s)"
+              + (f"; kept {len(report.kept_live)} of live runs" if report.kept_live else ""))
+
+
+@app.command()
+def base(rebuild: Annotated[bool, typer.Option(help="Rebuild even if cached.")] = False) -> None:
+    """Build (or show) the base image: pulled python slim, or debootstrap + docker import."""
+    result = _workspace().build_base(rebuild=rebuild, reporter=RichReporter())
+    how = "built" if result.built else "cached"
+    out.print(f"base image {result.tag} ({how}, from {result.from_image}) {result.image_id[:19]}")
+
+
+@app.command()
+def demo(runs: Annotated[int, typer.Option(help="Test runs.")] = 2) -> None:
+    """Run the pipeline on the embedded sample repository (today: the gold stage)."""
+    ws = _workspace()
+    result = ws.gold(GoldRequest(spec=str(sample_repo_path()), runs=runs), RichReporter())
+    _render_outcomes([GoldOutcome(result.gold.source.spec, result=result)], as_json=False)
+    out.print(f"catalog: {ws.settings.paths.catalog}")
+    out.print("next: `cligym list gold`, `cligym show " + result.gold.id + " --tests`")
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `finally`: containers get removed
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        app()  # standalone: usage errors print help text and exit 2
+    except CligymError as err:
+        if state.debug:
+            console.print_exception()
+        console.print(f"[red]error:[/red] {str(err).splitlines()[0]}", highlight=False)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/red]; containers of this run were removed")
+        sys.exit(130)
+    except Exception as err:
+        if state.debug:
+            raise
+        console.print(f"[red]internal error:[/red] {type(err).__name__}: {err} (rerun with --debug)",
+                      highlight=False)
+        sys.exit(70)

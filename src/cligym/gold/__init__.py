@@ -1,0 +1,1 @@
+"""Gold stage: sources, recipe detection, image build, repeated test runs, stability."""

@@ -1,0 +1,291 @@
+"""The gold stage: source -> image in which a known set of tests passes stably.
+
+resolve source -> detect recipe -> (cache hit?) -> docker build -> N test runs in fresh containers
+-> stability -> artifacts + one catalog row. Any failure removes what this attempt created (image,
+staging files) and raises a CligymError with one actionable line.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import shutil
+import tarfile
+import time
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+from pydantic import ValidationError
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.errors import CligymError, DockerOperationError, GoldTestsError, InstallError
+from cligym.gold.dockerfile import (
+    APP_DIR,
+    JUNIT_PATH,
+    RESULTS_DIR,
+    TEST_USER,
+    render_gold_dockerfile,
+    render_test_script,
+)
+from cligym.gold.junit import JunitParseError, parse_junit
+from cligym.gold.recipe import ProjectFiles, RecipeProfile, plan_recipe
+from cligym.gold.sources import iter_files, resolve_source
+from cligym.gold.stability import compute_stability
+from cligym.ids import content_id
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
+from cligym.runtime.base import ensure_base_image
+from cligym.runtime.docker import LABEL_KIND, DockerRuntime
+
+log = logging.getLogger(__name__)
+
+GOLD_FORMAT = "gold-v1"
+LABEL_GOLD_ID = "cligym.gold"
+
+
+@dataclass(frozen=True)
+class GoldRequest:
+    """What `cligym gold` was asked to do for one SOURCE."""
+
+    spec: str
+    runs: int = 2
+    min_tests: int = 5
+    profile_path: Path | None = None
+    rebuild: bool = False
+
+
+@dataclass(frozen=True)
+class GoldResult:
+    gold: GoldEnv
+    cached: bool
+    duration_sec: float
+
+
+def load_profile(name: str, repo_root: Path, profile_path: Path | None) -> RecipeProfile:
+    """Built-in profile for the project, then `[tool.cligym]` in its pyproject, then --profile."""
+    profile = RecipeProfile()
+    builtin = resources.files("cligym.gold") / "profiles" / f"{canonicalize_name(name)}.toml"
+    layers: list[tuple[str, dict[str, object]]] = []
+    if builtin.is_file():
+        layers.append((f"built-in profile {builtin.name}", tomllib.loads(builtin.read_text())))
+    pyproject = repo_root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            tool = tomllib.loads(pyproject.read_text()).get("tool", {})
+        except tomllib.TOMLDecodeError:
+            tool = {}
+        if isinstance(tool, dict) and isinstance(tool.get("cligym"), dict):
+            layers.append(("[tool.cligym] in pyproject.toml", tool["cligym"]))
+    if profile_path is not None:
+        try:
+            layers.append((str(profile_path), tomllib.loads(profile_path.read_text())))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise CligymError(f"--profile {profile_path}: cannot read TOML ({err})") from err
+    for origin, data in layers:
+        try:
+            profile = profile.merged(RecipeProfile.model_validate(data))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CligymError(f"{origin}: invalid profile field {where!r}: {first['msg']}") from err
+    return profile
+
+
+def gold_image_tag(name: str, gold_id: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "repo"
+    return f"cligym-gold/{slug}:{gold_id}"
+
+
+def base_python_version(runtime: DockerRuntime, base_tag: str) -> str:
+    result, _ = runtime.run(
+        base_tag, ["python3", "-c", "import platform; print(platform.python_version())"],
+        stage="gold", timeout_sec=60, network=False,
+    )
+    version = result.output.strip().splitlines()[-1] if result.ok and result.output.strip() else ""
+    if not re.fullmatch(r"\d+\.\d+\.\d+\S*", version):
+        raise DockerOperationError(f"base image {base_tag} has no working python3: {result.output[:200]}")
+    return version
+
+
+def build_gold(
+    request: GoldRequest,
+    settings: Settings,
+    runtime: DockerRuntime,
+    catalog: Catalog,
+    reporter: Reporter = NULL_REPORTER,
+) -> GoldResult:
+    """Build (or reuse) the gold environment for one SOURCE."""
+    started = time.monotonic()
+    paths = settings.paths.ensure()
+    base = ensure_base_image(runtime, settings.base_image, reporter=reporter)
+    python = base_python_version(runtime, base.tag)
+    staging = paths.staging_dir / f"{runtime.run_id}-{content_id(request.spec, length=8)}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        reporter.stage("source", f"resolving {request.spec}")
+        snapshot = resolve_source(request.spec, paths.sources_dir, staging / "app", python=python)
+        source = snapshot.source
+        profile = load_profile(source.name, snapshot.root, request.profile_path)
+        files = ProjectFiles.read(snapshot.root, iter_files(snapshot.root))
+        version_hint = source.resolved if source.kind == "pypi" else None
+        recipe = plan_recipe(files, profile, version_hint=version_hint)
+        gold_id = content_id(GOLD_FORMAT, source.content_sha256, recipe.model_dump(), base.image_id)
+        cached = catalog.get_gold(gold_id)
+        if (cached is not None and not request.rebuild and cached.stability.runs >= request.runs
+                and runtime.image_id(cached.image_tag) == cached.image_id):
+            _check_enough(cached.stability, request.min_tests, source.name)
+            reporter.stage("gold", f"cache hit {gold_id} ({source.name})")
+            return GoldResult(cached, True, time.monotonic() - started)
+
+        dockerfile = render_gold_dockerfile(base.tag, recipe, source)
+        (staging / "Dockerfile").write_text(dockerfile)
+        tag = gold_image_tag(source.name, gold_id)
+        artifacts = staging / "artifacts"
+        artifacts.mkdir()
+        reporter.stage("build", f"building {tag}")
+        build_started = time.monotonic()
+        image_id = _build_image(runtime, staging, tag, gold_id, settings, artifacts)
+        build_sec = time.monotonic() - build_started
+        try:
+            test_started = time.monotonic()
+            runs, python_version, freeze = _run_tests(
+                runtime, tag, recipe, request.runs, settings, artifacts, reporter)
+            test_sec = time.monotonic() - test_started
+            stability = compute_stability(runs)
+            _check_runs(runs, stability, request.min_tests, source.name)
+        except BaseException:
+            runtime.remove_image(tag)
+            raise
+        gold = GoldEnv(
+            id=gold_id, name=source.name, source=source, recipe=recipe, base_image=base.tag,
+            base_image_id=base.image_id, image_tag=tag, image_id=image_id,
+            python_version=python_version, pip_freeze=tuple(freeze), dockerfile=dockerfile,
+            stability=stability, build_duration_sec=round(build_sec, 2),
+            test_duration_sec=round(test_sec, 2), created_at=datetime.now(UTC),
+        )
+        _publish(artifacts, paths.gold_artifacts(gold_id), gold)
+        catalog.put_gold(gold)
+        return GoldResult(gold, False, time.monotonic() - started)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_image(runtime: DockerRuntime, context: Path, tag: str, gold_id: str,
+                 settings: Settings, artifacts: Path) -> str:
+    log_path = artifacts / "build.log"
+    try:
+        return runtime.build(
+            context, tag, stage="gold", labels={LABEL_KIND: "gold", LABEL_GOLD_ID: gold_id},
+            timeout_sec=settings.build_timeout_sec, log_path=log_path,
+        )
+    except DockerOperationError as err:
+        kept = settings.paths.root / "logs" / f"gold-{gold_id}-build.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if log_path.exists():
+            shutil.copyfile(log_path, kept)
+        reason = _install_failure_reason(log_path.read_text() if log_path.exists() else str(err))
+        raise InstallError(f"installing the project failed: {reason} (full log: {kept})") from err
+
+
+def _install_failure_reason(log_text: str) -> str:
+    """The most telling line of a failed pip install in a build log."""
+    lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
+    for pattern in (r"^ERROR: (Could not find|No matching distribution|Cannot install|ResolutionImpossible)",
+                    r"^ERROR: ", r"error:", r"^ERROR"):
+        for line in lines:
+            if re.search(pattern, line):
+                return line[:300]
+    return lines[-1][:300] if lines else "unknown error"
+
+
+def _run_tests(runtime: DockerRuntime, tag: str, recipe: RecipeSpec, count: int,
+               settings: Settings, artifacts: Path, reporter: Reporter,
+               ) -> tuple[list[TestRunResult], str, list[str]]:
+    runs: list[TestRunResult] = []
+    python_version, freeze = "", []
+    for index in range(1, count + 1):
+        reporter.stage("test", f"test run {index}/{count}")
+        script = render_test_script(recipe, with_metadata=index == 1)
+        result, files = runtime.run(
+            tag, ["sh", "-c", script], stage="gold", timeout_sec=settings.test_timeout_sec,
+            user=TEST_USER, workdir=APP_DIR, env={"HOME": f"/home/{TEST_USER}"}, network=False,
+            collect=[RESULTS_DIR],
+        )
+        if result.timed_out:
+            raise GoldTestsError(
+                f"the test suite did not finish within {settings.test_timeout_sec} s; "
+                "raise --test-timeout or exclude slow tests with a profile (pytest_args)"
+            )
+        (artifacts / f"pytest-{index}.log").write_text(result.output)
+        bundle = files.get(RESULTS_DIR, b"")
+        junit = _member(bundle, JUNIT_PATH)
+        if index == 1:
+            python_version = (_member(bundle, f"{RESULTS_DIR}/python.txt") or "").strip()
+            freeze = (_member(bundle, f"{RESULTS_DIR}/freeze.txt") or "").splitlines()
+        if junit is None:
+            tail = " | ".join(result.output.strip().splitlines()[-3:])
+            raise GoldTestsError(f"pytest produced no report (exit code {result.exit_code}): {tail}")
+        (artifacts / f"junit-{index}.xml").write_text(junit)
+        try:
+            cases = parse_junit(junit)
+        except JunitParseError as err:
+            raise GoldTestsError(f"unreadable pytest report: {err}") from err
+        runs.append(TestRunResult(exit_code=result.exit_code, duration_sec=round(result.duration_sec, 3),
+                                  cases=tuple(cases), output_tail=result.output[-4000:]))
+    return runs, python_version, freeze
+
+
+def _member(tar_bytes: bytes, path: str) -> str | None:
+    """Text of one file inside the tar that `get_archive` returned for RESULTS_DIR."""
+    if not tar_bytes:
+        return None
+    wanted = Path(RESULTS_DIR).name + path[len(RESULTS_DIR):]
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        try:
+            handle = tar.extractfile(wanted)
+        except KeyError:
+            return None
+        return handle.read().decode(errors="replace") if handle else None
+
+
+def _check_runs(runs: list[TestRunResult], stability: StabilityReport, min_tests: int,
+                name: str) -> None:
+    total = len({c.nodeid for r in runs for c in r.cases})
+    if total == 0:
+        tail = " | ".join(runs[0].output_tail.strip().splitlines()[-2:]) if runs else ""
+        raise GoldTestsError(f"{name}: pytest collected no tests ({tail})")
+    if not stability.stable_passing and not stability.flaky and stability.failing:
+        first = next(c for r in runs for c in r.cases if c.nodeid == stability.failing[0])
+        reason = first.message.strip().splitlines()[0][:160] if first.message.strip() else "?"
+        raise GoldTestsError(
+            f"{name}: all {len(stability.failing)} tests fail in the gold image "
+            f"(first: {first.nodeid}: {reason}); check the recipe or give a --profile"
+        )
+    _check_enough(stability, min_tests, name)
+
+
+def _check_enough(stability: StabilityReport, min_tests: int, name: str) -> None:
+    stable = len(stability.stable_passing)
+    if stable < min_tests:
+        raise GoldTestsError(
+            f"{name}: only {stable} tests pass stably ({len(stability.failing)} failing, "
+            f"{len(stability.flaky)} flaky), fewer than --min-tests {min_tests}"
+        )
+
+
+def _publish(artifacts: Path, final: Path, gold: GoldEnv) -> None:
+    """Move artifacts into place atomically (rename), then the catalog row is written."""
+    (artifacts / "Dockerfile").write_text(gold.dockerfile)
+    (artifacts / "pip-freeze.txt").write_text("\n".join(gold.pip_freeze) + "\n")
+    (artifacts / "gold.json").write_text(gold.model_dump_json(indent=2))
+    if final.exists():
+        shutil.rmtree(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    artifacts.rename(final)
+

@@ -1,0 +1,84 @@
+"""Render a recipe as the gold Dockerfile and the in-container test command (pure functions)."""
+
+from __future__ import annotations
+
+import shlex
+
+from cligym.records import RecipeSpec, RepoSource
+
+VENV = "/opt/venv"
+APP_DIR = "/app"
+TEST_USER = "tester"
+RESULTS_DIR = "/tmp/cligym-results"
+JUNIT_PATH = f"{RESULTS_DIR}/junit.xml"
+
+
+def _q(value: str) -> str:
+    return shlex.quote(value)
+
+
+def render_pip_install(recipe: RecipeSpec) -> str:
+    """The `pip install` command line of the recipe."""
+    args = ["pip", "install", "--no-cache-dir"]
+    if recipe.install_project:
+        target = "." + (f"[{','.join(recipe.extras)}]" if recipe.extras else "")
+        args += ["--editable", target]
+    for req_file in recipe.requirement_files:
+        args += ["--requirement", req_file]
+    args += list(recipe.requirements)
+    return " ".join(_q(a) for a in args)
+
+
+def render_gold_dockerfile(base_image: str, recipe: RecipeSpec, source: RepoSource) -> str:
+    """The gold image as a Dockerfile whose build context holds the repo under `app/`."""
+    lines = [
+        f"# cligym gold environment for {source.name} ({source.spec})",
+        f"# source sha256 {source.content_sha256}",
+        f"FROM {base_image}",
+    ]
+    if recipe.apt_packages:
+        packages = " ".join(_q(p) for p in recipe.apt_packages)
+        lines.append(
+            "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+            f"--no-install-recommends {packages} && rm -rf /var/lib/apt/lists/* /var/log/apt/* "
+            "/var/log/dpkg.log"
+        )
+    lines += [
+        f"RUN python3 -m venv {VENV}",
+        f"ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:$PATH",
+        f"COPY app/ {APP_DIR}/",
+        f"WORKDIR {APP_DIR}",
+    ]
+    build_env = " ".join(f"{k}={_q(v)}" for k, v in recipe.env)
+    install = render_pip_install(recipe)
+    lines.append(f"RUN {build_env + ' ' if build_env else ''}{install}")
+    lines.append(
+        f"RUN useradd --create-home --shell /bin/bash {TEST_USER} "
+        f"&& chown -R {TEST_USER}:{TEST_USER} {APP_DIR}"
+    )
+    if recipe.env:
+        lines.append("ENV " + " ".join(f"{k}={_q(v)}" for k, v in recipe.env))
+    return "\n".join(lines) + "\n"
+
+
+def render_pytest_argv(recipe: RecipeSpec, select: tuple[str, ...] = ()) -> list[str]:
+    """pytest with junit XML (xunit1 keeps file paths, so node ids can be rebuilt exactly)."""
+    return [
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
+        f"--junitxml={JUNIT_PATH}", "--continue-on-collection-errors", "-q", "-rN",
+        *recipe.pytest_args, *select,
+    ]
+
+
+def render_test_script(recipe: RecipeSpec, with_metadata: bool) -> str:
+    """Shell run in the test container: optional metadata, then pytest (the runtime bounds it)."""
+    parts = [f"mkdir -p {RESULTS_DIR}"]
+    if with_metadata:
+        parts += [
+            "python -c 'import platform; print(platform.python_version())' "
+            f"> {RESULTS_DIR}/python.txt",
+            f"pip freeze --all > {RESULTS_DIR}/freeze.txt 2>/dev/null",
+        ]
+    pytest = " ".join(_q(a) for a in render_pytest_argv(recipe))
+    parts.append(f"exec {pytest}")
+    return "; ".join(parts)

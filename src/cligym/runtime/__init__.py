@@ -1,0 +1,1 @@
+"""Runtime: the Docker adapter, the base image, host pip/CA forwarding."""

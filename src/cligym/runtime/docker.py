@@ -1,0 +1,478 @@
+"""The Docker adapter: the only module that talks to the Docker Engine (through the docker SDK).
+
+Every container and image it creates carries labels (`cligym`, `cligym.run`, `cligym.stage`), every
+container gets cpu/memory/pids limits, every command a time limit both inside the container
+(`timeout -k`) and on the client. Containers are removed in `finally` blocks, at interpreter exit,
+and by `gc` for runs that died (their pid is encoded in the run id).
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import logging
+import os
+import tarfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.models.containers import Container
+
+from cligym.config import ContainerLimits
+from cligym.errors import CommandTimeoutError, DockerOperationError, DockerUnavailableError
+from cligym.ids import new_run_id, run_id_pid
+
+log = logging.getLogger(__name__)
+
+LABEL = "cligym"
+LABEL_RUN = "cligym.run"
+LABEL_STAGE = "cligym.stage"
+LABEL_KIND = "cligym.kind"
+OUTPUT_TAIL_CHARS = 200_000
+_KILL_GRACE_SEC = 5
+_CLIENT_SLACK_SEC = 30
+
+_live_containers: dict[str, DockerRuntime] = {}
+_live_lock = threading.Lock()
+_atexit_installed = False
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: str
+    duration_sec: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class DiffEntry:
+    kind: str  # "A" added, "C" changed, "D" deleted
+    path: str
+
+
+@dataclass(frozen=True)
+class GcReport:
+    containers: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    kept_live: tuple[str, ...] = field(default=())
+
+
+def with_timeout(argv: Sequence[str], timeout_sec: int) -> list[str]:
+    """Bound a command inside the container: SIGTERM at the limit, SIGKILL a little later."""
+    return ["timeout", "-k", str(_KILL_GRACE_SEC), str(int(timeout_sec)), *argv]
+
+
+def _tail(text: str) -> str:
+    return text if len(text) <= OUTPUT_TAIL_CHARS else text[-OUTPUT_TAIL_CHARS:]
+
+
+def _cleanup_all_live() -> None:
+    with _live_lock:
+        items = list(_live_containers.items())
+    for container_id, runtime in items:
+        runtime.remove_container(container_id)
+
+
+class DockerRuntime:
+    """One client, one run id; every Docker object this run creates is labelled with it."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str | None = None,
+        limits: ContainerLimits | None = None,
+        api_timeout_sec: int = 120,
+    ) -> None:
+        self.run_id = run_id or new_run_id()
+        self.limits = limits or ContainerLimits()
+        try:
+            self.client = docker.from_env(timeout=api_timeout_sec)
+            self.client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
+            raise DockerUnavailableError(
+                "Docker daemon is not reachable "
+                f"({_short(err)}); start it with `dockerd >/var/log/dockerd.log 2>&1 &` "
+                "(or `systemctl start docker`), or run `make setup`"
+            ) from err
+
+    # ----------------------------------------------------------------- labels and info
+    def labels(self, stage: str, **extra: str) -> dict[str, str]:
+        return {LABEL: "1", LABEL_RUN: self.run_id, LABEL_STAGE: stage, **extra}
+
+    def info(self) -> dict[str, Any]:
+        return dict(self.client.info())
+
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return str(self.client.images.get(ref).id)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as err:
+            raise DockerOperationError(f"cannot inspect image {ref}: {_short(err)}") from err
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        try:
+            return dict(self.client.images.get(ref).labels or {})
+        except docker.errors.ImageNotFound:
+            return {}
+
+    def image_size_bytes(self, ref: str) -> int:
+        return int(self.client.images.get(ref).attrs.get("Size", 0))
+
+    # ----------------------------------------------------------------- images
+    def pull(self, ref: str) -> bool:
+        """Try to pull; False (not an exception) when registries are unreachable."""
+        try:
+            repo, _, tag = ref.partition(":")
+            self.client.api.pull(repo, tag=tag or "latest")
+            return self.image_id(ref) is not None
+        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+            log.info("pull of %s failed: %s", ref, _short(err))
+            return False
+
+    def import_rootfs(self, tar_path: Path, repository: str, tag: str, stage: str) -> str:
+        """`docker import` a root filesystem tarball; the image gets our labels."""
+        changes = [f'LABEL {k}="{v}"' for k, v in self.labels(stage, **{LABEL_KIND: "base"}).items()]
+        try:
+            self.client.api.import_image_from_file(
+                str(tar_path), repository=repository, tag=tag, changes=changes
+            )
+        except docker.errors.APIError as err:
+            raise DockerOperationError(f"docker import failed: {_short(err)}") from err
+        image = self.image_id(f"{repository}:{tag}")
+        if image is None:
+            raise DockerOperationError(f"docker import produced no image {repository}:{tag}")
+        return image
+
+    def build(
+        self,
+        context_dir: Path,
+        tag: str,
+        *,
+        stage: str,
+        labels: Mapping[str, str] | None = None,
+        buildargs: Mapping[str, str] | None = None,
+        timeout_sec: int = 1800,
+        log_path: Path | None = None,
+        nocache: bool = False,
+    ) -> str:
+        """Build context_dir/Dockerfile into `tag`; returns the image id.
+
+        The build log is streamed to `log_path`; a failing build raises with its last lines.
+        """
+        all_labels = {**self.labels(stage), **(labels or {})}
+        deadline = time.monotonic() + timeout_sec
+        lines: list[str] = []
+        image_id: str | None = None
+        error: str | None = None
+        sink = log_path.open("w") if log_path else None
+        try:
+            stream = self.client.api.build(
+                path=str(context_dir),
+                tag=tag,
+                labels=all_labels,
+                buildargs=dict(buildargs or {}),
+                rm=True,
+                forcerm=True,
+                pull=False,
+                nocache=nocache,
+                decode=True,
+                timeout=timeout_sec,
+            )
+            for chunk in stream:
+                text = chunk.get("stream") or chunk.get("status") or ""
+                if text:
+                    lines.append(text)
+                    if sink:
+                        sink.write(text)
+                if "error" in chunk:
+                    error = str(chunk["error"]).strip()
+                    if sink:
+                        sink.write(f"ERROR: {error}\n")
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and "ID" in aux:
+                    image_id = str(aux["ID"])
+                if time.monotonic() > deadline:
+                    error = f"build exceeded {timeout_sec} s"
+                    break
+        except requests.exceptions.RequestException as err:
+            error = f"build did not finish within {timeout_sec} s ({_short(err)})"
+        except docker.errors.APIError as err:
+            error = _short(err)
+        finally:
+            if sink:
+                sink.close()
+        if error:
+            tail = "".join(lines[-30:])
+            raise DockerOperationError(f"docker build of {tag} failed: {error}\n{tail}".strip())
+        return image_id or self.image_id(tag) or ""
+
+    def remove_image(self, ref: str, *, force: bool = True) -> None:
+        try:
+            self.client.images.remove(ref, force=force, noprune=False)
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as err:
+            log.warning("could not remove image %s: %s", ref, _short(err))
+
+    # ----------------------------------------------------------------- containers
+    def _container_kwargs(self, stage: str, user: str | None, env: Mapping[str, str] | None,
+                          workdir: str | None, network: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "labels": self.labels(stage),
+            "nano_cpus": int(self.limits.cpus * 1e9),
+            "mem_limit": f"{self.limits.memory_mb}m",
+            "memswap_limit": f"{self.limits.memory_mb}m",
+            "pids_limit": self.limits.pids,
+            "environment": dict(env or {}),
+            "detach": True,
+            "init": True,
+        }
+        if user:
+            kwargs["user"] = user
+        if workdir:
+            kwargs["working_dir"] = workdir
+        if not network:
+            kwargs["network_mode"] = "none"
+        return kwargs
+
+    def _track(self, container: Container) -> None:
+        global _atexit_installed
+        with _live_lock:
+            _live_containers[str(container.id)] = self
+            if not _atexit_installed:
+                atexit.register(_cleanup_all_live)
+                _atexit_installed = True
+
+    def remove_container(self, container_id: str) -> None:
+        with _live_lock:
+            _live_containers.pop(container_id, None)
+        try:
+            self.client.api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+            log.warning("could not remove container %s: %s", container_id[:12], _short(err))
+
+    def run(
+        self,
+        image: str,
+        argv: Sequence[str],
+        *,
+        stage: str,
+        timeout_sec: int,
+        user: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        network: bool = True,
+        collect: Sequence[str] = (),
+    ) -> tuple[ExecResult, dict[str, bytes]]:
+        """Run argv in a fresh container; return its result and the files at `collect` paths.
+
+        The container is always removed; a run past `timeout_sec` is killed and marked timed out.
+        """
+        kwargs = self._container_kwargs(stage, user, env, workdir, network)
+        start = time.monotonic()
+        try:
+            container = self.client.containers.create(
+                image, command=with_timeout(argv, timeout_sec), **kwargs
+            )
+        except docker.errors.APIError as err:
+            raise DockerOperationError(f"cannot create container from {image}: {_short(err)}") from err
+        self._track(container)
+        try:
+            container.start()
+            timed_out = False
+            try:
+                status = container.wait(timeout=timeout_sec + _KILL_GRACE_SEC + _CLIENT_SLACK_SEC)
+                exit_code = int(status.get("StatusCode", -1))
+            except requests.exceptions.RequestException:
+                timed_out = True
+                exit_code = -1
+                container.kill()
+            elapsed = time.monotonic() - start
+            timed_out = timed_out or exit_code == 124 or (exit_code == 137 and elapsed >= timeout_sec)
+            output = container.logs(stdout=True, stderr=True).decode(errors="replace")
+            files = {path: self._read_path(container, path) for path in collect}
+            duration = time.monotonic() - start
+            return ExecResult(exit_code, _tail(output), duration, timed_out), files
+        except docker.errors.APIError as err:
+            raise DockerOperationError(f"container run on {image} failed: {_short(err)}") from err
+        finally:
+            self.remove_container(str(container.id))
+
+    @contextmanager
+    def container(
+        self,
+        image: str,
+        *,
+        stage: str,
+        user: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        network: bool = True,
+    ) -> Iterator[Container]:
+        """A long-lived container (PID 1 sleeps) for several `exec` calls; removed on exit."""
+        kwargs = self._container_kwargs(stage, user, env, workdir, network)
+        try:
+            container = self.client.containers.create(
+                image, command=["sleep", "infinity"], **kwargs
+            )
+        except docker.errors.APIError as err:
+            raise DockerOperationError(f"cannot create container from {image}: {_short(err)}") from err
+        self._track(container)
+        try:
+            container.start()
+            yield container
+        finally:
+            self.remove_container(str(container.id))
+
+    def exec(
+        self,
+        container: Container,
+        argv: Sequence[str],
+        *,
+        timeout_sec: int,
+        user: str | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+    ) -> ExecResult:
+        """Run argv in a running container, bounded inside (`timeout -k`) and on the client."""
+        start = time.monotonic()
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = container.exec_run(
+                    with_timeout(argv, timeout_sec),
+                    user=user or "",
+                    environment=dict(env or {}),
+                    workdir=workdir,
+                    demux=False,
+                )
+            except Exception as err:  # re-raised in the caller's thread
+                box["error"] = err
+
+        worker = threading.Thread(target=target, daemon=True)
+        worker.start()
+        worker.join(timeout_sec + _KILL_GRACE_SEC + _CLIENT_SLACK_SEC)
+        duration = time.monotonic() - start
+        if worker.is_alive():
+            container.kill()
+            raise CommandTimeoutError(
+                f"command {' '.join(argv)[:80]!r} did not return within {timeout_sec} s; "
+                "its container was killed"
+            )
+        if "error" in box:
+            err = box["error"]
+            raise DockerOperationError(f"exec in container failed: {_short(err)}") from err
+        exit_code, output = box["result"]
+        text = (output or b"").decode(errors="replace")
+        return ExecResult(int(exit_code), _tail(text), duration, timed_out=exit_code == 124)
+
+    def _read_path(self, container: Container, path: str) -> bytes:
+        """Tar bytes of `path` in the container (b'' if it does not exist)."""
+        try:
+            stream, _ = container.get_archive(path)
+        except docker.errors.NotFound:
+            return b""
+        return b"".join(stream)
+
+    def copy_out(self, container: Container, path: str, dest_dir: Path) -> list[Path]:
+        """Copy a file or directory out of a container into dest_dir."""
+        data = self._read_path(container, path)
+        if not data:
+            return []
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(dest_dir, filter="data")
+            return [dest_dir / m.name for m in tar.getmembers()]
+
+    def read_file(self, container: Container, path: str) -> bytes | None:
+        return read_file_from_tar(self._read_path(container, path))
+
+    def copy_in(self, container: Container, src: Path, dest_dir: str) -> None:
+        """Copy a local file or directory into dest_dir inside the container."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.add(str(src), arcname=src.name)
+        if not container.put_archive(dest_dir, buf.getvalue()):
+            raise DockerOperationError(f"could not copy {src} into container:{dest_dir}")
+
+    def commit(self, container: Container, repository: str, tag: str, stage: str) -> str:
+        image = container.commit(
+            repository=repository, tag=tag, conf={"Labels": self.labels(stage)}
+        )
+        return str(image.id)
+
+    def diff(self, container: Container) -> list[DiffEntry]:
+        kinds = {0: "C", 1: "A", 2: "D"}
+        return [DiffEntry(kinds.get(int(d["Kind"]), "?"), str(d["Path"])) for d in container.diff()]
+
+    # ----------------------------------------------------------------- cleanup
+    def labelled_containers(self) -> list[Container]:
+        return list(self.client.containers.list(all=True, filters={"label": LABEL}))
+
+    def gc(self, *, keep_images: set[str], remove_images: bool, include_live: bool = False) -> GcReport:
+        """Remove labelled containers of dead runs, and (optionally) labelled gold images
+        that are not in `keep_images`. Objects without our label are never touched."""
+        removed: list[str] = []
+        kept: list[str] = []
+        for container in self.labelled_containers():
+            owner = (container.labels or {}).get(LABEL_RUN, "")
+            if not include_live and owner != self.run_id and _run_is_alive(owner):
+                kept.append(str(container.short_id))
+                continue
+            self.remove_container(str(container.id))
+            removed.append(str(container.short_id))
+        images: list[str] = []
+        if remove_images:
+            for image in self.client.images.list(filters={"label": f"{LABEL_KIND}=gold"}):
+                if image.id in keep_images or any(t in keep_images for t in image.tags):
+                    continue
+                self.remove_image(str(image.id))
+                images.append(image.tags[0] if image.tags else str(image.short_id))
+        return GcReport(tuple(removed), tuple(images), tuple(kept))
+
+
+def read_file_from_tar(data: bytes) -> bytes | None:
+    """The first regular file in a tar stream from `get_archive`."""
+    if not data:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                handle = tar.extractfile(member)
+                return handle.read() if handle else None
+    return None
+
+
+def _run_is_alive(run_id: str) -> bool:
+    pid = run_id_pid(run_id)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__
