@@ -55,9 +55,12 @@ class Workspace:
             self._runtime = DockerRuntime(limits=self.settings.limits)
         return self._runtime
 
-    def build_base(self, rebuild: bool = False, reporter: Reporter = NULL_REPORTER) -> BaseImageResult:
-        return ensure_base_image(self.runtime, self.settings.base_image, rebuild=rebuild,
-                                 reporter=reporter)
+    def build_base(
+        self, rebuild: bool = False, reporter: Reporter = NULL_REPORTER
+    ) -> BaseImageResult:
+        return ensure_base_image(
+            self.runtime, self.settings.base_image, rebuild=rebuild, reporter=reporter
+        )
 
     def gold(self, request: GoldRequest, reporter: Reporter = NULL_REPORTER) -> GoldResult:
         """Build or reuse the gold env of one SOURCE (raises CligymError on failure)."""
@@ -67,8 +70,9 @@ class Workspace:
             raise CligymError("--min-tests must be at least 1")
         return build_gold(request, self.settings, self.runtime, self.catalog, reporter)
 
-    def gold_many(self, requests: list[GoldRequest],
-                  reporter: Reporter = NULL_REPORTER) -> list[GoldOutcome]:
+    def gold_many(
+        self, requests: list[GoldRequest], reporter: Reporter = NULL_REPORTER
+    ) -> list[GoldOutcome]:
         """Each SOURCE independently: one failure never stops the others."""
         outcomes: list[GoldOutcome] = []
         for request in requests:
@@ -91,7 +95,9 @@ class Workspace:
         if len(ids) > 1 and not any(g.id == key for g in matches):
             by_name = {g.name for g in matches}
             if len(by_name) > 1:
-                raise CligymError(f"{key!r} matches {len(ids)} gold environments; give more of the id")
+                raise CligymError(
+                    f"{key!r} matches {len(ids)} gold environments; give more of the id"
+                )
         return matches[0]
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:

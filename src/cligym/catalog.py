@@ -43,7 +43,9 @@ class Catalog:
             conn.executescript(_SCHEMA)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
-                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
             elif int(row[0]) > SCHEMA_VERSION:
                 raise CatalogError(
                     f"{path} was written by a newer cligym (schema {row[0]}); upgrade cligym"
@@ -68,9 +70,16 @@ class Catalog:
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO gold_envs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (gold.id, gold.name, gold.source.spec, gold.image_tag, gold.image_id,
-                 len(gold.stability.stable_passing), gold.created_at.isoformat(),
-                 gold.model_dump_json()),
+                (
+                    gold.id,
+                    gold.name,
+                    gold.source.spec,
+                    gold.image_tag,
+                    gold.image_id,
+                    len(gold.stability.stable_passing),
+                    gold.created_at.isoformat(),
+                    gold.model_dump_json(),
+                ),
             )
 
     def get_gold(self, gold_id: str) -> GoldEnv | None:

@@ -22,8 +22,11 @@ from cligym.gold.build import GoldRequest
 from cligym.records import GoldEnv
 from cligym.runtime.doctor import CheckState
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Manufacture environment-repair tasks for terminal agents.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Manufacture environment-repair tasks for terminal agents.",
+)
 list_app = typer.Typer(no_args_is_help=True, help="List records in the catalog.")
 app.add_typer(list_app, name="list")
 console = Console(stderr=True)
@@ -62,23 +65,38 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    workdir: Annotated[Path | None, typer.Option(
-        "--workdir", "-w", help="Work directory (catalog + artifacts). [default: ./cligym-work]",
-        envvar="CLIGYM_WORKDIR")] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Log details and show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version.")] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workdir",
+            "-w",
+            help="Work directory (catalog + artifacts). [default: ./cligym-work]",
+            envvar="CLIGYM_WORKDIR",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log details and show tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     state.workdir = workdir
     state.debug = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command()
 def gold(
-    sources: Annotated[list[str], typer.Argument(
-        help="Local directory, git repo (path or URL, optional @ref), or pypi:NAME[==VERSION].")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Local directory, git repo (path or URL, optional @ref), or pypi:NAME[==VERSION]."
+        ),
+    ],
     runs: Annotated[int, typer.Option(help="Test runs; stable = passed in every run.")] = 2,
     min_tests: Annotated[int, typer.Option(help="Fewest stably passing tests to accept.")] = 5,
     profile: Annotated[Path | None, typer.Option(help="TOML profile overriding detection.")] = None,
@@ -88,8 +106,10 @@ def gold(
 ) -> None:
     """Build gold environments: images in which the repo's tests pass stably."""
     ws = _workspace(test_timeout)
-    requests = [GoldRequest(spec=s, runs=runs, min_tests=min_tests, profile_path=profile,
-                            rebuild=rebuild) for s in sources]
+    requests = [
+        GoldRequest(spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild)
+        for s in sources
+    ]
     outcomes = ws.gold_many(requests, RichReporter())
     _render_outcomes(outcomes, as_json)
     failed = [o for o in outcomes if o.error]
@@ -101,9 +121,15 @@ def gold(
 
 def _render_outcomes(outcomes: list[GoldOutcome], as_json: bool) -> None:
     if as_json:
-        rows = [{"source": o.spec, "error": o.error,
-                 "cached": o.result.cached if o.result else None,
-                 "gold": _gold_summary(o.result.gold) if o.result else None} for o in outcomes]
+        rows = [
+            {
+                "source": o.spec,
+                "error": o.error,
+                "cached": o.result.cached if o.result else None,
+                "gold": _gold_summary(o.result.gold) if o.result else None,
+            }
+            for o in outcomes
+        ]
         out.print_json(json.dumps(rows))
         return
     for o in outcomes:
@@ -123,10 +149,19 @@ def _render_outcomes(outcomes: list[GoldOutcome], as_json: bool) -> None:
 def _gold_summary(g: GoldEnv) -> dict[str, object]:
     s = g.stability
     return {
-        "id": g.id, "name": g.name, "source": g.source.spec, "resolved": g.source.resolved,
-        "image": g.image_tag, "image_id": g.image_id, "python": g.python_version,
-        "stable": len(s.stable_passing), "flaky": len(s.flaky), "failing": len(s.failing),
-        "skipped": len(s.skipped), "runs": s.runs, "created_at": g.created_at.isoformat(),
+        "id": g.id,
+        "name": g.name,
+        "source": g.source.spec,
+        "resolved": g.source.resolved,
+        "image": g.image_tag,
+        "image_id": g.image_id,
+        "python": g.python_version,
+        "stable": len(s.stable_passing),
+        "flaky": len(s.flaky),
+        "failing": len(s.failing),
+        "skipped": len(s.skipped),
+        "runs": s.runs,
+        "created_at": g.created_at.isoformat(),
     }
 
 
@@ -142,8 +177,16 @@ def list_gold(
     table = Table("id", "name", "source", "stable", "flaky", "failing", "python", "image")
     for g in golds:
         s = g.stability
-        table.add_row(g.id, g.name, g.source.spec, str(len(s.stable_passing)), str(len(s.flaky)),
-                      str(len(s.failing)), g.python_version, g.image_tag)
+        table.add_row(
+            g.id,
+            g.name,
+            g.source.spec,
+            str(len(s.stable_passing)),
+            str(len(s.flaky)),
+            str(len(s.failing)),
+            g.python_version,
+            g.image_tag,
+        )
     out.print(table if golds else "no gold environments yet; try `cligym gold pypi:attrs`")
 
 
@@ -161,8 +204,12 @@ def show(
     out.print("[bold]Dockerfile[/bold]")
     out.print(g.dockerfile, markup=False, highlight=False)
     if tests:
-        for label, ids in (("stable", g.stability.stable_passing), ("flaky", g.stability.flaky),
-                           ("failing", g.stability.failing), ("skipped", g.stability.skipped)):
+        for label, ids in (
+            ("stable", g.stability.stable_passing),
+            ("flaky", g.stability.flaky),
+            ("failing", g.stability.failing),
+            ("skipped", g.stability.skipped),
+        ):
             out.print(f"[bold]{label}[/bold] ({len(ids)})")
             for nodeid in ids:
                 out.print(f"  {nodeid}", markup=False, highlight=False)
@@ -177,8 +224,10 @@ def doctor(
     colors = {CheckState.OK: "green", CheckState.WARN: "yellow", CheckState.FAIL: "red"}
     for check in report.checks:
         color = colors[check.state]
-        out.print(f"[{color}]{check.state.value:>4}[/{color}] {check.name}: {check.detail}",
-                  highlight=False)
+        out.print(
+            f"[{color}]{check.state.value:>4}[/{color}] {check.name}: {check.detail}",
+            highlight=False,
+        )
         if check.fix:
             out.print(f"      fix: {check.fix}", highlight=False)
     if not report.ok:
@@ -187,13 +236,19 @@ def doctor(
 
 @app.command()
 def gc(
-    images: Annotated[bool, typer.Option(help="Also remove gold images not in the catalog.")] = False,
-    force: Annotated[bool, typer.Option(help="Also remove containers of runs still alive.")] = False,
+    images: Annotated[
+        bool, typer.Option(help="Also remove gold images not in the catalog.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Also remove containers of runs still alive.")
+    ] = False,
 ) -> None:
     """Remove containers (and optionally images) labelled by cligym; never anything else."""
     report = _workspace().gc(images=images, force=force)
-    out.print(f"removed {len(report.containers)} container(s), {len(report.images)} image(s)"
-              + (f"; kept {len(report.kept_live)} of live runs" if report.kept_live else ""))
+    out.print(
+        f"removed {len(report.containers)} container(s), {len(report.images)} image(s)"
+        + (f"; kept {len(report.kept_live)} of live runs" if report.kept_live else "")
+    )
 
 
 @app.command()
@@ -233,6 +288,8 @@ def main() -> None:
     except Exception as err:
         if state.debug:
             raise
-        console.print(f"[red]internal error:[/red] {type(err).__name__}: {err} (rerun with --debug)",
-                      highlight=False)
+        console.print(
+            f"[red]internal error:[/red] {type(err).__name__}: {err} (rerun with --debug)",
+            highlight=False,
+        )
         sys.exit(70)

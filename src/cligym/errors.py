@@ -46,7 +46,7 @@ class InstallError(CligymError):
 
 
 class GoldTestsError(CligymError):
-    """The gold test runs do not give a usable stable set (too few passing, all failing, timeout)."""
+    """The gold test runs give no usable stable set (too few passing, all failing, timeout)."""
 
 
 class CatalogError(CligymError):

@@ -104,12 +104,17 @@ def gold_image_tag(name: str, gold_id: str) -> str:
 
 def base_python_version(runtime: DockerRuntime, base_tag: str) -> str:
     result, _ = runtime.run(
-        base_tag, ["python3", "-c", "import platform; print(platform.python_version())"],
-        stage="gold", timeout_sec=60, network=False,
+        base_tag,
+        ["python3", "-c", "import platform; print(platform.python_version())"],
+        stage="gold",
+        timeout_sec=60,
+        network=False,
     )
     version = result.output.strip().splitlines()[-1] if result.ok and result.output.strip() else ""
     if not re.fullmatch(r"\d+\.\d+\.\d+\S*", version):
-        raise DockerOperationError(f"base image {base_tag} has no working python3: {result.output[:200]}")
+        raise DockerOperationError(
+            f"base image {base_tag} has no working python3: {result.output[:200]}"
+        )
     return version
 
 
@@ -137,8 +142,12 @@ def build_gold(
         recipe = plan_recipe(files, profile, version_hint=version_hint)
         gold_id = content_id(GOLD_FORMAT, source.content_sha256, recipe.model_dump(), base.image_id)
         cached = catalog.get_gold(gold_id)
-        if (cached is not None and not request.rebuild and cached.stability.runs >= request.runs
-                and runtime.image_id(cached.image_tag) == cached.image_id):
+        if (
+            cached is not None
+            and not request.rebuild
+            and cached.stability.runs >= request.runs
+            and runtime.image_id(cached.image_tag) == cached.image_id
+        ):
             _check_enough(cached.stability, request.min_tests, source.name)
             reporter.stage("gold", f"cache hit {gold_id} ({source.name})")
             return GoldResult(cached, True, time.monotonic() - started)
@@ -155,7 +164,8 @@ def build_gold(
         try:
             test_started = time.monotonic()
             runs, python_version, freeze = _run_tests(
-                runtime, tag, recipe, request.runs, settings, artifacts, reporter)
+                runtime, tag, recipe, request.runs, settings, artifacts, reporter
+            )
             test_sec = time.monotonic() - test_started
             stability = compute_stability(runs)
             _check_runs(runs, stability, request.min_tests, source.name)
@@ -163,11 +173,21 @@ def build_gold(
             runtime.remove_image(tag)
             raise
         gold = GoldEnv(
-            id=gold_id, name=source.name, source=source, recipe=recipe, base_image=base.tag,
-            base_image_id=base.image_id, image_tag=tag, image_id=image_id,
-            python_version=python_version, pip_freeze=tuple(freeze), dockerfile=dockerfile,
-            stability=stability, build_duration_sec=round(build_sec, 2),
-            test_duration_sec=round(test_sec, 2), created_at=datetime.now(UTC),
+            id=gold_id,
+            name=source.name,
+            source=source,
+            recipe=recipe,
+            base_image=base.tag,
+            base_image_id=base.image_id,
+            image_tag=tag,
+            image_id=image_id,
+            python_version=python_version,
+            pip_freeze=tuple(freeze),
+            dockerfile=dockerfile,
+            stability=stability,
+            build_duration_sec=round(build_sec, 2),
+            test_duration_sec=round(test_sec, 2),
+            created_at=datetime.now(UTC),
         )
         _publish(artifacts, paths.gold_artifacts(gold_id), gold)
         catalog.put_gold(gold)
@@ -176,13 +196,23 @@ def build_gold(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _build_image(runtime: DockerRuntime, context: Path, tag: str, gold_id: str,
-                 settings: Settings, artifacts: Path) -> str:
+def _build_image(
+    runtime: DockerRuntime,
+    context: Path,
+    tag: str,
+    gold_id: str,
+    settings: Settings,
+    artifacts: Path,
+) -> str:
     log_path = artifacts / "build.log"
     try:
         return runtime.build(
-            context, tag, stage="gold", labels={LABEL_KIND: "gold", LABEL_GOLD_ID: gold_id},
-            timeout_sec=settings.build_timeout_sec, log_path=log_path,
+            context,
+            tag,
+            stage="gold",
+            labels={LABEL_KIND: "gold", LABEL_GOLD_ID: gold_id},
+            timeout_sec=settings.build_timeout_sec,
+            log_path=log_path,
         )
     except DockerOperationError as err:
         kept = settings.paths.root / "logs" / f"gold-{gold_id}-build.log"
@@ -196,25 +226,41 @@ def _build_image(runtime: DockerRuntime, context: Path, tag: str, gold_id: str,
 def _install_failure_reason(log_text: str) -> str:
     """The most telling line of a failed pip install in a build log."""
     lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
-    for pattern in (r"^ERROR: (Could not find|No matching distribution|Cannot install|ResolutionImpossible)",
-                    r"^ERROR: ", r"error:", r"^ERROR"):
+    for pattern in (
+        r"^ERROR: (Could not find|No matching distribution|Cannot install|ResolutionImpossible)",
+        r"^ERROR: ",
+        r"error:",
+        r"^ERROR",
+    ):
         for line in lines:
             if re.search(pattern, line):
                 return line[:300]
     return lines[-1][:300] if lines else "unknown error"
 
 
-def _run_tests(runtime: DockerRuntime, tag: str, recipe: RecipeSpec, count: int,
-               settings: Settings, artifacts: Path, reporter: Reporter,
-               ) -> tuple[list[TestRunResult], str, list[str]]:
+def _run_tests(
+    runtime: DockerRuntime,
+    tag: str,
+    recipe: RecipeSpec,
+    count: int,
+    settings: Settings,
+    artifacts: Path,
+    reporter: Reporter,
+) -> tuple[list[TestRunResult], str, list[str]]:
     runs: list[TestRunResult] = []
     python_version, freeze = "", []
     for index in range(1, count + 1):
         reporter.stage("test", f"test run {index}/{count}")
         script = render_test_script(recipe, with_metadata=index == 1)
         result, files = runtime.run(
-            tag, ["sh", "-c", script], stage="gold", timeout_sec=settings.test_timeout_sec,
-            user=TEST_USER, workdir=APP_DIR, env={"HOME": f"/home/{TEST_USER}"}, network=False,
+            tag,
+            ["sh", "-c", script],
+            stage="gold",
+            timeout_sec=settings.test_timeout_sec,
+            user=TEST_USER,
+            workdir=APP_DIR,
+            env={"HOME": f"/home/{TEST_USER}"},
+            network=False,
             collect=[RESULTS_DIR],
         )
         if result.timed_out:
@@ -230,14 +276,22 @@ def _run_tests(runtime: DockerRuntime, tag: str, recipe: RecipeSpec, count: int,
             freeze = (_member(bundle, f"{RESULTS_DIR}/freeze.txt") or "").splitlines()
         if junit is None:
             tail = " | ".join(result.output.strip().splitlines()[-3:])
-            raise GoldTestsError(f"pytest produced no report (exit code {result.exit_code}): {tail}")
+            raise GoldTestsError(
+                f"pytest produced no report (exit code {result.exit_code}): {tail}"
+            )
         (artifacts / f"junit-{index}.xml").write_text(junit)
         try:
             cases = parse_junit(junit)
         except JunitParseError as err:
             raise GoldTestsError(f"unreadable pytest report: {err}") from err
-        runs.append(TestRunResult(exit_code=result.exit_code, duration_sec=round(result.duration_sec, 3),
-                                  cases=tuple(cases), output_tail=result.output[-4000:]))
+        runs.append(
+            TestRunResult(
+                exit_code=result.exit_code,
+                duration_sec=round(result.duration_sec, 3),
+                cases=tuple(cases),
+                output_tail=result.output[-4000:],
+            )
+        )
     return runs, python_version, freeze
 
 
@@ -245,7 +299,7 @@ def _member(tar_bytes: bytes, path: str) -> str | None:
     """Text of one file inside the tar that `get_archive` returned for RESULTS_DIR."""
     if not tar_bytes:
         return None
-    wanted = Path(RESULTS_DIR).name + path[len(RESULTS_DIR):]
+    wanted = Path(RESULTS_DIR).name + path[len(RESULTS_DIR) :]
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         try:
             handle = tar.extractfile(wanted)
@@ -254,8 +308,9 @@ def _member(tar_bytes: bytes, path: str) -> str | None:
         return handle.read().decode(errors="replace") if handle else None
 
 
-def _check_runs(runs: list[TestRunResult], stability: StabilityReport, min_tests: int,
-                name: str) -> None:
+def _check_runs(
+    runs: list[TestRunResult], stability: StabilityReport, min_tests: int, name: str
+) -> None:
     total = len({c.nodeid for r in runs for c in r.cases})
     if total == 0:
         tail = " | ".join(runs[0].output_tail.strip().splitlines()[-2:]) if runs else ""
@@ -288,4 +343,3 @@ def _publish(artifacts: Path, final: Path, gold: GoldEnv) -> None:
         shutil.rmtree(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     artifacts.rename(final)
-

@@ -64,9 +64,19 @@ def render_gold_dockerfile(base_image: str, recipe: RecipeSpec, source: RepoSour
 def render_pytest_argv(recipe: RecipeSpec, select: tuple[str, ...] = ()) -> list[str]:
     """pytest with junit XML (xunit1 keeps file paths, so node ids can be rebuilt exactly)."""
     return [
-        "python", "-m", "pytest", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
-        f"--junitxml={JUNIT_PATH}", "--continue-on-collection-errors", "-q", "-rN",
-        *recipe.pytest_args, *select,
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "junit_family=xunit1",
+        f"--junitxml={JUNIT_PATH}",
+        "--continue-on-collection-errors",
+        "-q",
+        "-rN",
+        *recipe.pytest_args,
+        *select,
     ]
 
 

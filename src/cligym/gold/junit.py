@@ -27,7 +27,7 @@ def nodeid_for(file: str | None, classname: str, name: str) -> str:
         if classname == module:
             return f"{file}::{name}"
         if classname.startswith(module + "."):
-            classes = classname[len(module) + 1:].split(".")
+            classes = classname[len(module) + 1 :].split(".")
             return "::".join([file, *classes, name])
         return f"{file}::{name}"
     if not classname:
@@ -49,19 +49,25 @@ def parse_junit(xml_text: str) -> list[TestCaseResult]:
         status, message = TestStatus.PASSED, ""
         for child in case:
             if child.tag in ("failure", "error", "skipped"):
-                status = {"failure": TestStatus.FAILED, "error": TestStatus.ERROR,
-                          "skipped": TestStatus.SKIPPED}[child.tag]
+                status = {
+                    "failure": TestStatus.FAILED,
+                    "error": TestStatus.ERROR,
+                    "skipped": TestStatus.SKIPPED,
+                }[child.tag]
                 message = (child.get("message") or child.text or "")[:MESSAGE_CHARS]
                 break
         try:
             duration = float(case.get("time", "0") or 0)
         except ValueError:
             duration = 0.0
-        result = TestCaseResult(nodeid=nodeid, status=status, duration_sec=duration, message=message)
+        result = TestCaseResult(
+            nodeid=nodeid, status=status, duration_sec=duration, message=message
+        )
         previous = results.get(nodeid)
         if previous is None or _SEVERITY[status] > _SEVERITY[previous.status]:
             if previous is not None:
                 result = result.model_copy(
-                    update={"duration_sec": previous.duration_sec + duration})
+                    update={"duration_sec": previous.duration_sec + duration}
+                )
             results[nodeid] = result
     return list(results.values())

@@ -70,7 +70,9 @@ def parse_simple_json(payload: dict[str, object], project: str) -> list[SdistFil
     return out
 
 
-def choose_sdist(files: list[SdistFile], version: str | None, python: str | None) -> SdistFile | None:
+def choose_sdist(
+    files: list[SdistFile], version: str | None, python: str | None
+) -> SdistFile | None:
     """Pure: the pinned version, else the newest final release compatible with `python`."""
     if version is not None:
         try:
@@ -94,8 +96,9 @@ def _accepts(requires_python: str | None, python: str) -> bool:
         return True
 
 
-def fetch_sdist(project: str, version: str | None, cache_dir: Path,
-                python: str | None = None) -> SdistRelease:
+def fetch_sdist(
+    project: str, version: str | None, cache_dir: Path, python: str | None = None
+) -> SdistRelease:
     """Download (cached) and unpack the sdist; SourceError says what to do when it fails."""
     base = index_url()
     url = f"{base}/{canonicalize_name(project)}/"
@@ -116,7 +119,9 @@ def fetch_sdist(project: str, version: str | None, cache_dir: Path,
             if not archive.exists():
                 _download(client, chosen, archive)
     except httpx.HTTPError as err:
-        raise SourceError(f"pypi:{project}: cannot reach {base} ({err}); check network/pip config") from err
+        raise SourceError(
+            f"pypi:{project}: cannot reach {base} ({err}); check network/pip config"
+        ) from err
     except ValueError as err:
         raise SourceError(f"pypi:{project}: {base} did not answer with PEP 691 JSON") from err
     return SdistRelease(project, str(chosen.version), chosen.url, _unpack(archive))

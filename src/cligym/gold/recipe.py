@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,48 +23,118 @@ from cligym.records import RecipeSpec
 TEST_EXTRAS = ("test", "tests", "testing")
 FALLBACK_EXTRAS = ("dev",)
 TEST_REQUIREMENT_FILES = (
-    "requirements-test.txt", "requirements_test.txt", "requirements-tests.txt",
-    "requirements_tests.txt", "test-requirements.txt", "test_requirements.txt",
-    "tests-requirements.txt", "requirements/test.txt", "requirements/tests.txt",
-    "requirements/testing.txt", "tests/requirements.txt", "test/requirements.txt",
+    "requirements-test.txt",
+    "requirements_test.txt",
+    "requirements-tests.txt",
+    "requirements_tests.txt",
+    "test-requirements.txt",
+    "test_requirements.txt",
+    "tests-requirements.txt",
+    "requirements/test.txt",
+    "requirements/tests.txt",
+    "requirements/testing.txt",
+    "tests/requirements.txt",
+    "test/requirements.txt",
 )
 DEV_REQUIREMENT_FILES = (
-    "requirements-dev.txt", "requirements_dev.txt", "dev-requirements.txt", "requirements/dev.txt",
+    "requirements-dev.txt",
+    "requirements_dev.txt",
+    "dev-requirements.txt",
+    "requirements/dev.txt",
 )
 # Test tooling that test code imports (top-level module) -> the distribution that provides it.
 KNOWN_TEST_IMPORTS = {
-    "hypothesis": "hypothesis", "pytest_mock": "pytest-mock", "freezegun": "freezegun",
-    "responses": "responses", "pytest_asyncio": "pytest-asyncio", "pytest_benchmark":
-    "pytest-benchmark", "requests_mock": "requests-mock", "pytest_httpserver": "pytest-httpserver",
-    "time_machine": "time-machine", "dirty_equals": "dirty-equals", "syrupy": "syrupy",
-    "pytest_lazyfixture": "pytest-lazy-fixture", "pytest_cases": "pytest-cases",
-    "pytest_subtests": "pytest-subtests", "testpath": "testpath", "pytest_timeout": "pytest-timeout",
-    "trustme": "trustme", "pretend": "pretend", "mock": "mock", "nose": "pynose",
-    "pytest_regressions": "pytest-regressions", "pytest_datadir": "pytest-datadir",
-    "pytest_randomly": "pytest-randomly", "pytest_xdist": "pytest-xdist", "flaky": "flaky",
-    "parameterized": "parameterized", "attr": "attrs", "yaml": "PyYAML", "toml": "toml",
-    "tomli": "tomli", "tomli_w": "tomli-w", "typing_extensions": "typing-extensions",
-    "pytz": "pytz", "dateutil": "python-dateutil", "numpy": "numpy", "hamcrest": "PyHamcrest",
-    "sortedcontainers": "sortedcontainers", "ddt": "ddt", "coverage": "coverage",
+    "hypothesis": "hypothesis",
+    "pytest_mock": "pytest-mock",
+    "freezegun": "freezegun",
+    "responses": "responses",
+    "pytest_asyncio": "pytest-asyncio",
+    "pytest_benchmark": "pytest-benchmark",
+    "requests_mock": "requests-mock",
+    "pytest_httpserver": "pytest-httpserver",
+    "time_machine": "time-machine",
+    "dirty_equals": "dirty-equals",
+    "syrupy": "syrupy",
+    "pytest_lazyfixture": "pytest-lazy-fixture",
+    "pytest_cases": "pytest-cases",
+    "pytest_subtests": "pytest-subtests",
+    "testpath": "testpath",
+    "pytest_timeout": "pytest-timeout",
+    "trustme": "trustme",
+    "pretend": "pretend",
+    "mock": "mock",
+    "nose": "pynose",
+    "pytest_regressions": "pytest-regressions",
+    "pytest_datadir": "pytest-datadir",
+    "pytest_randomly": "pytest-randomly",
+    "pytest_xdist": "pytest-xdist",
+    "flaky": "flaky",
+    "parameterized": "parameterized",
+    "attr": "attrs",
+    "yaml": "PyYAML",
+    "toml": "toml",
+    "tomli": "tomli",
+    "tomli_w": "tomli-w",
+    "typing_extensions": "typing-extensions",
+    "pytz": "pytz",
+    "dateutil": "python-dateutil",
+    "numpy": "numpy",
+    "hamcrest": "PyHamcrest",
+    "sortedcontainers": "sortedcontainers",
+    "ddt": "ddt",
+    "coverage": "coverage",
 }
 # Fixtures that only exist with a plugin installed.
-KNOWN_FIXTURES = {"mocker": "pytest-mock", "benchmark": "pytest-benchmark",
-                  "subtests": "pytest-subtests", "httpserver": "pytest-httpserver",
-                  "snapshot": "syrupy", "freezer": "pytest-freezer", "requests_mock": "requests-mock"}
+KNOWN_FIXTURES = {
+    "mocker": "pytest-mock",
+    "benchmark": "pytest-benchmark",
+    "subtests": "pytest-subtests",
+    "httpserver": "pytest-httpserver",
+    "snapshot": "syrupy",
+    "freezer": "pytest-freezer",
+    "requests_mock": "requests-mock",
+}
 # pytest options (addopts) and ini keys that need a plugin.
-KNOWN_OPTIONS = {"--cov": "pytest-cov", "--benchmark": "pytest-benchmark", "-n ": "pytest-xdist",
-                 "--numprocesses": "pytest-xdist", "--timeout": "pytest-timeout",
-                 "--doctest-rst": "pytest-doctestplus", "--mypy": "pytest-mypy",
-                 "--flake8": "pytest-flake8", "--reruns": "pytest-rerunfailures",
-                 "asyncio_mode": "pytest-asyncio", "--dist": "pytest-xdist",
-                 "--randomly": "pytest-randomly", "timeout =": "pytest-timeout",
-                 "--doctest-glob=*.rst": "", "--strict-config": ""}
-SCM_BACKENDS = ("setuptools_scm", "setuptools-scm", "hatch-vcs", "hatch_vcs", "versioningit",
-                "dunamai", "pbr", "poetry-dynamic-versioning", "flit_scm", "vcs-versioning")
+KNOWN_OPTIONS = {
+    "--cov": "pytest-cov",
+    "--benchmark": "pytest-benchmark",
+    "-n ": "pytest-xdist",
+    "--numprocesses": "pytest-xdist",
+    "--timeout": "pytest-timeout",
+    "--doctest-rst": "pytest-doctestplus",
+    "--mypy": "pytest-mypy",
+    "--flake8": "pytest-flake8",
+    "--reruns": "pytest-rerunfailures",
+    "asyncio_mode": "pytest-asyncio",
+    "--dist": "pytest-xdist",
+    "--randomly": "pytest-randomly",
+    "timeout =": "pytest-timeout",
+    "--doctest-glob=*.rst": "",
+    "--strict-config": "",
+}
+SCM_BACKENDS = (
+    "setuptools_scm",
+    "setuptools-scm",
+    "hatch-vcs",
+    "hatch_vcs",
+    "versioningit",
+    "dunamai",
+    "pbr",
+    "poetry-dynamic-versioning",
+    "flit_scm",
+    "vcs-versioning",
+)
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w]*)", re.M)
 _FIXTURE_ARG = re.compile(r"def\s+test\w*\s*\(([^)]*)\)")
-_CONFIG_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "tox.ini", "pytest.ini", "noxfile.py",
-                 "PKG-INFO")
+_CONFIG_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "tox.ini",
+    "pytest.ini",
+    "noxfile.py",
+    "PKG-INFO",
+)
 
 
 class RecipeProfile(BaseModel):
@@ -84,10 +155,12 @@ class RecipeProfile(BaseModel):
         """`other` (more specific) wins for scalars; lists of additions are concatenated."""
         return RecipeProfile(
             apt_packages=[*self.apt_packages, *other.apt_packages],
-            install_project=other.install_project if other.install_project is not None
+            install_project=other.install_project
+            if other.install_project is not None
             else self.install_project,
             extras=other.extras if other.extras is not None else self.extras,
-            requirement_files=other.requirement_files if other.requirement_files is not None
+            requirement_files=other.requirement_files
+            if other.requirement_files is not None
             else self.requirement_files,
             requirements=[*self.requirements, *other.requirements],
             drop_requirements=[*self.drop_requirements, *other.drop_requirements],
@@ -125,12 +198,14 @@ def _is_interesting(name: str) -> bool:
         return True
     if len(path.parts) == 1 and path.name.startswith("requirements") and path.suffix == ".txt":
         return True
-    return path.suffix == ".py" and (path.name.startswith("test") or path.name == "conftest.py"
-                                     or path.stem.endswith("_test"))
+    return path.suffix == ".py" and (
+        path.name.startswith("test") or path.name == "conftest.py" or path.stem.endswith("_test")
+    )
 
 
-def plan_recipe(files: ProjectFiles, profile: RecipeProfile | None = None,
-                version_hint: str | None = None) -> RecipeSpec:
+def plan_recipe(
+    files: ProjectFiles, profile: RecipeProfile | None = None, version_hint: str | None = None
+) -> RecipeSpec:
     """Pure: detect the install recipe, then apply the profile."""
     profile = profile or RecipeProfile()
     notes: list[str] = []
@@ -138,8 +213,12 @@ def plan_recipe(files: ProjectFiles, profile: RecipeProfile | None = None,
     setup_cfg = _load_cfg(files.text("setup.cfg"))
     setup_py = files.text("setup.py") or ""
 
-    installable = bool(setup_py) or "build-system" in pyproject or "project" in pyproject or (
-        setup_cfg.has_section("metadata"))
+    installable = (
+        bool(setup_py)
+        or "build-system" in pyproject
+        or "project" in pyproject
+        or (setup_cfg.has_section("metadata"))
+    )
     if profile.install_project is not None:
         installable = profile.install_project
         notes.append(f"install project: {installable} (profile)")
@@ -177,7 +256,9 @@ def plan_recipe(files: ProjectFiles, profile: RecipeProfile | None = None,
             notes.append("test deps from tox.ini [testenv] deps")
 
     config_text = "\n".join(
-        t for n, t in files.texts.items() if n in ("pyproject.toml", "setup.cfg", "tox.ini", "pytest.ini")
+        t
+        for n, t in files.texts.items()
+        if n in ("pyproject.toml", "setup.cfg", "tox.ini", "pytest.ini")
     )
     plugins = _needed_plugins(files, config_text)
     requirements += [p for p in plugins if p not in requirements]
@@ -218,10 +299,8 @@ def _load_toml(text: str | None) -> dict[str, object]:
 def _load_cfg(text: str | None) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     if text:
-        try:
+        with contextlib.suppress(configparser.Error):
             parser.read_string(text)
-        except configparser.Error:
-            pass
     return parser
 
 
@@ -231,8 +310,9 @@ def _table(data: object, *keys: str) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _declared_extras(pyproject: dict[str, object], cfg: configparser.ConfigParser,
-                     setup_py: str) -> set[str]:
+def _declared_extras(
+    pyproject: dict[str, object], cfg: configparser.ConfigParser, setup_py: str
+) -> set[str]:
     declared = set(_table(pyproject, "project", "optional-dependencies"))
     declared |= set(_table(pyproject, "tool", "poetry", "extras"))
     if cfg.has_section("options.extras_require"):
@@ -262,8 +342,11 @@ def _setup_py_extras(setup_py: str) -> set[str]:
             if isinstance(value, ast.Name):
                 value = dicts.get(value.id, value)
             if isinstance(value, ast.Dict):
-                found |= {k.value for k in value.keys
-                          if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+                found |= {
+                    k.value
+                    for k in value.keys
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
     return found
 
 
@@ -328,8 +411,10 @@ def _needed_plugins(files: ProjectFiles, config_text: str) -> list[str]:
 
 def _is_local_module(files: ProjectFiles, module: str) -> bool:
     """A test helper named like a known package (e.g. tests/mock.py) is not a dependency."""
-    return any(p.endswith((f"/{module}.py", f"/{module}/__init__.py")) or p == f"{module}.py"
-               for p in files.paths)
+    return any(
+        p.endswith((f"/{module}.py", f"/{module}/__init__.py")) or p == f"{module}.py"
+        for p in files.paths
+    )
 
 
 def _pkg_info_version(files: ProjectFiles) -> str | None:

