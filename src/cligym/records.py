@@ -57,6 +57,8 @@ class TestStatus(StrEnum):
 
 
 class TestCaseResult(Record):
+    __test__ = False  # not a pytest test class
+
     nodeid: str
     status: TestStatus
     duration_sec: float = 0.0
@@ -64,6 +66,8 @@ class TestCaseResult(Record):
 
 
 class TestRunResult(Record):
+    __test__ = False  # not a pytest test class
+
     """One pytest run of the whole suite in a fresh container."""
 
     exit_code: int

@@ -247,6 +247,11 @@ def _run_tests(
     artifacts: Path,
     reporter: Reporter,
 ) -> tuple[list[TestRunResult], str, list[str]]:
+    """Run the suite `count` times, each in a fresh container.
+
+    Run i uses PYTHONHASHSEED=i, so tests that depend on hash order (set/dict iteration of
+    strings, a classic source of flakiness) disagree between runs and are caught as flaky.
+    """
     runs: list[TestRunResult] = []
     python_version, freeze = "", []
     for index in range(1, count + 1):
@@ -259,7 +264,7 @@ def _run_tests(
             timeout_sec=settings.test_timeout_sec,
             user=TEST_USER,
             workdir=APP_DIR,
-            env={"HOME": f"/home/{TEST_USER}"},
+            env={"HOME": f"/home/{TEST_USER}", "PYTHONHASHSEED": str(index)},
             network=False,
             collect=[RESULTS_DIR],
         )

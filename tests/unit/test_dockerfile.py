@@ -1,0 +1,36 @@
+import shlex
+
+from cligym.gold.dockerfile import render_gold_dockerfile, render_pip_install, render_test_script
+from cligym.records import RecipeSpec, RepoSource, SourceKind
+
+SOURCE = RepoSource(kind=SourceKind.LOCAL, spec="./x", name="x", location="/x", content_sha256="ab")
+
+
+def test_pip_install_quotes_extras_and_specs():
+    recipe = RecipeSpec(extras=("test", "toml"), requirement_files=("req test.txt",),
+                        requirements=("pytest", "hypothesis>=6; python_version>'3'"))
+    line = render_pip_install(recipe)
+    assert shlex.split(line) == [
+        "pip", "install", "--no-cache-dir", "--editable", ".[test,toml]", "--requirement",
+        "req test.txt", "pytest", "hypothesis>=6; python_version>'3'",
+    ]
+
+
+def test_gold_dockerfile_layout():
+    recipe = RecipeSpec(apt_packages=("libxml2-dev",), env=(("SETUPTOOLS_SCM_PRETEND_VERSION", "1.0"),))
+    text = render_gold_dockerfile("cligym-base:bookworm", recipe, SOURCE)
+    lines = text.splitlines()
+    assert "FROM cligym-base:bookworm" in lines
+    assert "COPY app/ /app/" in lines and "WORKDIR /app" in lines
+    assert any(ln.startswith("RUN apt-get update") and "libxml2-dev" in ln for ln in lines)
+    assert any(ln.startswith("RUN SETUPTOOLS_SCM_PRETEND_VERSION=1.0 pip install") for ln in lines)
+    assert any("useradd" in ln and "tester" in ln for ln in lines)
+
+
+def test_test_script_runs_pytest_with_junit():
+    script = render_test_script(RecipeSpec(pytest_args=("-k", "not slow")), with_metadata=True)
+    assert "pip freeze" in script and "python.txt" in script
+    pytest_cmd = shlex.split(script.split("; ")[-1])
+    assert pytest_cmd[:4] == ["exec", "python", "-m", "pytest"]
+    assert "--junitxml=/tmp/cligym-results/junit.xml" in pytest_cmd
+    assert pytest_cmd[-2:] == ["-k", "not slow"]
