@@ -50,6 +50,8 @@ class RecipeSpec(Record):
 
 
 class TestStatus(StrEnum):
+    __test__ = False  # not a pytest test class
+
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"

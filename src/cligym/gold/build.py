@@ -41,7 +41,7 @@ from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
 from cligym.runtime.base import ensure_base_image
-from cligym.runtime.docker import LABEL_KIND, DockerRuntime
+from cligym.runtime.docker import DockerRuntime
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +209,8 @@ def _build_image(
         return runtime.build(
             context,
             tag,
-            stage="gold",
-            labels={LABEL_KIND: "gold", LABEL_GOLD_ID: gold_id},
+            kind="gold",
+            labels={LABEL_GOLD_ID: gold_id},
             timeout_sec=settings.build_timeout_sec,
             log_path=log_path,
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 from cligym.errors import BaseImageError
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.runtime.docker import LABEL_KIND, DockerRuntime
+from cligym.runtime.docker import DockerRuntime
 from cligym.runtime.hostpip import CONTAINER_CA_PATH, PipForwarding, detect_forwarding
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,8 @@ def ensure_base_image(
         image_id = runtime.build(
             ctx,
             tag,
-            stage="base",
+            kind="base",
             labels={
-                LABEL_KIND: "base",
                 LABEL_BASE_FROM: from_image,
                 LABEL_BASE_HASH: _base_hash(from_id, from_image, forwarding),
             },
@@ -183,4 +182,4 @@ def bootstrap_rootfs_image(runtime: DockerRuntime, ref: str) -> str:
             (root / leftover).mkdir(parents=True, exist_ok=True)
         tarball = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(root), "-cf", str(tarball), "."], check=True, timeout=600)
-        return runtime.import_rootfs(tarball, repository, tag, stage="base")
+        return runtime.import_rootfs(tarball, repository, tag)

@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 LABEL = "cligym"
 LABEL_RUN = "cligym.run"
 LABEL_STAGE = "cligym.stage"
-LABEL_KIND = "cligym.kind"
+# Images carry different keys than containers: containers inherit their image's labels, and a
+# container someone else starts from a gold image (a harness, a user) is not ours to collect.
+LABEL_IMAGE = "cligym.image"
+LABEL_IMAGE_RUN = "cligym.image.run"
 OUTPUT_TAIL_CHARS = 200_000
 _KILL_GRACE_SEC = 5
 _CLIENT_SLACK_SEC = 30
@@ -110,7 +113,12 @@ class DockerRuntime:
 
     # ----------------------------------------------------------------- labels and info
     def labels(self, stage: str, **extra: str) -> dict[str, str]:
+        """Labels of a container this run creates."""
         return {LABEL: "1", LABEL_RUN: self.run_id, LABEL_STAGE: stage, **extra}
+
+    def image_labels_for(self, kind: str, **extra: str) -> dict[str, str]:
+        """Labels of an image this run creates (`kind`: base, gold, ...)."""
+        return {LABEL_IMAGE: kind, LABEL_IMAGE_RUN: self.run_id, **extra}
 
     def info(self) -> dict[str, Any]:
         return dict(self.client.info())
@@ -143,10 +151,10 @@ class DockerRuntime:
             log.info("pull of %s failed: %s", ref, _short(err))
             return False
 
-    def import_rootfs(self, tar_path: Path, repository: str, tag: str, stage: str) -> str:
+    def import_rootfs(self, tar_path: Path, repository: str, tag: str) -> str:
         """`docker import` a root filesystem tarball; the image gets our labels."""
         changes = [
-            f'LABEL {k}="{v}"' for k, v in self.labels(stage, **{LABEL_KIND: "base"}).items()
+            f'LABEL {k}="{v}"' for k, v in self.image_labels_for("base").items()
         ]
         try:
             self.client.api.import_image_from_file(
@@ -164,7 +172,7 @@ class DockerRuntime:
         context_dir: Path,
         tag: str,
         *,
-        stage: str,
+        kind: str,
         labels: Mapping[str, str] | None = None,
         buildargs: Mapping[str, str] | None = None,
         timeout_sec: int = 1800,
@@ -175,7 +183,7 @@ class DockerRuntime:
 
         The build log is streamed to `log_path`; a failing build raises with its last lines.
         """
-        all_labels = {**self.labels(stage), **(labels or {})}
+        all_labels = {**self.image_labels_for(kind), **(labels or {})}
         deadline = time.monotonic() + timeout_sec
         lines: list[str] = []
         image_id: str | None = None
@@ -426,9 +434,10 @@ class DockerRuntime:
         if not container.put_archive(dest_dir, buf.getvalue()):
             raise DockerOperationError(f"could not copy {src} into container:{dest_dir}")
 
-    def commit(self, container: Container, repository: str, tag: str, stage: str) -> str:
+    def commit(self, container: Container, repository: str, tag: str, kind: str) -> str:
+        """Snapshot a container (it keeps the container's labels, so only for our own use)."""
         image = container.commit(
-            repository=repository, tag=tag, conf={"Labels": self.labels(stage)}
+            repository=repository, tag=tag, conf={"Labels": self.image_labels_for(kind)}
         )
         return str(image.id)
 
@@ -456,7 +465,7 @@ class DockerRuntime:
             removed.append(str(container.short_id))
         images: list[str] = []
         if remove_images:
-            for image in self.client.images.list(filters={"label": f"{LABEL_KIND}=gold"}):
+            for image in self.client.images.list(filters={"label": f"{LABEL_IMAGE}=gold"}):
                 if image.id in keep_images or any(t in keep_images for t in image.tags):
                     continue
                 self.remove_image(str(image.id))

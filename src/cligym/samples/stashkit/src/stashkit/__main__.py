@@ -1,0 +1,5 @@
+"""Allow ``python -m stashkit``."""
+
+from stashkit.cli import main
+
+raise SystemExit(main())
