@@ -29,8 +29,8 @@ app = typer.Typer(
 )
 list_app = typer.Typer(no_args_is_help=True, help="List records in the catalog.")
 app.add_typer(list_app, name="list")
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 class _State:

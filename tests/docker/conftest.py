@@ -13,7 +13,6 @@ from cligym.gold.build import GoldRequest, GoldResult
 from cligym.runtime.docker import LABEL, DockerRuntime
 
 
-
 @pytest.fixture(scope="session")
 def runtime() -> DockerRuntime:
     return DockerRuntime()

@@ -16,11 +16,14 @@ from cligym.runtime.docker import LABEL
 pytestmark = pytest.mark.docker
 
 
-def run_cli(workdir: Path, *args: str, env: dict[str, str] | None = None,
-            timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cligym", "--workdir", str(workdir), *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "250", **(env or {})},
     )
 
@@ -34,8 +37,9 @@ def running_pytest(runtime) -> bool:
     return any("pytest" in " ".join(c.attrs["Config"]["Cmd"] or []) for c in containers)
 
 
-def assert_clean_failure(proc: subprocess.CompletedProcess[str], workdir: Path, pattern: str,
-                         runtime, before: set[str]) -> None:
+def assert_clean_failure(
+    proc: subprocess.CompletedProcess[str], workdir: Path, pattern: str, runtime, before: set[str]
+) -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -60,7 +64,7 @@ def fresh_workdir(tmp_path: Path, workspace) -> Path:
         ("/nonexistent/cligym/repo", "no such directory"),
         ("{repos}/notpython", "not a Python project"),
         ("{repos}/notests", "has no tests"),
-        ("{repos}/badreq", "cligym-no-such-distribution-xyzzy"),
+        ("{repos}/badreq", "satisfies the requirement cligym-no-such-distribution-xyzzy"),
         ("{repos}/allfail", "all 2 tests fail"),
         ("pypi:cligym-no-such-project-xyzzy", "no such project"),
         ("pypi:iniconfig==0.0.0.1", "no version 0.0.0.1"),
@@ -81,14 +85,25 @@ def test_fewer_stable_tests_than_min(fresh_workdir, fixture_repos, runtime):
 
 def test_test_run_timeout(fresh_workdir, fixture_repos, runtime):
     before = labelled(runtime)
-    proc = run_cli(fresh_workdir, "gold", str(fixture_repos / "slow"), "--test-timeout", "8",
-                   "--min-tests", "1")
+    proc = run_cli(
+        fresh_workdir,
+        "gold",
+        str(fixture_repos / "slow"),
+        "--test-timeout",
+        "8",
+        "--min-tests",
+        "1",
+    )
     assert_clean_failure(proc, fresh_workdir, "did not finish within 8 s", runtime, before)
 
 
 def test_daemon_down(fresh_workdir, fixture_repos):
-    proc = run_cli(fresh_workdir, "gold", str(fixture_repos / "flaky"),
-                   env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    proc = run_cli(
+        fresh_workdir,
+        "gold",
+        str(fixture_repos / "flaky"),
+        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
     assert proc.returncode == 3
     assert proc.stderr.strip().splitlines()[-1].startswith("error: Docker daemon is not reachable")
     assert "Traceback" not in proc.stderr
@@ -98,7 +113,10 @@ def test_doctor_reports_missing_disk_space(fresh_workdir):
     proc = run_cli(fresh_workdir, "doctor", "--min-free-gb", "1000000")
     assert proc.returncode == 1
     assert "fail disk (docker)" in proc.stdout
-    assert "fix: free at least 1e+06 GB" in proc.stdout or "fix: free at least 1000000 GB" in proc.stdout
+    assert (
+        "fix: free at least 1e+06 GB" in proc.stdout
+        or "fix: free at least 1000000 GB" in proc.stdout
+    )
 
 
 def test_doctor_healthy(fresh_workdir):
@@ -110,9 +128,20 @@ def test_doctor_healthy(fresh_workdir):
 def test_sigterm_removes_containers(fresh_workdir, fixture_repos, runtime):
     before = labelled(runtime)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cligym", "--workdir", str(fresh_workdir), "gold",
-         str(fixture_repos / "slow"), "--min-tests", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cligym",
+            "--workdir",
+            str(fresh_workdir),
+            "gold",
+            str(fixture_repos / "slow"),
+            "--min-tests",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 300
     try:

@@ -15,9 +15,16 @@ pytestmark = pytest.mark.docker
 def test_run_applies_limits_labels_and_removes_container(runtime, workspace, no_new_containers):
     base = workspace.settings.base_image
     result, files = runtime.run(
-        base, ["sh", "-c", "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max;"
-               " mkdir -p /tmp/out && echo hi > /tmp/out/f.txt"],
-        stage="test", timeout_sec=30, collect=["/tmp/out"],
+        base,
+        [
+            "sh",
+            "-c",
+            "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max;"
+            " mkdir -p /tmp/out && echo hi > /tmp/out/f.txt",
+        ],
+        stage="test",
+        timeout_sec=30,
+        collect=["/tmp/out"],
     )
     assert result.ok, result.output
     assert result.output.strip() == str(runtime.limits.pids)
@@ -25,8 +32,9 @@ def test_run_applies_limits_labels_and_removes_container(runtime, workspace, no_
 
 
 def test_run_timeout_kills_and_reports(runtime, workspace, no_new_containers):
-    result, _ = runtime.run(workspace.settings.base_image, ["sleep", "600"], stage="test",
-                            timeout_sec=2)
+    result, _ = runtime.run(
+        workspace.settings.base_image, ["sleep", "600"], stage="test", timeout_sec=2
+    )
     assert result.timed_out and not result.ok
     assert result.duration_sec < 60
 
@@ -42,8 +50,15 @@ def test_exec_copy_diff_commit(runtime, workspace, tmp_path: Path, no_new_contai
         assert host["PidsLimit"] == runtime.limits.pids
         assert info["Config"]["Labels"][LABEL_RUN] == runtime.run_id
         runtime.copy_in(box, src, "/tmp")
-        result = runtime.exec(box, ["sh", "-c", "cat /tmp/payload.txt && rm /etc/hostname.bak 2>/dev/null; echo x > /etc/added"],
-                              timeout_sec=30)
+        result = runtime.exec(
+            box,
+            [
+                "sh",
+                "-c",
+                "cat /tmp/payload.txt && rm /etc/hostname.bak 2>/dev/null; echo x > /etc/added",
+            ],
+            timeout_sec=30,
+        )
         assert result.output.startswith("payload")
         assert runtime.read_file(box, "/etc/added") == b"x\n"
         copied = runtime.copy_out(box, "/etc/added", tmp_path / "out")
@@ -67,15 +82,18 @@ def test_exec_client_side_deadline(runtime, workspace, monkeypatch, no_new_conta
     import cligym.runtime.docker as mod
 
     monkeypatch.setattr(mod, "_CLIENT_SLACK_SEC", -6)  # client gives up before `timeout -k` fires
-    with runtime.container(workspace.settings.base_image, stage="test") as box:
-        with pytest.raises(CommandTimeoutError):
-            runtime.exec(box, ["sleep", "600"], timeout_sec=3)
+    with (
+        runtime.container(workspace.settings.base_image, stage="test") as box,
+        pytest.raises(CommandTimeoutError),
+    ):
+        runtime.exec(box, ["sleep", "600"], timeout_sec=3)
 
 
 def test_fork_bomb_is_contained(runtime, workspace, no_new_containers):
     bomb = "b() { b | b & }; b; sleep 3; echo survived"
-    result, _ = runtime.run(workspace.settings.base_image, ["bash", "-c", bomb], stage="test",
-                            timeout_sec=20)
+    result, _ = runtime.run(
+        workspace.settings.base_image, ["bash", "-c", bomb], stage="test", timeout_sec=20
+    )
     assert result.duration_sec < 90  # returned; the host is fine
 
 

@@ -10,13 +10,29 @@ from cligym.records import GoldEnv, RecipeSpec, RepoSource, SourceKind, Stabilit
 
 def gold(gold_id: str, name: str = "demo") -> GoldEnv:
     return GoldEnv(
-        id=gold_id, name=name,
-        source=RepoSource(kind=SourceKind.PYPI, spec=f"pypi:{name}", name=name,
-                          location="https://x", content_sha256="00"),
-        recipe=RecipeSpec(), base_image="b", base_image_id="sha256:b", image_tag=f"g/{name}:{gold_id}",
-        image_id="sha256:i", python_version="3.11.2", pip_freeze=("a==1",), dockerfile="FROM b\n",
-        stability=StabilityReport(runs=2, stable_passing=("t::a",), flaky=(), failing=(), skipped=()),
-        build_duration_sec=1.0, test_duration_sec=1.0, created_at=datetime.now(UTC),
+        id=gold_id,
+        name=name,
+        source=RepoSource(
+            kind=SourceKind.PYPI,
+            spec=f"pypi:{name}",
+            name=name,
+            location="https://x",
+            content_sha256="00",
+        ),
+        recipe=RecipeSpec(),
+        base_image="b",
+        base_image_id="sha256:b",
+        image_tag=f"g/{name}:{gold_id}",
+        image_id="sha256:i",
+        python_version="3.11.2",
+        pip_freeze=("a==1",),
+        dockerfile="FROM b\n",
+        stability=StabilityReport(
+            runs=2, stable_passing=("t::a",), flaky=(), failing=(), skipped=()
+        ),
+        build_duration_sec=1.0,
+        test_duration_sec=1.0,
+        created_at=datetime.now(UTC),
     )
 
 

@@ -7,17 +7,29 @@ SOURCE = RepoSource(kind=SourceKind.LOCAL, spec="./x", name="x", location="/x", 
 
 
 def test_pip_install_quotes_extras_and_specs():
-    recipe = RecipeSpec(extras=("test", "toml"), requirement_files=("req test.txt",),
-                        requirements=("pytest", "hypothesis>=6; python_version>'3'"))
+    recipe = RecipeSpec(
+        extras=("test", "toml"),
+        requirement_files=("req test.txt",),
+        requirements=("pytest", "hypothesis>=6; python_version>'3'"),
+    )
     line = render_pip_install(recipe)
     assert shlex.split(line) == [
-        "pip", "install", "--no-cache-dir", "--editable", ".[test,toml]", "--requirement",
-        "req test.txt", "pytest", "hypothesis>=6; python_version>'3'",
+        "pip",
+        "install",
+        "--no-cache-dir",
+        "--editable",
+        ".[test,toml]",
+        "--requirement",
+        "req test.txt",
+        "pytest",
+        "hypothesis>=6; python_version>'3'",
     ]
 
 
 def test_gold_dockerfile_layout():
-    recipe = RecipeSpec(apt_packages=("libxml2-dev",), env=(("SETUPTOOLS_SCM_PRETEND_VERSION", "1.0"),))
+    recipe = RecipeSpec(
+        apt_packages=("libxml2-dev",), env=(("SETUPTOOLS_SCM_PRETEND_VERSION", "1.0"),)
+    )
     text = render_gold_dockerfile("cligym-base:bookworm", recipe, SOURCE)
     lines = text.splitlines()
     assert "FROM cligym-base:bookworm" in lines

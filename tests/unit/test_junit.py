@@ -12,8 +12,18 @@ SAMPLE = (Path(__file__).parent.parent / "fixtures" / "junit_xunit1.xml").read_t
     ("file", "classname", "name", "expected"),
     [
         ("tests/test_a.py", "tests.test_a", "test_x", "tests/test_a.py::test_x"),
-        ("tests/sub/test_a.py", "tests.sub.test_a.TestX", "test_p", "tests/sub/test_a.py::TestX::test_p"),
-        ("tests/sub/test_a.py", "tests.sub.test_a.TestX.TestN", "t", "tests/sub/test_a.py::TestX::TestN::t"),
+        (
+            "tests/sub/test_a.py",
+            "tests.sub.test_a.TestX",
+            "test_p",
+            "tests/sub/test_a.py::TestX::test_p",
+        ),
+        (
+            "tests/sub/test_a.py",
+            "tests.sub.test_a.TestX.TestN",
+            "t",
+            "tests/sub/test_a.py::TestX::TestN::t",
+        ),
         ("test_top.py", "test_top", "test_p[a b]", "test_top.py::test_p[a b]"),
         ("tests/test_broken.py", "", "tests.test_broken", "tests/test_broken.py"),
         (None, "tests.test_a", "test_x", "tests/test_a.py::test_x"),
@@ -38,7 +48,8 @@ def test_parse_junit_statuses():
 def test_duplicate_report_keeps_worse_outcome():
     xml = """<testsuites><testsuite>
       <testcase classname="t" name="test_a" file="t.py" time="0.5"/>
-      <testcase classname="t" name="test_a" file="t.py" time="0.25"><error message="teardown"/></testcase>
+      <testcase classname="t" name="test_a" file="t.py" time="0.25">
+        <error message="teardown"/></testcase>
     </testsuite></testsuites>"""
     (case,) = parse_junit(xml)
     assert case.status is TestStatus.ERROR

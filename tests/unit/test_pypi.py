@@ -3,13 +3,25 @@ from cligym.gold.pypi import choose_sdist, parse_simple_json
 
 def payload():
     def f(name, rp=None, yanked=False):
-        return {"filename": name, "url": f"https://files/{name}", "hashes": {"sha256": "00"},
-                "requires-python": rp, "yanked": yanked}
-    return {"files": [
-        f("demo-1.0.tar.gz"), f("demo-1.0-py3-none-any.whl"), f("demo-1.1.zip"),
-        f("demo-2.0.tar.gz", rp=">=3.13"), f("demo-2.1rc1.tar.gz"), f("demo-1.5.tar.gz", yanked=True),
-        f("other-9.0.tar.gz"),
-    ]}
+        return {
+            "filename": name,
+            "url": f"https://files/{name}",
+            "hashes": {"sha256": "00"},
+            "requires-python": rp,
+            "yanked": yanked,
+        }
+
+    return {
+        "files": [
+            f("demo-1.0.tar.gz"),
+            f("demo-1.0-py3-none-any.whl"),
+            f("demo-1.1.zip"),
+            f("demo-2.0.tar.gz", rp=">=3.13"),
+            f("demo-2.1rc1.tar.gz"),
+            f("demo-1.5.tar.gz", yanked=True),
+            f("other-9.0.tar.gz"),
+        ]
+    }
 
 
 def test_parse_keeps_only_sdists_of_the_project():

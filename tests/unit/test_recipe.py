@@ -8,12 +8,14 @@ def files(**texts: str) -> ProjectFiles:
 
 
 def test_pyproject_test_extra_and_plugins_from_imports_and_fixtures():
-    recipe = plan_recipe(files(
-        pyproject_dot_toml='[project]\nname="x"\n[project.optional-dependencies]\n'
-        'tests=["pytest"]\ndocs=["sphinx"]\n',
-        tests__test_a_dot_py="import hypothesis\nfrom freezegun import freeze_time\n"
-        "def test_a(mocker, tmp_path):\n    pass\n",
-    ))
+    recipe = plan_recipe(
+        files(
+            pyproject_dot_toml='[project]\nname="x"\n[project.optional-dependencies]\n'
+            'tests=["pytest"]\ndocs=["sphinx"]\n',
+            tests__test_a_dot_py="import hypothesis\nfrom freezegun import freeze_time\n"
+            "def test_a(mocker, tmp_path):\n    pass\n",
+        )
+    )
     assert recipe.install_project
     assert recipe.extras == ("tests",)
     assert recipe.requirements[0] == "pytest"
@@ -21,10 +23,12 @@ def test_pyproject_test_extra_and_plugins_from_imports_and_fixtures():
 
 
 def test_setup_cfg_extras_and_cov_addopts():
-    recipe = plan_recipe(files(
-        setup_dot_cfg="[metadata]\nname = x\n[options.extras_require]\ntesting =\n  pytest\n"
-        "[tool:pytest]\naddopts = --cov=x -p no:warnings\n",
-    ))
+    recipe = plan_recipe(
+        files(
+            setup_dot_cfg="[metadata]\nname = x\n[options.extras_require]\ntesting =\n  pytest\n"
+            "[tool:pytest]\naddopts = --cov=x -p no:warnings\n",
+        )
+    )
     assert recipe.extras == ("testing",)
     assert "pytest-cov" in recipe.requirements
 
@@ -39,66 +43,91 @@ def test_setup_py_extras_via_named_dict():
 
 
 def test_dev_extra_is_fallback_only():
-    recipe = plan_recipe(files(
-        pyproject_dot_toml='[project]\nname="x"\n[project.optional-dependencies]\ndev=["pytest"]\n'
-    ))
+    recipe = plan_recipe(
+        files(
+            pyproject_dot_toml='[project]\nname="x"\n[project.optional-dependencies]\ndev=["pytest"]\n'
+        )
+    )
     assert recipe.extras == ("dev",)
 
 
 def test_requirement_files_and_plain_requirements_project():
-    recipe = plan_recipe(files(**{
-        "requirements_dot_txt": "requests\n",
-        "requirements-test_dot_txt": "pytest\n",
-    }))
+    recipe = plan_recipe(
+        files(
+            **{
+                "requirements_dot_txt": "requests\n",
+                "requirements-test_dot_txt": "pytest\n",
+            }
+        )
+    )
     assert not recipe.install_project
     assert recipe.requirement_files == ("requirements-test.txt",) or recipe.requirement_files == (
-        "requirements.txt", "requirements-test.txt")
+        "requirements.txt",
+        "requirements-test.txt",
+    )
     assert "requirements.txt" in recipe.requirement_files
 
 
 def test_dependency_groups_with_include():
-    recipe = plan_recipe(files(
-        pyproject_dot_toml='[project]\nname="x"\n[dependency-groups]\n'
-        'lint=["ruff"]\ntest=["pytest-xdist", {include-group = "base"}]\nbase=["attrs"]\n'
-    ))
+    recipe = plan_recipe(
+        files(
+            pyproject_dot_toml='[project]\nname="x"\n[dependency-groups]\n'
+            'lint=["ruff"]\ntest=["pytest-xdist", {include-group = "base"}]\nbase=["attrs"]\n'
+        )
+    )
     assert "pytest-xdist" in recipe.requirements and "attrs" in recipe.requirements
     assert "ruff" not in recipe.requirements
 
 
 def test_tox_deps_skip_substitutions_and_factors():
-    recipe = plan_recipe(files(
-        setup_dot_py="from setuptools import setup\nsetup(name='x')\n",
-        tox_dot_ini="[testenv]\ndeps =\n  pytest-mock\n  -r{toxinidir}/req.txt\n"
-        "  py38: importlib-metadata\n  {env:EXTRA}\n",
-    ))
+    recipe = plan_recipe(
+        files(
+            setup_dot_py="from setuptools import setup\nsetup(name='x')\n",
+            tox_dot_ini="[testenv]\ndeps =\n  pytest-mock\n  -r{toxinidir}/req.txt\n"
+            "  py38: importlib-metadata\n  {env:EXTRA}\n",
+        )
+    )
     assert "pytest-mock" in recipe.requirements
     assert not any("{" in r or "importlib" in r for r in recipe.requirements)
 
 
 def test_local_helper_module_is_not_a_dependency():
-    recipe = plan_recipe(files(
-        setup_dot_py="from setuptools import setup\nsetup(name='x')\n",
-        tests__mock_dot_py="",
-        tests__test_a_dot_py="import mock\n",
-    ))
+    recipe = plan_recipe(
+        files(
+            setup_dot_py="from setuptools import setup\nsetup(name='x')\n",
+            tests__mock_dot_py="",
+            tests__test_a_dot_py="import mock\n",
+        )
+    )
     assert "mock" not in recipe.requirements
 
 
 def test_scm_version_is_pretended():
-    recipe = plan_recipe(files(
-        pyproject_dot_toml='[build-system]\nrequires=["setuptools_scm"]\n[project]\nname="x"\n'
-        'dynamic=["version"]\n'
-    ), version_hint="1.2.3")
+    recipe = plan_recipe(
+        files(
+            pyproject_dot_toml='[build-system]\nrequires=["setuptools_scm"]\n[project]\nname="x"\n'
+            'dynamic=["version"]\n'
+        ),
+        version_hint="1.2.3",
+    )
     assert ("SETUPTOOLS_SCM_PRETEND_VERSION", "1.2.3") in recipe.env
 
 
 def test_profile_overrides_and_drops():
-    profile = RecipeProfile(extras=["all"], requirements=["numpy"], drop_requirements=["hypothesis"],
-                            apt_packages=["libxml2-dev"], pytest_args=["-k", "not slow"])
-    recipe = plan_recipe(files(
-        pyproject_dot_toml='[project]\nname="x"\n[project.optional-dependencies]\ntest=["a"]\n',
-        tests__test_a_dot_py="import hypothesis\n",
-    ), profile)
+    profile = RecipeProfile(
+        extras=["all"],
+        requirements=["numpy"],
+        drop_requirements=["hypothesis"],
+        apt_packages=["libxml2-dev"],
+        pytest_args=["-k", "not slow"],
+    )
+    recipe = plan_recipe(
+        files(
+            pyproject_dot_toml='[project]\nname="x"\n[project.optional-dependencies]\ntest=["a"]\n',
+            tests__test_a_dot_py="import hypothesis\n",
+        ),
+        profile,
+    )
     assert recipe.extras == ("all",)
     assert "numpy" in recipe.requirements and "hypothesis" not in recipe.requirements
     assert recipe.apt_packages == ("libxml2-dev",)
@@ -107,5 +136,6 @@ def test_profile_overrides_and_drops():
 
 def test_profile_merge_prefers_specific():
     merged = RecipeProfile(extras=["a"], requirements=["x"]).merged(
-        RecipeProfile(extras=["b"], requirements=["y"]))
+        RecipeProfile(extras=["b"], requirements=["y"])
+    )
     assert merged.extras == ["b"] and merged.requirements == ["x", "y"]

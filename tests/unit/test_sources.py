@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cligym.errors import NoTestsError, NotAPythonProjectError, SourceError
+from cligym.errors import NotAPythonProjectError, NoTestsError, SourceError
 from cligym.gold.sources import check_python_project, copy_tree, parse_source, resolve_source
 from cligym.records import SourceKind
 
@@ -17,9 +17,15 @@ from cligym.records import SourceKind
         ("/abs/repo", (SourceKind.LOCAL, "/abs/repo", None)),
         ("/abs/repo@v1.0", (SourceKind.GIT, "/abs/repo", "v1.0")),
         ("https://github.com/org/proj", (SourceKind.GIT, "https://github.com/org/proj", None)),
-        ("https://github.com/org/proj.git@abc123", (SourceKind.GIT, "https://github.com/org/proj.git", "abc123")),
+        (
+            "https://github.com/org/proj.git@abc123",
+            (SourceKind.GIT, "https://github.com/org/proj.git", "abc123"),
+        ),
         ("git@github.com:org/proj.git", (SourceKind.GIT, "git@github.com:org/proj.git", None)),
-        ("git@github.com:org/proj.git@main", (SourceKind.GIT, "git@github.com:org/proj.git", "main")),
+        (
+            "git@github.com:org/proj.git@main",
+            (SourceKind.GIT, "git@github.com:org/proj.git", "main"),
+        ),
         ("git+https://host/x/y@v2", (SourceKind.GIT, "https://host/x/y", "v2")),
         ("https://user@host/x/y", (SourceKind.GIT, "https://user@host/x/y", None)),
     ],

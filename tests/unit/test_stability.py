@@ -10,10 +10,12 @@ def run(**outcomes: TestStatus) -> TestRunResult:
 
 
 def test_stable_flaky_failing_skipped():
-    report = compute_stability([
-        run(a=P, b=P, c=F, d=S, e=E, f=P),
-        run(a=P, b=F, c=F, d=S, e=E),
-    ])
+    report = compute_stability(
+        [
+            run(a=P, b=P, c=F, d=S, e=E, f=P),
+            run(a=P, b=F, c=F, d=S, e=E),
+        ]
+    )
     assert report.runs == 2
     assert report.stable_passing == ("a",)
     assert report.flaky == ("b", "f")  # f is missing from run 2: not stable

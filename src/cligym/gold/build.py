@@ -225,7 +225,8 @@ def _build_image(
 
 def _install_failure_reason(log_text: str) -> str:
     """The most telling line of a failed pip install in a build log."""
-    lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log_text)
+    lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
     for pattern in (
         r"^ERROR: (Could not find|No matching distribution|Cannot install|ResolutionImpossible)",
         r"^ERROR: ",

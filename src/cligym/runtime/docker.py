@@ -108,7 +108,7 @@ class DockerRuntime:
             raise DockerUnavailableError(
                 "Docker daemon is not reachable "
                 f"({_short(err)}); start it with `dockerd >/var/log/dockerd.log 2>&1 &` "
-                "(or `systemctl start docker`), or run `make setup`"
+                "(or `systemctl start docker`), or run `./dev setup`"
             ) from err
 
     # ----------------------------------------------------------------- labels and info
@@ -153,9 +153,7 @@ class DockerRuntime:
 
     def import_rootfs(self, tar_path: Path, repository: str, tag: str) -> str:
         """`docker import` a root filesystem tarball; the image gets our labels."""
-        changes = [
-            f'LABEL {k}="{v}"' for k, v in self.image_labels_for("base").items()
-        ]
+        changes = [f'LABEL {k}="{v}"' for k, v in self.image_labels_for("base").items()]
         try:
             self.client.api.import_image_from_file(
                 str(tar_path), repository=repository, tag=tag, changes=changes

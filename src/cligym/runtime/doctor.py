@@ -68,7 +68,7 @@ def run_doctor(workdir: Path, base_image: str, min_free_gb: float = 10.0) -> Doc
             "python",
             CheckState.OK if py >= (3, 12) else CheckState.FAIL,
             f"{py.major}.{py.minor}.{py.micro} at {sys.executable}",
-            "" if py >= (3, 12) else "use Python >= 3.12 (`make setup` finds one via pyenv)",
+            "" if py >= (3, 12) else "use Python >= 3.12 (`./dev setup` finds one via pyenv)",
         )
     )
     runtime: DockerRuntime | None = None
