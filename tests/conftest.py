@@ -10,6 +10,7 @@ import pytest
 
 from cligym.errors import DockerUnavailableError
 
+collect_ignore = ["fixtures"]  # repositories under test, not our tests
 FIXTURE_REPOS = Path(__file__).parent / "fixtures" / "repos"
 TEST_RUN_ID_PREFIX = "test"
 

@@ -101,7 +101,9 @@ def gold(
     min_tests: Annotated[int, typer.Option(help="Fewest stably passing tests to accept.")] = 5,
     profile: Annotated[Path | None, typer.Option(help="TOML profile overriding detection.")] = None,
     test_timeout: Annotated[int | None, typer.Option(help="Seconds per test run.")] = None,
-    rebuild: Annotated[bool, typer.Option(help="Ignore the cache and rebuild.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Ignore the catalog and the Docker build cache.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Build gold environments: images in which the repo's tests pass stably."""

@@ -57,7 +57,7 @@ class GoldRequest:
     runs: int = 2
     min_tests: int = 5
     profile_path: Path | None = None
-    rebuild: bool = False
+    rebuild: bool = False  # ignore the catalog and Docker's build cache
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,9 @@ def build_gold(
         artifacts.mkdir()
         reporter.stage("build", f"building {tag}")
         build_started = time.monotonic()
-        image_id = _build_image(runtime, staging, tag, gold_id, settings, artifacts)
+        image_id = _build_image(
+            runtime, staging, tag, gold_id, settings, artifacts, nocache=request.rebuild
+        )
         build_sec = time.monotonic() - build_started
         try:
             test_started = time.monotonic()
@@ -203,6 +205,7 @@ def _build_image(
     gold_id: str,
     settings: Settings,
     artifacts: Path,
+    nocache: bool,
 ) -> str:
     log_path = artifacts / "build.log"
     try:
@@ -213,6 +216,7 @@ def _build_image(
             labels={LABEL_GOLD_ID: gold_id},
             timeout_sec=settings.build_timeout_sec,
             log_path=log_path,
+            nocache=nocache,
         )
     except DockerOperationError as err:
         kept = settings.paths.root / "logs" / f"gold-{gold_id}-build.log"
