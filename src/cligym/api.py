@@ -6,7 +6,8 @@ CLI command is one method call on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from cligym.gold.build import GoldRequest, GoldResult, build_gold
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv
 from cligym.runtime.base import BaseImageResult, ensure_base_image
-from cligym.runtime.docker import DockerRuntime, GcReport
+from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
 
 SAMPLE_NAME = "stashkit"
@@ -104,5 +105,14 @@ class Workspace:
         return run_doctor(self.settings.workdir, self.settings.base_image, min_free_gb)
 
     def gc(self, images: bool = False, force: bool = False) -> GcReport:
+        """Remove labelled containers (and images) of dead runs and their staging dirs."""
         keep = self.catalog.gold_image_refs() if self.settings.paths.catalog.exists() else set()
-        return self.runtime.gc(keep_images=keep, remove_images=images, include_live=force)
+        report = self.runtime.gc(keep_images=keep, remove_images=images, include_live=force)
+        removed: list[str] = []
+        staging = self.settings.paths.staging_dir
+        for entry in sorted(staging.iterdir()) if staging.is_dir() else []:
+            owner = entry.name.rsplit("-", 1)[0]
+            if force or owner == self.runtime.run_id or not run_is_alive(owner):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        return replace(report, staging_dirs=tuple(removed))

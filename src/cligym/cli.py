@@ -83,10 +83,8 @@ def _main(
 ) -> None:
     state.workdir = workdir
     state.debug = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("cligym").setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 @app.command()
@@ -248,7 +246,8 @@ def gc(
     """Remove containers (and optionally images) labelled by cligym; never anything else."""
     report = _workspace().gc(images=images, force=force)
     out.print(
-        f"removed {len(report.containers)} container(s), {len(report.images)} image(s)"
+        f"removed {len(report.containers)} container(s), {len(report.images)} image(s), "
+        f"{len(report.staging_dirs)} staging dir(s)"
         + (f"; kept {len(report.kept_live)} of live runs" if report.kept_live else "")
     )
 

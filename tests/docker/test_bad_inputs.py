@@ -125,17 +125,17 @@ def test_doctor_healthy(fresh_workdir):
     assert "ok docker daemon" in proc.stdout and "ok base image" in proc.stdout
 
 
-def test_sigterm_removes_containers(fresh_workdir, fixture_repos, runtime):
-    before = labelled(runtime)
+def start_slow_gold(workdir: Path, repo: Path, runtime) -> subprocess.Popen[str]:
+    """Start `cligym gold` on a suite that hangs, and wait until pytest runs in a container."""
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "cligym",
             "--workdir",
-            str(fresh_workdir),
+            str(workdir),
             "gold",
-            str(fixture_repos / "slow"),
+            str(repo),
             "--min-tests",
             "1",
         ],
@@ -144,11 +144,18 @@ def test_sigterm_removes_containers(fresh_workdir, fixture_repos, runtime):
         text=True,
     )
     deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not running_pytest(runtime) and proc.poll() is None:
+        time.sleep(0.5)
+    assert running_pytest(runtime), "no test container appeared"
+    return proc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_removes_containers(signum, fresh_workdir, fixture_repos, runtime):
+    before = labelled(runtime)
+    proc = start_slow_gold(fresh_workdir, fixture_repos / "slow", runtime)
     try:
-        while time.monotonic() < deadline and not running_pytest(runtime):
-            time.sleep(0.5)
-        assert running_pytest(runtime), "no test container appeared"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
@@ -157,3 +164,18 @@ def test_sigterm_removes_containers(fresh_workdir, fixture_repos, runtime):
     assert labelled(runtime) - before == set()
     staging = fresh_workdir / "staging"
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_kill_9_leaves_orphans_that_gc_collects(fresh_workdir, fixture_repos, runtime):
+    before = labelled(runtime)
+    proc = start_slow_gold(fresh_workdir, fixture_repos / "slow", runtime)
+    proc.kill()
+    proc.wait(timeout=60)
+    orphans = labelled(runtime) - before
+    assert orphans, "a killed run leaves its container (nothing can clean up after SIGKILL)"
+    assert any((fresh_workdir / "staging").iterdir())
+    gc = run_cli(fresh_workdir, "gc")
+    assert gc.returncode == 0, gc.stderr
+    assert labelled(runtime) & orphans == set()
+    assert not any((fresh_workdir / "staging").iterdir())
+    assert "staging dir(s)" in gc.stdout

@@ -71,6 +71,7 @@ class GcReport:
     containers: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
     kept_live: tuple[str, ...] = field(default=())
+    staging_dirs: tuple[str, ...] = field(default=())
 
 
 def with_timeout(argv: Sequence[str], timeout_sec: int) -> list[str]:
@@ -198,6 +199,10 @@ class DockerRuntime:
                 pull=False,
                 nocache=nocache,
                 decode=True,
+                container_limits={
+                    "memory": self.limits.memory_mb * 2**20,
+                    "memswap": self.limits.memory_mb * 2**20,
+                },
                 timeout=timeout_sec,
             )
             for chunk in stream:
@@ -456,7 +461,7 @@ class DockerRuntime:
         kept: list[str] = []
         for container in self.labelled_containers():
             owner = (container.labels or {}).get(LABEL_RUN, "")
-            if not include_live and owner != self.run_id and _run_is_alive(owner):
+            if not include_live and owner != self.run_id and run_is_alive(owner):
                 kept.append(str(container.short_id))
                 continue
             self.remove_container(str(container.id))
@@ -483,7 +488,8 @@ def read_file_from_tar(data: bytes) -> bytes | None:
     return None
 
 
-def _run_is_alive(run_id: str) -> bool:
+def run_is_alive(run_id: str) -> bool:
+    """Whether the process that owns `run_id` still runs on this machine."""
     pid = run_id_pid(run_id)
     if pid is None:
         return False
