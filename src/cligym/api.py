@@ -89,16 +89,18 @@ class Workspace:
         return self.catalog.list_gold()
 
     def get_gold(self, key: str) -> GoldEnv:
+        """By exact id, else id prefix, name or source (the newest when one name has several)."""
+        exact = self.catalog.get_gold(key)
+        if exact is not None:
+            return exact
         matches = self.catalog.find_gold(key)
         if not matches:
             raise CligymError(f"no gold environment matches {key!r}; see `cligym list gold`")
-        ids = {g.id for g in matches}
-        if len(ids) > 1 and not any(g.id == key for g in matches):
-            by_name = {g.name for g in matches}
-            if len(by_name) > 1:
-                raise CligymError(
-                    f"{key!r} matches {len(ids)} gold environments; give more of the id"
-                )
+        names = {g.name for g in matches}
+        if len(names) > 1:
+            raise CligymError(
+                f"{key!r} matches gold environments of {len(names)} repos; give more of the id"
+            )
         return matches[0]
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:
