@@ -53,10 +53,11 @@ def main(sources: list[str]) -> None:
             overhead = gold.test_duration_sec - in_pytest
             ratio = overhead / in_pytest if in_pytest > 0 else float("inf")
             name = spec if len(spec) <= 32 else "…" + spec[-31:]
+            stable = len(gold.stability.stable_passing)
             print(
                 f"{name:32} {cold_sec:7.1f} {gold.build_duration_sec:8.1f} "
                 f"{gold.test_duration_sec:8.1f} {in_pytest:9.2f} {overhead:10.2f} {ratio:10.2f} "
-                f"{warm_sec:7.2f} {cold_sec / warm_sec:9.1f} {len(gold.stability.stable_passing):6}",
+                f"{warm_sec:7.2f} {cold_sec / warm_sec:9.1f} {stable:6}",
                 flush=True,
             )
             ws.runtime.remove_image(gold.image_tag)
