@@ -16,8 +16,9 @@ from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError, DockerUnavailableError
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
+from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import GoldEnv
+from cligym.records import GoldEnv, ImpactMap
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
@@ -102,6 +103,14 @@ class Workspace:
                 f"{key!r} matches gold environments of {len(names)} repos; give more of the id"
             )
         return matches[0]
+
+    def probe(
+        self, key: str, refresh: bool = False, reporter: Reporter = NULL_REPORTER
+    ) -> ImpactMap:
+        """The impact map of a gold env (probed once, then read from the catalog)."""
+        return run_probe(
+            self.get_gold(key), self.settings, self.runtime, self.catalog, reporter, refresh=refresh
+        )
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:
         return run_doctor(self.settings.workdir, self.settings.base_image, min_free_gb)

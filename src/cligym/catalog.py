@@ -6,6 +6,7 @@ leaves a half-written record; records are stored as JSON with a few indexed colu
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cligym.errors import CatalogError
-from cligym.records import GoldEnv
+from cligym.records import GoldEnv, ImpactMap
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -30,6 +31,12 @@ CREATE TABLE IF NOT EXISTS gold_envs (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gold_envs_name ON gold_envs(name);
+CREATE TABLE IF NOT EXISTS impact_maps (
+    gold_id TEXT PRIMARY KEY,
+    tests INTEGER NOT NULL,
+    resources INTEGER NOT NULL,
+    record BLOB NOT NULL
+);
 """
 
 
@@ -105,6 +112,27 @@ class Catalog:
     def delete_gold(self, gold_id: str) -> None:
         with self._connect() as conn:
             conn.execute("DELETE FROM gold_envs WHERE id = ?", (gold_id,))
+
+    def put_impact(self, impact: ImpactMap) -> None:
+        """Impact maps can be large (a row per test and resource): stored gzip-compressed."""
+        blob = gzip.compress(impact.model_dump_json().encode(), compresslevel=6)
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO impact_maps VALUES (?, ?, ?, ?)",
+                (impact.gold_id, len(impact.tests), len(impact.resources), blob),
+            )
+
+    def get_impact(self, gold_id: str) -> ImpactMap | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT record FROM impact_maps WHERE gold_id = ?", (gold_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return ImpactMap.model_validate_json(gzip.decompress(row[0]))
+        except (ValidationError, OSError) as err:
+            raise CatalogError(f"impact map of {gold_id} is unreadable ({err}); re-probe") from err
 
     def gold_image_refs(self) -> set[str]:
         with self._connect() as conn:

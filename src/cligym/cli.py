@@ -19,6 +19,7 @@ from cligym.api import GoldOutcome, Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.errors import CligymError
 from cligym.gold.build import GoldRequest
+from cligym.probe.impact import render_impact_summary
 from cligym.records import GoldEnv
 from cligym.runtime.doctor import CheckState
 
@@ -194,9 +195,18 @@ def list_gold(
 def show(
     key: Annotated[str, typer.Argument(help="Gold id (or prefix), name or source.")],
     tests: Annotated[bool, typer.Option(help="List the stable, flaky and failing tests.")] = False,
+    impact: Annotated[bool, typer.Option(help="Summarize the impact map (see `probe`).")] = False,
 ) -> None:
     """Show one gold environment: source, recipe, Dockerfile, test summary."""
-    g = _workspace().get_gold(key)
+    ws = _workspace()
+    g = ws.get_gold(key)
+    if impact:
+        stored = ws.catalog.get_impact(g.id)
+        if stored is None:
+            raise CligymError(f"{g.name} has no impact map yet; run `cligym probe {g.id}`")
+        for line in render_impact_summary(stored):
+            out.print(line, markup=False, highlight=False)
+        return
     out.print_json(json.dumps(_gold_summary(g)))
     out.print("[bold]recipe notes[/bold]")
     for note in g.recipe.notes:
@@ -213,6 +223,17 @@ def show(
             out.print(f"[bold]{label}[/bold] ({len(ids)})")
             for nodeid in ids:
                 out.print(f"  {nodeid}", markup=False, highlight=False)
+
+
+@app.command()
+def probe(
+    key: Annotated[str, typer.Argument(help="Gold id (or prefix), name or source.")],
+    refresh: Annotated[bool, typer.Option(help="Probe again even if a map is stored.")] = False,
+) -> None:
+    """Record what each stable test touches: modules, shared libraries, files, commands, env."""
+    impact = _workspace().probe(key, refresh=refresh, reporter=RichReporter())
+    for line in render_impact_summary(impact):
+        out.print(line, markup=False, highlight=False)
 
 
 @app.command()

@@ -109,3 +109,22 @@ class GoldEnv(Record):
     test_duration_sec: float
     created_at: datetime
     status: Literal["ready"] = "ready"
+
+
+class ImpactMap(Record):
+    """Per gold env: which stable tests touch which resource (modules, libs, files, env, ...)."""
+
+    gold_id: str
+    tests: tuple[str, ...]
+    resources: dict[str, tuple[int, ...]] = Field(
+        description="resource key (kind:name) -> indices into `tests`"
+    )
+    global_resources: tuple[str, ...] = Field(description="touched outside tests: affect all")
+    module_files: dict[str, str] = Field(default_factory=dict)
+    extension_libs: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    lib_names: dict[str, str] = Field(default_factory=dict, description="real path -> soname")
+    interpreter: str = ""
+    interpreter_libs: tuple[str, ...] = ()
+
+    def tests_using(self, resource: str) -> tuple[str, ...]:
+        return tuple(self.tests[i] for i in self.resources.get(resource, ()))

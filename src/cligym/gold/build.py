@@ -7,11 +7,9 @@ staging files) and raises a CligymError with one actionable line.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import shutil
-import tarfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -41,7 +39,7 @@ from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
 from cligym.runtime.base import ensure_base_image
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.docker import DockerRuntime, read_file_from_tar
 
 log = logging.getLogger(__name__)
 
@@ -307,15 +305,8 @@ def _run_tests(
 
 def _member(tar_bytes: bytes, path: str) -> str | None:
     """Text of one file inside the tar that `get_archive` returned for RESULTS_DIR."""
-    if not tar_bytes:
-        return None
-    wanted = Path(RESULTS_DIR).name + path[len(RESULTS_DIR) :]
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-        try:
-            handle = tar.extractfile(wanted)
-        except KeyError:
-            return None
-        return handle.read().decode(errors="replace") if handle else None
+    data = read_file_from_tar(tar_bytes, Path(path).name)
+    return data.decode(errors="replace") if data is not None else None
 
 
 def _check_runs(

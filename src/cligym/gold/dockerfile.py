@@ -61,7 +61,7 @@ def render_gold_dockerfile(base_image: str, recipe: RecipeSpec, source: RepoSour
     return "\n".join(lines) + "\n"
 
 
-def render_pytest_argv(recipe: RecipeSpec, select: tuple[str, ...] = ()) -> list[str]:
+def render_pytest_argv(recipe: RecipeSpec, extra: tuple[str, ...] = ()) -> list[str]:
     """pytest with junit XML (xunit1 keeps file paths, so node ids can be rebuilt exactly)."""
     return [
         "python",
@@ -76,11 +76,13 @@ def render_pytest_argv(recipe: RecipeSpec, select: tuple[str, ...] = ()) -> list
         "-q",
         "-rN",
         *recipe.pytest_args,
-        *select,
+        *extra,
     ]
 
 
-def render_test_script(recipe: RecipeSpec, with_metadata: bool) -> str:
+def render_test_script(
+    recipe: RecipeSpec, with_metadata: bool, extra_args: tuple[str, ...] = ()
+) -> str:
     """Shell run in the test container: optional metadata, then pytest (the runtime bounds it)."""
     parts = [f"mkdir -p {RESULTS_DIR}"]
     if with_metadata:
@@ -89,6 +91,6 @@ def render_test_script(recipe: RecipeSpec, with_metadata: bool) -> str:
             f"> {RESULTS_DIR}/python.txt",
             f"pip freeze --all > {RESULTS_DIR}/freeze.txt 2>/dev/null",
         ]
-    pytest = " ".join(_q(a) for a in render_pytest_argv(recipe))
+    pytest = " ".join(_q(a) for a in render_pytest_argv(recipe, extra_args))
     parts.append(f"exec {pytest}")
     return "; ".join(parts)

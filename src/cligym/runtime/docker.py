@@ -298,8 +298,11 @@ class DockerRuntime:
         workdir: str | None = None,
         network: bool = True,
         collect: Sequence[str] = (),
+        inputs: Sequence[tuple[Path, str]] = (),
     ) -> tuple[ExecResult, dict[str, bytes]]:
         """Run argv in a fresh container; return its result and the files at `collect` paths.
+
+        `inputs` are (local path, container directory) pairs copied in before the start.
 
         The container is always removed; a run past `timeout_sec` is killed and marked timed out.
         """
@@ -315,6 +318,8 @@ class DockerRuntime:
             ) from err
         self._track(container)
         try:
+            for local, dest in inputs:
+                self.copy_in(container, local, dest)
             container.start()
             timed_out = False
             try:
@@ -476,13 +481,14 @@ class DockerRuntime:
         return GcReport(tuple(removed), tuple(images), tuple(kept))
 
 
-def read_file_from_tar(data: bytes) -> bytes | None:
-    """The first regular file in a tar stream from `get_archive`."""
+def read_file_from_tar(data: bytes, name: str | None = None) -> bytes | None:
+    """A regular file in a tar stream from `get_archive`: the first one, or the one whose
+    base name is `name`."""
     if not data:
         return None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         for member in tar.getmembers():
-            if member.isfile():
+            if member.isfile() and (name is None or Path(member.name).name == name):
                 handle = tar.extractfile(member)
                 return handle.read() if handle else None
     return None

@@ -1,0 +1,1 @@
+"""Probe stage: record what each gold-stable test touches (the impact map)."""

@@ -1,0 +1,173 @@
+"""Turn the probe plugin's raw JSON into an ImpactMap: resource -> tests that use it (pure).
+
+Resource keys are `kind:name`: module, dist, lib (a shared library's real path), exe (a resolved
+executable), path (a PATH lookup of a bare command name), file, env. Resources touched outside
+any test (pytest start-up, conftest imports) affect every test and are kept apart as global.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cligym.records import ImpactMap
+
+_IGNORED_MODULE_PREFIXES = (
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "cligym_probe",
+    "builtins",
+    "importlib._bootstrap",
+    "__main__",
+    "py.",
+    "_virtualenv",
+    "iniconfig",
+)
+_IGNORED_FILE_PREFIXES = ("/tmp/pytest-of-", "/tmp/cligym-", "/opt/venv/lib/", "/usr/lib/python3")
+SESSION = "<session>"
+
+
+def _keep_module(name: str) -> bool:
+    return (
+        bool(name)
+        and not name.startswith("<")
+        and not any(
+            name == p or name.startswith(p if p.endswith(".") else p + ".") or name == p.rstrip(".")
+            for p in _IGNORED_MODULE_PREFIXES
+        )
+    )
+
+
+def _normal(name: str) -> str:
+    """`_sqlite3` -> `sqlite3`, `yaml._yaml` -> `yaml`: the name users know an extension by."""
+    return name.rsplit(".", 1)[-1].lstrip("_")
+
+
+def extension_owners(extensions: Mapping[str, str]) -> dict[str, list[str]]:
+    """Module names that count as using each extension module (by name or parent package)."""
+    owners: dict[str, list[str]] = defaultdict(list)
+    for ext in extensions:
+        owners[ext].append(ext)
+        owners[_normal(ext)].append(ext)
+        if "." in ext:
+            owners[ext.rsplit(".", 1)[0]].append(ext)
+    return owners
+
+
+def _resources_of(
+    kinds: Mapping[str, Iterable[str]],
+    payload: Mapping[str, Any],
+    owners: Mapping[str, list[str]],
+    skip_libs: set[str],
+) -> set[str]:
+    modules_files: Mapping[str, str | None] = payload.get("modules", {})
+    extension_libs: Mapping[str, list[str]] = payload.get("extension_libs", {})
+    dists: Mapping[str, list[str]] = payload.get("distributions", {})
+    out: set[str] = set()
+    modules = {m for m in (*kinds.get("modules", ()), *kinds.get("imports", ())) if _keep_module(m)}
+    for module in modules:
+        out.add(f"module:{module}")
+        top = module.split(".", 1)[0]
+        for dist in dists.get(top, ()):
+            out.add(f"dist:{dist}")
+        candidates = {
+            *owners.get(module, ()),
+            *owners.get(_normal(module), ()),
+            *owners.get(top, ()),
+        }
+        for ext in candidates:
+            ext_file = modules_files.get(ext)
+            if ext_file:
+                out.add(f"module:{ext}")
+                for lib in extension_libs.get(ext_file, ()):
+                    real = lib.split("|", 1)[0]
+                    if real not in skip_libs:
+                        out.add("lib:" + real)
+    for path in kinds.get("files", ()):
+        if not path.startswith(_IGNORED_FILE_PREFIXES) and "/__pycache__/" not in path:
+            out.add(f"file:{path}")
+    for exe in kinds.get("executables", ()):
+        out.add(f"exe:{exe}" if "/" in exe else f"path:{exe}")
+    for lib in kinds.get("dlopen", ()):
+        out.add(f"lib:{os.path.realpath(lib)}" if lib.startswith("/") else f"dlopen:{lib}")
+    for key in kinds.get("env", ()):
+        out.add(f"env:{key}")
+    return out
+
+
+def parse_probe_payload(
+    gold_id: str, payload: Mapping[str, Any], tests: Iterable[str]
+) -> ImpactMap:
+    """Build the impact map for `tests` (the gold-stable ones) from the plugin's JSON."""
+    contexts: Mapping[str, Mapping[str, list[str]]] = payload.get("contexts", {})
+    modules_files: Mapping[str, str | None] = payload.get("modules", {})
+    extensions = {n: f for n, f in modules_files.items() if f and f.endswith(".so")}
+    owners = extension_owners(extensions)
+    test_ids = tuple(sorted(set(tests)))
+    # Libraries the interpreter itself needs, and whatever pytest's start-up touched, affect
+    # every test: they are reported once (interpreter_libs, global_resources), not per test.
+    interpreter_libs = {lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])}
+    global_resources = _resources_of(contexts.get(SESSION, {}), payload, owners, interpreter_libs)
+    by_resource: dict[str, list[int]] = defaultdict(list)
+    for index, nodeid in enumerate(test_ids):
+        module_ctx = "collect:" + nodeid.split("::", 1)[0]
+        merged: dict[str, set[str]] = defaultdict(set)
+        for ctx in (contexts.get(nodeid, {}), contexts.get(module_ctx, {})):
+            for kind, values in ctx.items():
+                merged[kind].update(values)
+        for resource in _resources_of(merged, payload, owners, interpreter_libs):
+            if resource not in global_resources:
+                by_resource[resource].append(index)
+    lib_names: dict[str, str] = {}
+    for libs in (*payload.get("extension_libs", {}).values(), payload.get("interpreter_libs", [])):
+        for lib in libs:
+            real, _, soname = lib.partition("|")
+            lib_names[real] = soname or os.path.basename(real)
+    return ImpactMap(
+        gold_id=gold_id,
+        tests=test_ids,
+        resources={k: tuple(v) for k, v in sorted(by_resource.items())},
+        global_resources=tuple(sorted(global_resources)),
+        module_files={k: v for k, v in sorted(modules_files.items()) if v},
+        extension_libs={
+            k: tuple(lib.split("|", 1)[0] for lib in v)
+            for k, v in sorted(payload.get("extension_libs", {}).items())
+        },
+        lib_names=dict(sorted(lib_names.items())),
+        interpreter=str(payload.get("executable", "")),
+        interpreter_libs=tuple(lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])),
+    )
+
+
+def describe_resource(key: str, impact: ImpactMap) -> str:
+    kind, _, name = key.partition(":")
+    if kind == "lib":
+        return impact.lib_names.get(name, os.path.basename(name))
+    if kind == "path":
+        return f"PATH lookup of {name}"
+    if kind == "exe":
+        return f"runs {name}"
+    return f"{kind} {name}"
+
+
+def render_impact_summary(
+    impact: ImpactMap,
+    kinds: tuple[str, ...] = ("lib", "path", "exe", "env", "dist", "file", "module"),
+    top: int = 12,
+) -> list[str]:
+    """Pure: lines such as 'libsqlite3.so.0: 12 tests', most used first, per kind."""
+    lines = [f"{len(impact.tests)} tests probed; {len(impact.resources)} resources"]
+    for kind in kinds:
+        entries = [(k, v) for k, v in impact.resources.items() if k.startswith(kind + ":")]
+        if not entries:
+            continue
+        entries.sort(key=lambda kv: (-len(kv[1]), kv[0]))
+        shown = "; ".join(
+            f"{describe_resource(k, impact)}: {len(v)} tests" for k, v in entries[:top]
+        )
+        more = f" (+{len(entries) - top} more)" if len(entries) > top else ""
+        lines.append(f"{kind}: {shown}{more}")
+    return lines

@@ -1,0 +1,78 @@
+"""Run the gold suite once with the probe plugin and store the impact map."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.errors import GoldTestsError
+from cligym.gold.dockerfile import APP_DIR, RESULTS_DIR, TEST_USER, render_test_script
+from cligym.probe.impact import parse_probe_payload
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import GoldEnv, ImpactMap
+from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+
+PLUGIN_DIR = "/tmp/cligym-probe"
+PLUGIN_MODULE = "cligym_probe"
+IMPACT_PATH = f"{RESULTS_DIR}/impact.json"
+
+
+def run_probe(
+    gold: GoldEnv,
+    settings: Settings,
+    runtime: DockerRuntime,
+    catalog: Catalog,
+    reporter: Reporter = NULL_REPORTER,
+    refresh: bool = False,
+) -> ImpactMap:
+    """The stored impact map of `gold`, probing it first if needed (or if `refresh`)."""
+    if not refresh:
+        cached = catalog.get_impact(gold.id)
+        if cached is not None:
+            return cached
+    reporter.stage("probe", f"probing {len(gold.stability.stable_passing)} tests of {gold.name}")
+    with tempfile.TemporaryDirectory(prefix="cligym-probe-") as tmp:
+        plugin_dir = Path(tmp) / Path(PLUGIN_DIR).name
+        plugin_dir.mkdir()
+        source = resources.files("cligym.probe") / "plugin.py"
+        (plugin_dir / f"{PLUGIN_MODULE}.py").write_text(source.read_text())
+        script = render_test_script(
+            gold.recipe, with_metadata=False, extra_args=("-p", PLUGIN_MODULE)
+        )
+        result, files = runtime.run(
+            gold.image_tag,
+            ["sh", "-c", script],
+            stage="probe",
+            timeout_sec=settings.test_timeout_sec * 3,
+            user=TEST_USER,
+            workdir=APP_DIR,
+            env={
+                "HOME": f"/home/{TEST_USER}",
+                "PYTHONPATH": PLUGIN_DIR,
+                "CLIGYM_PROBE_OUT": IMPACT_PATH,
+                "PYTHONHASHSEED": "1",
+            },
+            network=False,
+            collect=[RESULTS_DIR],
+            inputs=[(plugin_dir, "/tmp")],
+        )
+    if result.timed_out:
+        raise GoldTestsError(f"{gold.name}: the probe run did not finish in time")
+    raw_bytes = read_file_from_tar(files.get(RESULTS_DIR, b""), Path(IMPACT_PATH).name)
+    raw = raw_bytes.decode() if raw_bytes is not None else None
+    if raw is None:
+        tail = " | ".join(result.output.strip().splitlines()[-3:])
+        raise GoldTestsError(f"{gold.name}: the probe wrote no impact data ({tail})")
+    impact = parse_probe_payload(gold.id, json.loads(raw), gold.stability.stable_passing)
+    artifacts = settings.paths.gold_artifacts(gold.id)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    partial = artifacts / "probe.json.partial"
+    partial.write_text(raw)
+    shutil.move(partial, artifacts / "probe.json")
+    catalog.put_impact(impact)
+    return impact
