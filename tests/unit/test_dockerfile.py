@@ -43,6 +43,6 @@ def test_test_script_runs_pytest_with_junit():
     script = render_test_script(RecipeSpec(pytest_args=("-k", "not slow")), with_metadata=True)
     assert "pip freeze" in script and "python.txt" in script
     pytest_cmd = shlex.split(script.split("; ")[-1])
-    assert pytest_cmd[:4] == ["exec", "python", "-m", "pytest"]
+    assert pytest_cmd[:4] == ["exec", "/opt/venv/bin/python", "-m", "pytest"]
     assert "--junitxml=/tmp/cligym-results/junit.xml" in pytest_cmd
     assert pytest_cmd[-2:] == ["-k", "not slow"]

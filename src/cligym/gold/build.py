@@ -29,6 +29,7 @@ from cligym.gold.dockerfile import (
     RESULTS_DIR,
     TEST_USER,
     render_gold_dockerfile,
+    render_test_command,
     render_test_script,
 )
 from cligym.gold.junit import JunitParseError, parse_junit
@@ -43,7 +44,7 @@ from cligym.runtime.docker import DockerRuntime, read_file_from_tar
 
 log = logging.getLogger(__name__)
 
-GOLD_FORMAT = "gold-v1"
+GOLD_FORMAT = "gold-v2"
 LABEL_GOLD_ID = "cligym.gold"
 
 
@@ -262,7 +263,7 @@ def _run_tests(
         script = render_test_script(recipe, with_metadata=index == 1)
         result, files = runtime.run(
             tag,
-            ["sh", "-c", script],
+            render_test_command(script),
             stage="gold",
             timeout_sec=settings.test_timeout_sec,
             user=TEST_USER,

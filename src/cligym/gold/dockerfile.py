@@ -11,6 +11,10 @@ APP_DIR = "/app"
 TEST_USER = "tester"
 RESULTS_DIR = "/tmp/cligym-results"
 JUNIT_PATH = f"{RESULTS_DIR}/junit.xml"
+GOLD_PYTHON = f"{VENV}/bin/python"
+# Tests run in a login shell of TEST_USER (`bash -lc`), so /etc/profile, /etc/profile.d/*.sh and
+# ~/.profile apply, as for a person logging in; this snippet puts the venv on that PATH.
+PROFILE_SNIPPET = "/etc/profile.d/00-cligym-venv.sh"
 
 
 def _q(value: str) -> str:
@@ -54,7 +58,9 @@ def render_gold_dockerfile(base_image: str, recipe: RecipeSpec, source: RepoSour
     lines.append(f"RUN {build_env + ' ' if build_env else ''}{install}")
     lines.append(
         f"RUN useradd --create-home --shell /bin/bash {TEST_USER} "
-        f"&& chown -R {TEST_USER}:{TEST_USER} {APP_DIR}"
+        f"&& chown -R {TEST_USER}:{TEST_USER} {APP_DIR} "
+        f"&& printf '%s\\n' 'export VIRTUAL_ENV={VENV}' 'export PATH=\"{VENV}/bin:$PATH\"' "
+        f"> {PROFILE_SNIPPET}"
     )
     if recipe.env:
         lines.append("ENV " + " ".join(f"{k}={_q(v)}" for k, v in recipe.env))
@@ -64,7 +70,7 @@ def render_gold_dockerfile(base_image: str, recipe: RecipeSpec, source: RepoSour
 def render_pytest_argv(recipe: RecipeSpec, extra: tuple[str, ...] = ()) -> list[str]:
     """pytest with junit XML (xunit1 keeps file paths, so node ids can be rebuilt exactly)."""
     return [
-        "python",
+        GOLD_PYTHON,
         "-m",
         "pytest",
         "-p",
@@ -94,3 +100,8 @@ def render_test_script(
     pytest = " ".join(_q(a) for a in render_pytest_argv(recipe, extra_args))
     parts.append(f"exec {pytest}")
     return "; ".join(parts)
+
+
+def render_test_command(script: str) -> list[str]:
+    """argv of a test container: the script in a login shell (profile files apply)."""
+    return ["bash", "-lc", script]

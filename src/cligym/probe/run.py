@@ -11,7 +11,13 @@ from pathlib import Path
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import GoldTestsError
-from cligym.gold.dockerfile import APP_DIR, RESULTS_DIR, TEST_USER, render_test_script
+from cligym.gold.dockerfile import (
+    APP_DIR,
+    RESULTS_DIR,
+    TEST_USER,
+    render_test_command,
+    render_test_script,
+)
 from cligym.probe.impact import parse_probe_payload
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, ImpactMap
@@ -46,7 +52,7 @@ def run_probe(
         )
         result, files = runtime.run(
             gold.image_tag,
-            ["sh", "-c", script],
+            render_test_command(script),
             stage="probe",
             timeout_sec=settings.test_timeout_sec * 3,
             user=TEST_USER,
