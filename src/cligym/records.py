@@ -125,6 +125,9 @@ class ImpactMap(Record):
     lib_names: dict[str, str] = Field(default_factory=dict, description="real path -> soname")
     interpreter: str = ""
     interpreter_libs: tuple[str, ...] = ()
+    paths: dict[str, str] = Field(default_factory=dict, description="sysconfig paths, prefix")
+    dist_versions: dict[str, str] = Field(default_factory=dict)
+    owners: dict[str, str] = Field(default_factory=dict, description="path -> Debian package")
 
     def tests_using(self, resource: str) -> tuple[str, ...]:
         return tuple(self.tests[i] for i in self.resources.get(resource, ()))

@@ -163,6 +163,52 @@ def _ldd(path: str) -> list[str]:
     return libs
 
 
+def _interpreter_paths() -> dict[str, str]:
+    import sysconfig
+
+    paths = dict(sysconfig.get_paths())
+    paths["prefix"] = sys.prefix
+    paths["base_prefix"] = sys.base_prefix
+    paths["executable"] = sys.executable
+    dynload = [p for p in sys.path if p.endswith("lib-dynload")]
+    if dynload:
+        paths["lib_dynload"] = dynload[0]
+    return paths
+
+
+def _dist_versions() -> dict[str, str]:
+    try:
+        from importlib.metadata import distributions
+
+        return {str(d.metadata["Name"]): str(d.version) for d in distributions()}
+    except Exception:
+        return {}
+
+
+def _dpkg_owners(paths: list[str]) -> dict[str, str]:
+    """Debian package owning each path (`dpkg -S`), for package-level repairs."""
+    owners: dict[str, str] = {}
+    wanted = sorted({p for p in paths if p.startswith("/")})
+    if not wanted or shutil.which("dpkg") is None:
+        return owners
+    for path in wanted:
+        candidates = {path, os.path.realpath(path)}
+        if path.startswith("/usr/"):
+            candidates.add(path[4:])  # merged /usr: dpkg may know it as /lib/...
+        for candidate in candidates:
+            try:
+                out = subprocess.run(
+                    ["dpkg", "-S", candidate], capture_output=True, text=True, timeout=30
+                ).stdout
+            except Exception:
+                continue
+            line = out.strip().splitlines()[0] if out.strip() else ""
+            if ":" in line and not line.startswith("diversion"):
+                owners[path] = line.split(":", 1)[0].split(",")[0].strip()
+                break
+    return owners
+
+
 def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
     sys.setprofile(None)
     _rec.active = False
@@ -181,8 +227,22 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
         distributions = {k: sorted(set(v)) for k, v in packages_distributions().items()}
     except Exception:
         distributions = {}
+    owners = _dpkg_owners(
+        [lib.split("|", 1)[0] for libs in ext_libs.values() for lib in libs]
+        + [lib.split("|", 1)[0] for lib in _ldd(interpreter)]
+        + [
+            exe
+            for kinds in _rec.data.values()
+            for exe in kinds.get("executables", ())
+            if exe.startswith("/")
+        ]
+        + [interpreter]
+    )
     payload = {
         "python": sys.version.split()[0],
+        "paths": _interpreter_paths(),
+        "dist_versions": _dist_versions(),
+        "owners": owners,
         "executable": interpreter,
         "interpreter_libs": _ldd(interpreter),
         "builtin_modules": sorted(sys.builtin_module_names),
