@@ -127,7 +127,113 @@ class ImpactMap(Record):
     interpreter_libs: tuple[str, ...] = ()
     paths: dict[str, str] = Field(default_factory=dict, description="sysconfig paths, prefix")
     dist_versions: dict[str, str] = Field(default_factory=dict)
+    module_dists: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="top-level import name -> distributions"
+    )
     owners: dict[str, str] = Field(default_factory=dict, description="path -> Debian package")
 
     def tests_using(self, resource: str) -> tuple[str, ...]:
         return tuple(self.tests[i] for i in self.resources.get(resource, ()))
+
+
+class FaultCategory(StrEnum):
+    DEPENDENCIES = "dependencies"
+    SHARED_LIBRARIES = "shared-libraries"
+    ENVIRONMENT = "environment"
+    FILESYSTEM = "filesystem"
+    CONFIGURATION = "configuration"
+    INTERPRETER = "interpreter"
+
+
+class FaultTarget(Record):
+    """One family applied to one resource, with the tests the impact map predicts will fail."""
+
+    family: str
+    resource: str
+    params: tuple[tuple[str, str], ...] = ()
+    predicted_tests: tuple[str, ...] = ()
+
+    def param(self, key: str, default: str = "") -> str:
+        return dict(self.params).get(key, default)
+
+
+class AttemptOutcome(Record):
+    """What one run of the tests on a broken environment showed."""
+
+    applied: bool
+    failing: tuple[str, ...] = ()
+    errors: dict[str, str] = Field(default_factory=dict, description="nodeid -> error excerpt")
+    ran_tests: int = 0
+    runner_broken: bool = False
+    output_tail: str = ""
+    duration_sec: float = 0.0
+
+
+class Candidate(Record):
+    """A set of faults whose steps made gold-stable tests fail (before verification)."""
+
+    id: str
+    gold_id: str
+    faults: tuple[FaultTarget, ...]
+    families: tuple[str, ...]
+    categories: tuple[FaultCategory, ...]
+    steps: tuple[str, ...]
+    solution: tuple[str, ...]
+    needs_network: bool
+    failing: tuple[str, ...]
+    errors: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class Attempt(Record):
+    """One try of the search, accepted or not, with the reason (yield is measured on these)."""
+
+    id: str
+    gold_id: str
+    run_id: str
+    seed: int
+    index: int
+    families: tuple[str, ...]
+    resources: tuple[str, ...]
+    accepted: bool
+    reason: str
+    failing_count: int
+    candidate_id: str | None = None
+    duration_sec: float
+    created_at: datetime
+
+
+class Task(Record):
+    """A verified broken environment: real, deterministic, repairable, leak-free."""
+
+    id: str
+    name: str
+    gold_id: str
+    candidate_id: str
+    families: tuple[str, ...]
+    categories: tuple[FaultCategory, ...]
+    steps: tuple[str, ...]
+    dockerfile: str
+    solution: tuple[str, ...]
+    restore_paths: tuple[tuple[str, str], ...] = Field(
+        description="(kind, path) from `docker diff`: the universal restore-from-gold solution"
+    )
+    fail_to_pass: tuple[str, ...]
+    pass_to_pass: tuple[str, ...]
+    errors: dict[str, str]
+    signature: str
+    difficulty: float
+    difficulty_label: Literal["easy", "medium", "hard"]
+    image_tag: str
+    image_id: str
+    image_bytes_added: int
+    hints: dict[str, str] = Field(default_factory=dict, description="level -> hint text")
+    created_at: datetime
+
+
+class VerifyResult(Record):
+    candidate_id: str
+    ok: bool
+    reason: str
+    task_id: str | None = None
+    duration_sec: float = 0.0

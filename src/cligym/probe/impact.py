@@ -141,6 +141,7 @@ def parse_probe_payload(
         interpreter_libs=tuple(lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])),
         paths={str(k): str(v) for k, v in payload.get("paths", {}).items()},
         dist_versions=dict(sorted(payload.get("dist_versions", {}).items())),
+        module_dists={k: tuple(v) for k, v in sorted(payload.get("distributions", {}).items())},
         owners=dict(sorted(payload.get("owners", {}).items())),
     )
 

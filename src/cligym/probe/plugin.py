@@ -237,6 +237,7 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
             if exe.startswith("/")
         ]
         + [interpreter]
+        + sorted(set(extensions.values()))
     )
     payload = {
         "python": sys.version.split()[0],

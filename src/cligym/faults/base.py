@@ -1,0 +1,159 @@
+"""Fault families: small plug-ins that break one kind of thing in a gold environment.
+
+A family says where it applies (targets, from the impact map), how to break a target (shell
+commands, each a Dockerfile `RUN` line run as root), how to repair it specifically, its category
+and a one-line description used for hints. Steps are plain shell: nothing is left in the image
+but the breakage itself (no helper scripts, no backups), and touched files keep their mtimes.
+Adding a family never touches the search or the verifier: decorate the class with `@register`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from packaging.version import InvalidVersion, Version
+
+from cligym.records import FaultCategory, FaultTarget, GoldEnv, ImpactMap
+
+REGISTRY: dict[str, type[FaultFamily]] = {}
+
+
+def q(value: str) -> str:
+    return shlex.quote(value)
+
+
+def keep_mtime(path: str, command: str, *, expr: bool = False) -> str:
+    """Run `command` on `path` and restore the file's mtime (a new mtime tells the fix).
+
+    With `expr`, `path` is a shell expression such as "$real" and is used unquoted."""
+    p = path if expr else q(path)
+    return f"m=$(stat -c %Y {p}) && {command} && touch -h -d @$m {p}"
+
+
+def keep_dir_mtime(path: str, command: str) -> str:
+    """Run `command` that adds/removes entries in `path`'s directory; restore that dir's mtime."""
+    d = q(os.path.dirname(path) or "/")
+    return f"dm=$(stat -c %Y {d}) && {command} && touch -d @$dm {d}"
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    """What families look at: the gold env and its impact map."""
+
+    gold: GoldEnv
+    impact: ImpactMap
+    releases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Installable releases per distribution (from the package index), oldest first."""
+
+    def older_release(self, dist: str, current: str) -> str | None:
+        """A release of an older series than `current` (the newest such), or None."""
+        try:
+            now = Version(current)
+        except InvalidVersion:
+            return None
+        older = []
+        for text in self.releases.get(dist, ()):
+            try:
+                v = Version(text)
+            except InvalidVersion:
+                continue
+            if not v.is_prerelease and v.release[:2] < now.release[:2]:
+                older.append(v)
+        if not older:
+            return None
+        series = sorted({v.release[:2] for v in older})
+        # two series back when there are, so the API really differs
+        wanted = series[-2] if len(series) >= 2 else series[-1]
+        return str(max(v for v in older if v.release[:2] == wanted))
+
+    @property
+    def stable(self) -> tuple[str, ...]:
+        return self.gold.stability.stable_passing
+
+    def users(self, resource: str) -> tuple[str, ...]:
+        return self.impact.tests_using(resource)
+
+    def resources(self, kind: str) -> list[str]:
+        return sorted(k for k in self.impact.resources if k.startswith(kind + ":"))
+
+    def lib_resources(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(real path, soname, users) of shared libraries tests load (not libc & co)."""
+        out = []
+        for key in self.resources("lib"):
+            real = key[4:]
+            soname = self.impact.lib_names.get(real, os.path.basename(real))
+            if soname.startswith(("libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so")):
+                continue
+            out.append((real, soname, self.users(key)))
+        return out
+
+    def subset(self, tests: Iterable[str]) -> tuple[str, ...]:
+        """Only gold-stable tests, sorted."""
+        stable = set(self.stable)
+        return tuple(sorted(t for t in tests if t in stable))
+
+
+class FaultFamily(ABC):
+    """One kind of breakage. Subclasses are stateless; everything lives in FaultTarget."""
+
+    name: ClassVar[str]
+    category: ClassVar[FaultCategory]
+    description: ClassVar[str]
+    needs_network: ClassVar[bool] = False  # only the solution may; steps never do
+
+    @abstractmethod
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        """Where this family applies, each with the tests predicted to fail."""
+
+    @abstractmethod
+    def steps(self, target: FaultTarget) -> list[str]:
+        """Shell commands (one `RUN` line each, as root) that apply the fault."""
+
+    @abstractmethod
+    def solution(self, target: FaultTarget) -> list[str]:
+        """Shell commands (as root) that repair exactly this fault."""
+
+    def hint(self, target: FaultTarget) -> str:
+        """The `specific` hint: names the area, never the fix."""
+        return self.description
+
+    def target(self, resource: str, predicted: Sequence[str], **params: str) -> FaultTarget:
+        return FaultTarget(
+            family=self.name,
+            resource=resource,
+            params=tuple(sorted(params.items())),
+            predicted_tests=tuple(sorted(predicted)),
+        )
+
+
+def register(cls: type[FaultFamily]) -> type[FaultFamily]:
+    if cls.name in REGISTRY:
+        raise ValueError(f"fault family {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def families() -> list[FaultFamily]:
+    """All registered families (importing the family modules registers them)."""
+    from cligym.faults import (  # noqa: F401
+        configuration,
+        dependencies,
+        environment,
+        filesystem,
+        interpreter,
+        sharedlibs,
+    )
+
+    return [REGISTRY[name]() for name in sorted(REGISTRY)]
+
+
+def family(name: str) -> FaultFamily:
+    for fam in families():
+        if fam.name == name:
+            return fam
+    raise KeyError(name)

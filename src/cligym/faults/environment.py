@@ -1,0 +1,238 @@
+"""Environment faults: what a login shell of the test user picks up (profile files, PATH).
+
+Tests run in a login shell (`bash -lc`), as a person at a terminal would; /etc/profile.d/*.sh and
+~/.profile are where a bad `export` lives, and where a repair agent has to look.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, q, register
+from cligym.faults.dependencies import third_party, top_level_modules
+from cligym.gold.dockerfile import TEST_USER
+from cligym.records import FaultCategory, FaultTarget
+
+PROFILE_D = "/etc/profile.d"
+# Imported by the interpreter itself before any test code: shadowing them breaks every program.
+STARTUP_MODULES = frozenset(
+    {
+        "encodings",
+        "codecs",
+        "io",
+        "abc",
+        "site",
+        "os",
+        "stat",
+        "posixpath",
+        "genericpath",
+        "types",
+        "warnings",
+        "enum",
+        "re",
+        "functools",
+        "operator",
+        "keyword",
+        "reprlib",
+        "collections",
+        "copyreg",
+        "sitecustomize",
+        "importlib",
+        "weakref",
+        "linecache",
+        "tokenize",
+        "token",
+        "traceback",
+        "contextlib",
+        "inspect",
+        "dis",
+        "ast",
+        "typing",
+        "textwrap",
+        "locale",
+    }
+)
+USER_BIN = f"/home/{TEST_USER}/.local/bin"  # Debian's ~/.profile puts it first on PATH
+
+
+def commands(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(name, resolved path, users) of system commands tests run (not the venv's scripts)."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    for key in ctx.resources("exe"):
+        path = key[4:]
+        if path.startswith(("/usr/bin/", "/bin/", "/usr/sbin/", "/usr/local/bin/")):
+            name = os.path.basename(path)
+            users = set(ctx.users(key)) | set(ctx.users(f"path:{name}"))
+            out[name] = (path, users)
+    return [(n, p, ctx.subset(u)) for n, (p, u) in sorted(out.items())]
+
+
+def profile_script(name: str, lines: list[str]) -> str:
+    path = f"{PROFILE_D}/{name}"
+    body = " ".join(q(line) for line in lines)
+    return keep_dir_mtime(path, f"printf '%s\\n' {body} > {q(path)}")
+
+
+@register
+class CommandShadowedOnPath(FaultFamily):
+    name = "command-shadowed-on-path"
+    category = FaultCategory.ENVIRONMENT
+    description = "a different program with the same name comes first on PATH"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [
+            self.target(f"path:{name}", users, real=path) for name, path, users in commands(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        name = target.resource[5:]
+        shim = f"{USER_BIN}/{name}"
+        script = f"#!/bin/sh\necho \"{name}: invalid option -- '$1'\" >&2\nexit 64\n"
+        return [
+            f"mkdir -p {q(USER_BIN)} && printf '%s' {q(script)} > {q(shim)} && chmod 755 {q(shim)} "
+            f"&& chown -R {TEST_USER}:{TEST_USER} /home/{TEST_USER}/.local"
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {q(USER_BIN)}/{q(target.resource[5:])}"]
+
+
+@register
+class PathTruncated(FaultFamily):
+    name = "path-truncated"
+    category = FaultCategory.ENVIRONMENT
+    description = "a login script exports a PATH that lacks the system directories"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        cmds = commands(ctx)
+        users = ctx.subset(u for _, _, us in cmds for u in us)
+        return [self.target("env:PATH", users)] if users else []
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [profile_script("zz-local-path.sh", ['export PATH="/opt/venv/bin:/usr/local/bin"'])]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {PROFILE_D}/zz-local-path.sh"]
+
+
+# Variables that change how the standard library and OpenSSL behave, with a value that breaks
+# them, and the resource whose users they hurt.
+ENV_POISON = {
+    "SSL_CERT_FILE": ("/etc/ssl/certs/ca-bundle.pem", "lib:libssl"),
+    "PYTHONTZPATH": ("/usr/share/zoneinfo-legacy", "file:/usr/share/zoneinfo/"),
+    "LC_ALL": ("de_DE.UTF-8", "module:locale"),
+    "TZDIR": ("/usr/share/zoneinfo-legacy", "file:/usr/share/zoneinfo/"),
+    "PYTHONIOENCODING": ("ascii:strict", "exe:/opt/venv/bin/"),
+    "PYTHONUTF8": ("0", "module:locale"),
+}
+
+
+def env_targets(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(variable, bad value, users) for the poisons whose resource some tests use."""
+    out = []
+    for var, (value, resource) in ENV_POISON.items():
+        if resource.startswith("lib:"):
+            users = [
+                u
+                for real, soname, us in ctx.lib_resources()
+                if soname.startswith(resource[4:])
+                for u in us
+            ]
+        else:
+            users = [
+                u
+                for key in ctx.impact.resources
+                if key.startswith(resource)
+                for u in ctx.users(key)
+            ]
+        users += list(ctx.users(f"env:{var}"))
+        if users:
+            out.append((var, value, ctx.subset(users)))
+    return out
+
+
+@register
+class ProfileEnvPoisoned(FaultFamily):
+    name = "profile-env-poisoned"
+    category = FaultCategory.ENVIRONMENT
+    description = "a login script exports an environment variable with a bad value"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [
+            self.target(f"env:{var}", users, value=value) for var, value, users in env_targets(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        var = target.resource[4:]
+        return [profile_script(f"zz-{var.lower()}.sh", [f"export {var}={target.param('value')}"])]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {PROFILE_D}/zz-{target.resource[4:].lower()}.sh"]
+
+
+@register
+class PythonpathShadow(FaultFamily):
+    name = "pythonpath-shadow"
+    category = FaultCategory.ENVIRONMENT
+    description = "PYTHONPATH from a login script puts a stale copy of a module first"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = []
+        for dist, _, users in third_party(ctx):
+            for module in top_level_modules(ctx, dist)[:1]:
+                out.append(self.target(f"dist:{dist}", users, module=module))
+        for key in ctx.resources("module"):
+            module = key[7:]
+            path = ctx.impact.module_files.get(module, "")
+            stdlib = ctx.impact.paths.get("stdlib", "/usr/lib/python3")
+            users = ctx.users(key)
+            if (
+                "." not in module
+                and path.startswith(stdlib + "/")
+                and not module.startswith("_")
+                and module not in STARTUP_MODULES
+                and 0 < len(users) < len(ctx.stable)
+                and key not in ctx.impact.global_resources
+                and ctx.users(key)
+            ):
+                out.append(self.target(key, ctx.subset(ctx.users(key)), module=module))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        module = target.param("module")
+        shim_dir = "/usr/local/lib/python-compat"
+        body = f'"""{module}: legacy compatibility layer."""'
+        return [
+            f"mkdir -p {shim_dir} && printf '%s\\n' {q(body)} > {shim_dir}/{q(module)}.py",
+            profile_script("zz-pythonpath.sh", [f"export PYTHONPATH={shim_dir}"]),
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {PROFILE_D}/zz-pythonpath.sh"]
+
+
+@register
+class LdLibraryPathShadow(FaultFamily):
+    name = "ld-library-path-shadow"
+    category = FaultCategory.ENVIRONMENT
+    description = "LD_LIBRARY_PATH from a login script points at an incompatible library"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        libs = ctx.lib_resources()
+        out = []
+        for real, soname, users in libs:
+            impostor = next((r for r, _, _ in libs if r != real), "")
+            if impostor:
+                out.append(self.target(f"lib:{real}", users, soname=soname, impostor=impostor))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        libdir = "/opt/compat/lib"
+        return [
+            f"mkdir -p {libdir} && cp -p {q(target.param('impostor'))} "
+            f"{libdir}/{q(target.param('soname'))}",
+            profile_script("zz-ld-library-path.sh", [f"export LD_LIBRARY_PATH={libdir}"]),
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {PROFILE_D}/zz-ld-library-path.sh"]

@@ -1,0 +1,160 @@
+"""Filesystem faults: modes and ownership (tests run unprivileged, so they matter), links."""
+
+from __future__ import annotations
+
+import os
+
+from cligym.faults.base import FaultContext, FaultFamily, q, register
+from cligym.faults.dependencies import site_packages, third_party, top_level_modules
+from cligym.faults.environment import commands
+from cligym.gold.dockerfile import APP_DIR, TEST_USER
+from cligym.records import FaultCategory, FaultTarget
+
+_SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", "/opt/venv/")
+
+
+def data_files(ctx: FaultContext) -> list[tuple[str, tuple[str, ...]]]:
+    """Files outside /app and /tmp that some tests open."""
+    out = []
+    for key in ctx.resources("file"):
+        path = key[5:]
+        if path.startswith(_SYSTEM_DATA) and not path.endswith((".so", ".py", ".pyc")):
+            out.append((path, ctx.subset(ctx.users(key))))
+    return out
+
+
+@register
+class FileUnreadable(FaultFamily):
+    name = "file-unreadable"
+    category = FaultCategory.FILESYSTEM
+    description = "a file the program reads is not readable by ordinary users"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(f"file:{path}", users) for path, users in data_files(ctx)]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [f"chmod 0600 {q(target.resource[5:])}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"chmod 0644 {q(target.resource[5:])}"]
+
+
+@register
+class ParentDirLocked(FaultFamily):
+    name = "directory-locked"
+    category = FaultCategory.FILESYSTEM
+    description = "a directory on the way to a needed file cannot be entered by ordinary users"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out: dict[str, tuple[str, ...]] = {}
+        for path, users in data_files(ctx):
+            parent = os.path.dirname(path)
+            if parent.count("/") >= 3:  # never lock /usr/share or /etc itself
+                previous = out.get(parent, ())
+                out[parent] = ctx.subset({*previous, *users})
+        site = site_packages(ctx)
+        for dist, _, users in third_party(ctx):
+            for module in top_level_modules(ctx, dist)[:1]:
+                if ctx.impact.module_files.get(module, "").endswith("__init__.py"):
+                    out[f"{site}/{module}"] = users
+        return [self.target(f"dir:{d}", users) for d, users in sorted(out.items())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [f"chmod 0700 {q(target.resource[4:])}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"chmod 0755 {q(target.resource[4:])}"]
+
+
+@register
+class ExecBitRemoved(FaultFamily):
+    name = "exec-bit-removed"
+    category = FaultCategory.FILESYSTEM
+    description = "a program the project runs lost its execute permission"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = [self.target(f"exe:{path}", users) for _, path, users in commands(ctx)]
+        for key in ctx.resources("exe"):
+            if key.startswith("exe:/opt/venv/bin/"):
+                out.append(self.target(key, ctx.subset(ctx.users(key))))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [f"chmod 0644 {q(target.resource[4:])}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"chmod 0755 {q(target.resource[4:])}"]
+
+
+@register
+class TmpNotWritable(FaultFamily):
+    name = "tmp-not-writable"
+    category = FaultCategory.FILESYSTEM
+    description = "the temporary directory is not writable by ordinary users"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target("dir:/tmp", ctx.stable)]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return ["chmod 0755 /tmp"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return ["chmod 1777 /tmp"]
+
+
+@register
+class HomeNotOwned(FaultFamily):
+    name = "home-not-owned"
+    category = FaultCategory.FILESYSTEM
+    description = "the user's home directory belongs to someone else"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        users = ctx.users("env:HOME") or ctx.users("env:XDG_DATA_HOME")
+        return [self.target(f"dir:/home/{TEST_USER}", ctx.subset(users))] if users else []
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [f"chown root:root /home/{TEST_USER} && chmod 0755 /home/{TEST_USER}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"chown {TEST_USER}:{TEST_USER} /home/{TEST_USER}"]
+
+
+@register
+class VenvInterpreterLinkBroken(FaultFamily):
+    name = "venv-link-broken"
+    category = FaultCategory.FILESYSTEM
+    description = "the virtualenv's python symlink points to an interpreter that is not there"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        scripts = [k for k in ctx.resources("exe") if k.startswith("exe:/opt/venv/bin/")]
+        users = ctx.subset(u for k in scripts for u in ctx.users(k))
+        return [self.target("file:/opt/venv/bin/python3", users)] if users else []
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # scripts' shebangs use /opt/venv/bin/python -> python3 -> /usr/bin/python3.X
+        return ["ln -sfn /usr/bin/python3.9 /opt/venv/bin/python3"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return ['ln -sfn "$(readlink -f /usr/bin/python3)" /opt/venv/bin/python3']
+
+
+@register
+class AppReadOnly(FaultFamily):
+    name = "app-read-only"
+    category = FaultCategory.FILESYSTEM
+    description = "the project directory is not writable by the user who runs it"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        users = [
+            u
+            for k in ctx.resources("file")
+            if k.startswith(f"file:{APP_DIR}/")
+            for u in ctx.users(k)
+        ]
+        return [self.target(f"dir:{APP_DIR}", ctx.subset(users))] if users else []
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [f"chown -R root:root {APP_DIR} && chmod -R go-w {APP_DIR}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"chown -R {TEST_USER}:{TEST_USER} {APP_DIR}"]

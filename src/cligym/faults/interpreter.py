@@ -1,0 +1,178 @@
+"""Interpreter and tool faults: bytecode caches, the stdlib, codecs, start-up hooks, commands."""
+
+from __future__ import annotations
+
+import os
+
+from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, keep_mtime, q, register
+from cligym.faults.dependencies import third_party, top_level_modules
+from cligym.faults.environment import commands, env_targets
+from cligym.faults.sharedlibs import reinstall
+from cligym.gold.dockerfile import GOLD_PYTHON
+from cligym.records import FaultCategory, FaultTarget
+
+# Compiles a *truncated* copy of a module (its first half of top-level statements) into the
+# module's own bytecode cache, stamped with the source's mtime and size, so Python trusts it.
+_POISON_PYC = (
+    "import ast,importlib.util as u,importlib._bootstrap_external as e,os,sys;"
+    "p=sys.argv[1];s=os.stat(p);t=ast.parse(open(p,'rb').read());"
+    "t.body=t.body[:max(1,len(t.body)//2)];c=compile(t,p,'exec');"
+    "o=u.cache_from_source(p);os.makedirs(os.path.dirname(o),exist_ok=True);"
+    "open(o,'wb').write(e._code_to_timestamp_pyc(c,int(s.st_mtime),s.st_size))"
+)
+
+
+def stdlib_modules(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(module, .py file, users) of pure-Python stdlib modules used by a subset of tests."""
+    stdlib = ctx.impact.paths.get("stdlib", "/usr/lib/python3")
+    out = []
+    for key in ctx.resources("module"):
+        module = key[7:]
+        path = ctx.impact.module_files.get(module, "")
+        if (
+            path.startswith(stdlib + "/")
+            and path.endswith(".py")
+            and "site-packages" not in path
+            and key not in ctx.impact.global_resources
+            and not module.startswith("encodings")
+        ):
+            users = ctx.subset(ctx.users(key))
+            if users and len(users) < len(ctx.stable):
+                out.append((module, path, users))
+    return out
+
+
+@register
+class StaleBytecode(FaultFamily):
+    name = "stale-bytecode"
+    category = FaultCategory.INTERPRETER
+    description = "a cached .pyc file does not match its module's source"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = []
+        for dist, version, users in third_party(ctx):
+            for module in top_level_modules(ctx, dist)[:1]:
+                path = ctx.impact.module_files.get(module, "")
+                if path.endswith(".py"):
+                    out.append(self.target(f"dist:{dist}", users, path=path, version=version))
+        for module, path, users in stdlib_modules(ctx)[:12]:
+            out.append(self.target(f"module:{module}", users, path=path))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = target.param("path")
+        pyc_dir = os.path.join(os.path.dirname(path), "__pycache__")
+        return [
+            f"dm=$(stat -c %Y {q(pyc_dir)} 2>/dev/null || stat -c %Y {q(os.path.dirname(path))})"
+            f" && {GOLD_PYTHON} -c {q(_POISON_PYC)} {q(path)}"
+            f" && touch -d @$dm {q(pyc_dir)}"
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        path = target.param("path")
+        return [f"{GOLD_PYTHON} -m py_compile {q(path)}"]
+
+
+@register
+class StdlibModuleTruncated(FaultFamily):
+    name = "stdlib-module-truncated"
+    category = FaultCategory.INTERPRETER
+    description = "a module of Python's standard library was cut short"
+    needs_network = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [
+            self.target(f"module:{m}", users, path=path, owner="")
+            for m, path, users in stdlib_modules(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = q(target.param("path"))
+        return [
+            keep_mtime(target.param("path"), f"truncate -s $(( $(stat -c %s {path}) / 2 )) {path}")
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        pkg = "libpython3.11-stdlib" if "python3.11" in target.param("path") else "python3-minimal"
+        return [reinstall(pkg)]
+
+
+@register
+class CodecBroken(FaultFamily):
+    name = "codec-broken"
+    category = FaultCategory.INTERPRETER
+    description = "a text codec of the standard library is broken"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = []
+        for key in ctx.resources("module"):
+            module = key[7:]
+            path = ctx.impact.module_files.get(module, "")
+            if (
+                module.startswith("encodings.")
+                and key not in ctx.impact.global_resources
+                and path.endswith(".py")
+                and module != "encodings.utf_8"
+            ):
+                out.append(self.target(key, ctx.subset(ctx.users(key)), path=path))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = target.param("path")
+        line = "def getregentry():\n    raise LookupError('codec registry entry is corrupt')\n"
+        return [keep_mtime(path, f"printf '%s' {q(line)} >> {q(path)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [reinstall("libpython3.11-stdlib")]
+
+
+@register
+class SitecustomizeEnv(FaultFamily):
+    name = "sitecustomize-hook"
+    category = FaultCategory.INTERPRETER
+    description = "a start-up hook of the interpreter changes the environment of every program"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        # Debian links <stdlib>/sitecustomize.py to /etc/python3.X/sitecustomize.py; elsewhere
+        # the file may not exist yet. Either way the interpreter imports it at start-up.
+        path = ctx.impact.paths.get("stdlib", "/usr/lib/python3") + "/sitecustomize.py"
+        return [
+            self.target(f"env:{var}", users, value=value, path=path)
+            for var, value, users in env_targets(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = target.param("path")
+        line = f"import os; os.environ[{target.resource[4:]!r}] = {target.param('value')!r}"
+        append = f"printf '%s\\n' {q(line)} >> {q(path)}"
+        return [
+            f"touch {q(path)} && real=$(readlink -f {q(path)}) && "
+            + keep_mtime('"$real"', append, expr=True)
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        var = target.resource[4:]
+        path = q(target.param("path"))
+        return [f'sed -i "/os.environ\\[\'{var}\'\\]/d" "$(readlink -f {path})"']
+
+
+@register
+class CommandMissing(FaultFamily):
+    name = "command-missing"
+    category = FaultCategory.INTERPRETER
+    description = "a system command the project runs is not installed"
+    needs_network = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [
+            self.target(f"exe:{path}", users, owner=ctx.impact.owners.get(path, ""))
+            for _, path, users in commands(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = target.resource[4:]
+        return [keep_dir_mtime(path, f"rm -f {q(path)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        owner = target.param("owner") or os.path.basename(target.resource[4:])
+        return [reinstall(owner)]

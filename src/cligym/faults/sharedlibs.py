@@ -1,0 +1,146 @@
+"""Shared-library faults: the libraries that extension modules load (libsqlite3, libssl, ...)."""
+
+from __future__ import annotations
+
+import os
+
+from cligym.faults.base import (
+    FaultContext,
+    FaultFamily,
+    keep_dir_mtime,
+    keep_mtime,
+    q,
+    register,
+)
+from cligym.records import FaultCategory, FaultTarget
+
+# Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
+ELF_PARTS = {
+    "magic": (1, r"\105\114\130"),  # "\x7fELF" -> "\x7fELX"
+    "machine": (18, r"\050\000"),  # EM_X86_64 (62) -> EM_ARM (40): "wrong ELF class/machine"
+    "phoff": (32, r"\377\377\377\377"),  # program headers "found" far past the end of file
+}
+
+
+def reinstall(package: str) -> str:
+    return (
+        "apt-get update -qq && apt-get install -y -qq --reinstall "
+        f"{q(package)} >/dev/null && rm -rf /var/lib/apt/lists/*"
+    )
+
+
+def _lib_solution(ctx_owner: str, real: str) -> list[str]:
+    return [reinstall(ctx_owner)] if ctx_owner else [f"echo 'restore {real} from its package'"]
+
+
+@register
+class ElfHeaderCorrupt(FaultFamily):
+    name = "elf-header-corrupt"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = "a shared library that tests load has a damaged ELF header"
+    needs_network = True  # the specific repair reinstalls the Debian package
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = []
+        for real, soname, users in ctx.lib_resources():
+            owner = ctx.impact.owners.get(real, "")
+            for part in ELF_PARTS:
+                out.append(
+                    self.target(
+                        f"lib:{real}", ctx.subset(users), part=part, soname=soname, owner=owner
+                    )
+                )
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        real = target.resource[4:]
+        offset, data = ELF_PARTS[target.param("part")]
+        write = f"printf '{data}' | dd of={q(real)} bs=1 seek={offset} conv=notrunc status=none"
+        return [keep_mtime(real, write)]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return _lib_solution(target.param("owner"), target.resource[4:])
+
+    def hint(self, target: FaultTarget) -> str:
+        return f"a shared library ({target.param('soname')}) is damaged"
+
+
+@register
+class LibTruncated(FaultFamily):
+    name = "lib-truncated"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = "a shared library that tests load was cut short"
+    needs_network = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [
+            self.target(
+                f"lib:{real}",
+                ctx.subset(users),
+                soname=soname,
+                owner=ctx.impact.owners.get(real, ""),
+            )
+            for real, soname, users in ctx.lib_resources()
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        real = q(target.resource[4:])
+        return [
+            keep_mtime(target.resource[4:], f"truncate -s $(( $(stat -c %s {real}) / 3 )) {real}")
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return _lib_solution(target.param("owner"), target.resource[4:])
+
+
+@register
+class SonameLinkBroken(FaultFamily):
+    name = "soname-link-broken"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = "the soname symlink of a shared library points nowhere"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = []
+        for real, soname, users in ctx.lib_resources():
+            if os.path.basename(real) != soname:  # libfoo.so.1 -> libfoo.so.1.2.3
+                link = os.path.join(os.path.dirname(real), soname)
+                out.append(self.target(f"lib:{real}", ctx.subset(users), link=link))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        link = target.param("link")
+        real = os.path.basename(target.resource[4:])
+        stale = real.rsplit(".", 1)[0] + ".0" if real.count(".") > 2 else real + ".old"
+        return [keep_dir_mtime(link, f"ln -sfn {q(stale)} {q(link)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return ["ldconfig"]
+
+
+@register
+class ExtensionModuleRemoved(FaultFamily):
+    name = "extension-module-removed"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = "a compiled extension module that tests import is missing"
+    needs_network = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        out = []
+        for key in ctx.resources("module"):
+            module = key[7:]
+            path = ctx.impact.module_files.get(module, "")
+            if path.endswith(".so") and key not in ctx.impact.global_resources:
+                owner = ctx.impact.owners.get(path, "")
+                out.append(self.target(key, ctx.subset(ctx.users(key)), path=path, owner=owner))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = target.param("path")
+        return [keep_dir_mtime(path, f"rm -f {q(path)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        owner = target.param("owner")
+        if owner:
+            return [reinstall(owner)]
+        dist = target.param("dist")
+        return [f"/opt/venv/bin/pip install --no-cache-dir --force-reinstall --no-deps {q(dist)}"]

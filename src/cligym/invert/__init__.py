@@ -1,0 +1,1 @@
+"""Inversion: from a gold env to broken environments (procedural search, later an LLM agent)."""

@@ -1,0 +1,132 @@
+"""Run fault steps and the tests in one disposable container, and judge what broke.
+
+The container starts from the gold image as root, applies the steps (each a `RUN` line), then
+runs the tests as the unprivileged test user in a login shell, exactly as the gold runs did.
+Only Docker and pytest report the outcome: a container that cannot even start pytest makes every
+selected test count as failing (the runner is broken), never as passing.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+
+from cligym.gold.dockerfile import (
+    APP_DIR,
+    JUNIT_PATH,
+    RESULTS_DIR,
+    TEST_USER,
+    render_test_script,
+)
+from cligym.gold.junit import JunitParseError, parse_junit
+from cligym.records import AttemptOutcome, GoldEnv, TestStatus
+from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+
+APPLIED_MARKER = "=== cligym: steps applied ==="
+ERROR_CHARS = 600
+
+
+def render_attempt_script(steps: Sequence[str], test_script: str) -> str:
+    """Shell for one attempt: steps as root (stop at the first failure), then the tests."""
+    lines = ["set -e"]
+    lines += [f"( {step} )" for step in steps]
+    lines += [
+        "set +e",
+        f"echo {shlex.quote(APPLIED_MARKER)}",
+        f"cd {APP_DIR}",
+        f"exec env HOME=/home/{TEST_USER} /usr/sbin/runuser -u {TEST_USER} -- "
+        f"bash -lc {shlex.quote(test_script)}",
+    ]
+    return "\n".join(lines)
+
+
+def judge(
+    stable: Sequence[str],
+    selected: Sequence[str] | None,
+    junit_text: str | None,
+) -> tuple[tuple[str, ...], dict[str, str], int, bool]:
+    """Pure: (failing stable tests, error excerpts, tests seen, runner broken).
+
+    A stable test counts as failing when pytest reports it failed/errored, when its module
+    failed to collect, or when it is missing from the report.
+    """
+    expected = list(selected) if selected else list(stable)
+    if not junit_text:
+        return tuple(sorted(expected)), {}, 0, True
+    try:
+        cases = {c.nodeid: c for c in parse_junit(junit_text)}
+    except JunitParseError:
+        return tuple(sorted(expected)), {}, 0, True
+    failing: list[str] = []
+    errors: dict[str, str] = {}
+    for nodeid in expected:
+        case = cases.get(nodeid)
+        module_error = cases.get(nodeid.split("::", 1)[0])
+        if case is not None and case.status is TestStatus.PASSED:
+            continue
+        if case is not None and case.status is TestStatus.SKIPPED:
+            failing.append(nodeid)
+            errors[nodeid] = f"skipped: {case.message}"[:ERROR_CHARS]
+            continue
+        failing.append(nodeid)
+        source = case if case is not None else module_error
+        message = source.message if source is not None else "test missing from the report"
+        errors[nodeid] = message.strip()[:ERROR_CHARS]
+    return tuple(sorted(failing)), errors, len(cases), False
+
+
+def run_attempt(
+    runtime: DockerRuntime,
+    gold: GoldEnv,
+    steps: Sequence[str],
+    *,
+    timeout_sec: int,
+    select: Sequence[str] | None = None,
+    network: bool = False,
+    image: str | None = None,
+    stage: str = "invert",
+) -> AttemptOutcome:
+    """Apply `steps` on a container of `image` (default: gold) and run (selected) tests."""
+    test_script = render_test_script(
+        gold.recipe, with_metadata=False, extra_args=tuple(select or ())
+    )
+    script = render_attempt_script(steps, test_script)
+    result, files = runtime.run(
+        image or gold.image_tag,
+        ["bash", "-c", script],
+        stage=stage,
+        timeout_sec=timeout_sec,
+        user="root",
+        workdir=APP_DIR,
+        env={"PYTHONHASHSEED": "1"},
+        network=network,
+        collect=[RESULTS_DIR],
+    )
+    if APPLIED_MARKER not in result.output:
+        return AttemptOutcome(
+            applied=False, output_tail=_tail(result.output), duration_sec=result.duration_sec
+        )
+    junit = read_file_from_tar(files.get(RESULTS_DIR, b""), JUNIT_PATH.rsplit("/", 1)[1])
+    failing, errors, seen, broken = judge(
+        gold.stability.stable_passing, select, junit.decode(errors="replace") if junit else None
+    )
+    if result.timed_out:
+        broken = True
+    if broken and not errors:
+        tail = _tail(result.output.split(APPLIED_MARKER, 1)[-1])
+        errors = {t: tail[-ERROR_CHARS:] for t in failing[:1]}
+    return AttemptOutcome(
+        applied=True,
+        failing=failing,
+        errors=errors,
+        ran_tests=seen,
+        runner_broken=broken,
+        output_tail=_tail(result.output),
+        duration_sec=result.duration_sec,
+    )
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    return "\n".join(clean.strip().splitlines()[-lines:])
