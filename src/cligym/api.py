@@ -15,13 +15,17 @@ from pathlib import Path
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError, DockerUnavailableError
+from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
+from cligym.gold.pypi import installable_releases
+from cligym.invert.search import InvertReport, run_search
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import GoldEnv, ImpactMap
+from cligym.records import GoldEnv, ImpactMap, Task, VerifyResult
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
+from cligym.verify.contract import verify_candidate
 
 SAMPLE_NAME = "stashkit"
 
@@ -111,6 +115,63 @@ class Workspace:
         return run_probe(
             self.get_gold(key), self.settings, self.runtime, self.catalog, reporter, refresh=refresh
         )
+
+    def fault_context(self, gold: GoldEnv, reporter: Reporter = NULL_REPORTER) -> FaultContext:
+        """Gold env + impact map (probed if needed) + installable releases of its deps."""
+        impact = run_probe(gold, self.settings, self.runtime, self.catalog, reporter)
+        releases = {}
+        for key in impact.resources:
+            if key.startswith("dist:"):
+                dist = key[5:]
+                releases[dist] = installable_releases(dist, gold.python_version)
+        return FaultContext(gold, impact, releases)
+
+    def invert(
+        self,
+        key: str,
+        budget: int = 60,
+        seed: int = 0,
+        max_faults: int = 3,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> InvertReport:
+        """Search for broken environments of a gold env; accepted ones become candidates."""
+        if budget < 1:
+            raise CligymError("--budget must be at least 1")
+        if not 1 <= max_faults <= 3:
+            raise CligymError("--max-faults must be 1, 2 or 3")
+        gold = self.get_gold(key)
+        ctx = self.fault_context(gold, reporter)
+        return run_search(
+            gold,
+            ctx,
+            self.settings,
+            self.runtime,
+            self.catalog,
+            budget=budget,
+            seed=seed,
+            max_faults=max_faults,
+            reporter=reporter,
+        )
+
+    def verify(
+        self, key: str | None = None, limit: int | None = None, reporter: Reporter = NULL_REPORTER
+    ) -> list[VerifyResult]:
+        """Run the verification contract on candidates not yet judged."""
+        golds = [self.get_gold(key)] if key else self.list_gold()
+        results: list[VerifyResult] = []
+        for gold in golds:
+            for candidate in self.catalog.list_candidates(gold.id):
+                if limit is not None and len(results) >= limit:
+                    return results
+                results.append(
+                    verify_candidate(
+                        gold, candidate, self.settings, self.runtime, self.catalog, reporter
+                    )
+                )
+        return results
+
+    def list_tasks(self, key: str | None = None) -> list[Task]:
+        return self.catalog.list_tasks(self.get_gold(key).id if key else None)
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:
         return run_doctor(self.settings.workdir, self.settings.base_image, min_free_gb)

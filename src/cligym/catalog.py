@@ -10,14 +10,17 @@ import gzip
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from cligym.errors import CatalogError
-from cligym.records import GoldEnv, ImpactMap
+from cligym.records import Attempt, Candidate, GoldEnv, ImpactMap, Record, Task, VerifyResult
 
 SCHEMA_VERSION = 1
+R = TypeVar("R", bound=Record)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS gold_envs (
@@ -31,6 +34,22 @@ CREATE TABLE IF NOT EXISTS gold_envs (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS gold_envs_name ON gold_envs(name);
+CREATE TABLE IF NOT EXISTS attempts (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verify_results (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS attempts_gold ON attempts(gold_id);
+CREATE INDEX IF NOT EXISTS candidates_gold ON candidates(gold_id);
+CREATE INDEX IF NOT EXISTS tasks_gold ON tasks(gold_id);
 CREATE TABLE IF NOT EXISTS impact_maps (
     gold_id TEXT PRIMARY KEY,
     tests INTEGER NOT NULL,
@@ -133,6 +152,89 @@ class Catalog:
             return ImpactMap.model_validate_json(gzip.decompress(row[0]))
         except (ValidationError, OSError) as err:
             raise CatalogError(f"impact map of {gold_id} is unreadable ({err}); re-probe") from err
+
+    # ------------------------------------------------------------- inversion and verification
+    def _put(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        record_id: str,
+        gold_id: str,
+        created_at: str,
+        record: Record,
+    ) -> None:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {table} (id, gold_id, created_at, record) VALUES (?, ?, ?, ?)",
+            (record_id, gold_id, created_at, record.model_dump_json()),
+        )
+
+    def _get(self, table: str, record_id: str, model: type[R]) -> R | None:
+        with self._connect() as conn:
+            row = conn.execute(f"SELECT record FROM {table} WHERE id = ?", (record_id,)).fetchone()
+        return model.model_validate_json(row[0]) if row else None
+
+    def _list(self, table: str, gold_id: str | None, model: type[R]) -> list[R]:
+        query = f"SELECT record FROM {table}"
+        args: tuple[str, ...] = ()
+        if gold_id is not None:
+            query += " WHERE gold_id = ?"
+            args = (gold_id,)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY created_at, id", args).fetchall()
+        return [model.model_validate_json(r[0]) for r in rows]
+
+    def put_attempt(self, attempt: Attempt, candidate: Candidate | None) -> None:
+        """An attempt and (if accepted) its candidate, in one transaction."""
+        with self._connect() as conn:
+            when = attempt.created_at.isoformat()
+            self._put(conn, "attempts", attempt.id, attempt.gold_id, when, attempt)
+            if candidate is not None:
+                self._put(conn, "candidates", candidate.id, candidate.gold_id, when, candidate)
+
+    def get_attempt(self, attempt_id: str) -> Attempt | None:
+        return self._get("attempts", attempt_id, Attempt)
+
+    def list_attempts(self, gold_id: str | None = None) -> list[Attempt]:
+        return self._list("attempts", gold_id, Attempt)
+
+    def get_candidate(self, candidate_id: str) -> Candidate | None:
+        return self._get("candidates", candidate_id, Candidate)
+
+    def list_candidates(self, gold_id: str | None = None) -> list[Candidate]:
+        return self._list("candidates", gold_id, Candidate)
+
+    def put_verify_result(
+        self, result: VerifyResult, gold_id: str, task: Task | None, dedupe_key: str | None
+    ) -> None:
+        """The verdict on a candidate and (if verified) its task, in one transaction."""
+        with self._connect() as conn:
+            now = datetime.now(UTC).isoformat()
+            self._put(conn, "verify_results", result.candidate_id, gold_id, now, result)
+            if task is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?)",
+                    (
+                        task.id,
+                        task.gold_id,
+                        task.created_at.isoformat(),
+                        task.model_dump_json(),
+                        dedupe_key or task.id,
+                    ),
+                )
+
+    def get_verify_result(self, candidate_id: str) -> VerifyResult | None:
+        return self._get("verify_results", candidate_id, VerifyResult)
+
+    def list_verify_results(self, gold_id: str | None = None) -> list[VerifyResult]:
+        return self._list("verify_results", gold_id, VerifyResult)
+
+    def task_by_dedupe_key(self, key: str) -> Task | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT record FROM tasks WHERE dedupe_key = ?", (key,)).fetchone()
+        return Task.model_validate_json(row[0]) if row else None
+
+    def list_tasks(self, gold_id: str | None = None) -> list[Task]:
+        return self._list("tasks", gold_id, Task)
 
     def gold_image_refs(self) -> set[str]:
         with self._connect() as conn:

@@ -18,6 +18,7 @@ from cligym import __version__
 from cligym.api import GoldOutcome, Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.errors import CligymError
+from cligym.faults.base import families
 from cligym.gold.build import GoldRequest
 from cligym.probe.impact import render_impact_summary
 from cligym.records import GoldEnv
@@ -234,6 +235,88 @@ def probe(
     impact = _workspace().probe(key, refresh=refresh, reporter=RichReporter())
     for line in render_impact_summary(impact):
         out.print(line, markup=False, highlight=False)
+
+
+@app.command()
+def faults() -> None:
+    """List the fault catalog: families, categories, descriptions."""
+    table = Table("family", "category", "description")
+    for fam in families():
+        table.add_row(fam.name, fam.category.value, fam.description)
+    out.print(table)
+
+
+@app.command()
+def invert(
+    key: Annotated[str, typer.Argument(help="Gold id (or prefix), name or source.")],
+    budget: Annotated[int, typer.Option(help="Attempts to make.")] = 60,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same attempts.")] = 0,
+    max_faults: Annotated[int, typer.Option(help="Faults per composed candidate (1-3).")] = 3,
+) -> None:
+    """Break a gold env in many ways (procedural, impact-guided; no LLM): candidates."""
+    report = _workspace().invert(
+        key, budget=budget, seed=seed, max_faults=max_faults, reporter=RichReporter()
+    )
+    reasons: dict[str, int] = {}
+    for attempt in report.attempts:
+        if not attempt.accepted:
+            reasons[attempt.reason.split(":")[0]] = reasons.get(attempt.reason.split(":")[0], 0) + 1
+    out.print(
+        f"{len(report.candidates)} candidates from {len(report.attempts)} attempts "
+        f"(yield {report.yield_ratio:.0%}); rejected: "
+        + (", ".join(f"{k} x{v}" for k, v in sorted(reasons.items())) or "none")
+    )
+    out.print("next: `cligym verify`")
+
+
+@app.command()
+def verify(
+    key: Annotated[str | None, typer.Argument(help="Only this gold env.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Verify at most this many candidates.")] = None,
+) -> None:
+    """Rebuild each candidate and check the verification contract; verified ones are tasks."""
+    results = _workspace().verify(key, limit=limit, reporter=RichReporter())
+    ok = sum(r.ok for r in results)
+    out.print(f"{ok} verified, {len(results) - ok} rejected; see `cligym list tasks`")
+
+
+@list_app.command("tasks")
+def list_tasks(
+    key: Annotated[str | None, typer.Argument(help="Only tasks of this gold env.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List verified tasks."""
+    tasks = _workspace().list_tasks(key)
+    if as_json:
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "gold": t.gold_id,
+                "families": t.families,
+                "categories": [c.value for c in t.categories],
+                "fail_to_pass": t.fail_to_pass,
+                "pass_to_pass": len(t.pass_to_pass),
+                "difficulty": t.difficulty,
+                "difficulty_label": t.difficulty_label,
+                "image": t.image_tag,
+                "image_bytes_added": t.image_bytes_added,
+            }
+            for t in tasks
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("id", "gold", "families", "category", "FAIL_TO_PASS", "difficulty")
+    for t in tasks:
+        table.add_row(
+            t.id,
+            t.gold_id[:8],
+            "+".join(t.families),
+            ",".join(c.value for c in t.categories),
+            str(len(t.fail_to_pass)),
+            f"{t.difficulty_label} ({t.difficulty})",
+        )
+    out.print(table if tasks else "no verified tasks yet; run `cligym invert` and `cligym verify`")
 
 
 @app.command()

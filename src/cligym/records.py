@@ -125,6 +125,7 @@ class ImpactMap(Record):
     lib_names: dict[str, str] = Field(default_factory=dict, description="real path -> soname")
     interpreter: str = ""
     interpreter_libs: tuple[str, ...] = ()
+    system_libs: tuple[str, ...] = Field(default=(), description="needed by apt, dpkg, the shell")
     paths: dict[str, str] = Field(default_factory=dict, description="sysconfig paths, prefix")
     dist_versions: dict[str, str] = Field(default_factory=dict)
     module_dists: dict[str, tuple[str, ...]] = Field(

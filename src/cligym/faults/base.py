@@ -82,10 +82,14 @@ class FaultContext:
         return sorted(k for k in self.impact.resources if k.startswith(kind + ":"))
 
     def lib_resources(self) -> list[tuple[str, str, tuple[str, ...]]]:
-        """(real path, soname, users) of shared libraries tests load (not libc & co)."""
+        """(real path, soname, users) of shared libraries tests load, except libc & co and
+        the libraries the package manager and the shell need."""
         out = []
+        system = set(self.impact.system_libs)
         for key in self.resources("lib"):
             real = key[4:]
+            if real in system:
+                continue  # apt/dpkg/the shell need it: the breakage could not be repaired
             soname = self.impact.lib_names.get(real, os.path.basename(real))
             if soname.startswith(("libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so")):
                 continue

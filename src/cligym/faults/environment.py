@@ -87,9 +87,10 @@ class CommandShadowedOnPath(FaultFamily):
     def steps(self, target: FaultTarget) -> list[str]:
         name = target.resource[5:]
         shim = f"{USER_BIN}/{name}"
-        script = f"#!/bin/sh\necho \"{name}: invalid option -- '$1'\" >&2\nexit 64\n"
+        lines = ["#!/bin/sh", f"echo \"{name}: invalid option -- '$1'\" >&2", "exit 64"]
+        body = " ".join(q(line) for line in lines)
         return [
-            f"mkdir -p {q(USER_BIN)} && printf '%s' {q(script)} > {q(shim)} && chmod 755 {q(shim)} "
+            f"mkdir -p {q(USER_BIN)} && printf '%s\\n' {body} > {q(shim)} && chmod 755 {q(shim)} "
             f"&& chown -R {TEST_USER}:{TEST_USER} /home/{TEST_USER}/.local"
         ]
 

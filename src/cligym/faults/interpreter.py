@@ -11,6 +11,36 @@ from cligym.faults.sharedlibs import reinstall
 from cligym.gold.dockerfile import GOLD_PYTHON
 from cligym.records import FaultCategory, FaultTarget
 
+# dpkg and apt run these: without them the package that provides them cannot be reinstalled.
+PACKAGING_TOOLS = frozenset(
+    {
+        "tar",
+        "gzip",
+        "xz",
+        "zstd",
+        "dpkg",
+        "dpkg-deb",
+        "apt",
+        "apt-get",
+        "sh",
+        "bash",
+        "dash",
+        "rm",
+        "mv",
+        "cp",
+        "ln",
+        "sed",
+        "grep",
+        "find",
+        "perl",
+        "gpgv",
+        "diff",
+        "cat",
+        "chmod",
+        "mkdir",
+    }
+)
+
 # Compiles a *truncated* copy of a module (its first half of top-level statements) into the
 # module's own bytecode cache, stamped with the source's mtime and size, so Python trusts it.
 _POISON_PYC = (
@@ -119,8 +149,9 @@ class CodecBroken(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         path = target.param("path")
-        line = "def getregentry():\n    raise LookupError('codec registry entry is corrupt')\n"
-        return [keep_mtime(path, f"printf '%s' {q(line)} >> {q(path)}")]
+        lines = ["def getregentry():", "    raise LookupError('codec registry entry is corrupt')"]
+        body = " ".join(q(line) for line in lines)
+        return [keep_mtime(path, f"printf '%s\\n' {body} >> {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [reinstall("libpython3.11-stdlib")]
@@ -166,7 +197,8 @@ class CommandMissing(FaultFamily):
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
             self.target(f"exe:{path}", users, owner=ctx.impact.owners.get(path, ""))
-            for _, path, users in commands(ctx)
+            for name, path, users in commands(ctx)
+            if name not in PACKAGING_TOOLS
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import httpx
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name, parse_sdist_filename
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from cligym.errors import SourceError
@@ -163,3 +168,51 @@ def _unpack(archive: Path) -> Path:
         partial.rename(target)
     entries = [p for p in target.iterdir()]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else target
+
+
+def wheel_fits(filename: str, python: str) -> bool:
+    """Pure: does a wheel install on CPython `python` on x86_64 Linux (no build needed)?"""
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return False
+    major, minor = python.split(".")[:2]
+    cp = f"cp{major}{minor}"
+    for tag in tags:
+        interp_ok = tag.interpreter in ("py3", f"py{major}", cp) or (
+            tag.abi == "abi3"
+            and tag.interpreter.startswith("cp")
+            and int(tag.interpreter[3:] or 0) <= int(minor)
+        )
+        platform_ok = tag.platform == "any" or (
+            tag.platform.endswith("x86_64") and "linux" in tag.platform
+        )
+        if interp_ok and platform_ok and tag.abi in ("none", "abi3", cp):
+            return True
+    return False
+
+
+def installable_releases(project: str, python: str) -> tuple[str, ...]:
+    """Final releases of `project` that have a wheel for `python` (oldest first); () on error."""
+    url = f"{index_url()}/{canonicalize_name(project)}/"
+    try:
+        with httpx.Client(timeout=30, follow_redirects=True) as client:
+            response = client.get(url, headers={"Accept": _ACCEPT})
+            response.raise_for_status()
+            payload = response.json()
+    except (httpx.HTTPError, ValueError):
+        return ()
+    versions: set[Version] = set()
+    for entry in payload.get("files", []):
+        name = str(entry.get("filename", ""))
+        if entry.get("yanked") or not name.endswith(".whl") or not wheel_fits(name, python):
+            continue
+        if not _accepts(entry.get("requires-python"), python):
+            continue
+        try:
+            version = parse_wheel_filename(name)[1]
+        except (InvalidWheelFilename, InvalidVersion):
+            continue
+        if not version.is_prerelease:
+            versions.add(version)
+    return tuple(str(v) for v in sorted(versions))

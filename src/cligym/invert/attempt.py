@@ -86,6 +86,7 @@ def run_attempt(
     network: bool = False,
     image: str | None = None,
     stage: str = "invert",
+    archives: Sequence[tuple[str, bytes]] = (),
 ) -> AttemptOutcome:
     """Apply `steps` on a container of `image` (default: gold) and run (selected) tests."""
     test_script = render_test_script(
@@ -102,6 +103,7 @@ def run_attempt(
         env={"PYTHONHASHSEED": "1"},
         network=network,
         collect=[RESULTS_DIR],
+        archives=archives,
     )
     if APPLIED_MARKER not in result.output:
         return AttemptOutcome(

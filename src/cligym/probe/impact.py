@@ -139,6 +139,7 @@ def parse_probe_payload(
         lib_names=dict(sorted(lib_names.items())),
         interpreter=str(payload.get("executable", "")),
         interpreter_libs=tuple(lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])),
+        system_libs=tuple(sorted({lib.split("|", 1)[0] for lib in payload.get("system_libs", [])})),
         paths={str(k): str(v) for k, v in payload.get("paths", {}).items()},
         dist_versions=dict(sorted(payload.get("dist_versions", {}).items())),
         module_dists={k: tuple(v) for k, v in sorted(payload.get("distributions", {}).items())},

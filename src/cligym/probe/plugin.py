@@ -239,8 +239,28 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
         + [interpreter]
         + sorted(set(extensions.values()))
     )
+    # Libraries the package manager and the shell need: breaking one of them makes the
+    # environment unrepairable (apt cannot even run), so fault families leave them alone.
+    system_libs = sorted(
+        {
+            lib
+            for tool in (
+                "/usr/bin/apt-get",
+                "/usr/bin/dpkg",
+                "/usr/bin/dpkg-deb",
+                "/bin/bash",
+                "/bin/sh",
+                "/usr/bin/tar",
+                "/usr/sbin/runuser",
+                "/usr/bin/gpgv",
+            )
+            if os.path.exists(tool)
+            for lib in _ldd(tool)
+        }
+    )
     payload = {
         "python": sys.version.split()[0],
+        "system_libs": system_libs,
         "paths": _interpreter_paths(),
         "dist_versions": _dist_versions(),
         "owners": owners,

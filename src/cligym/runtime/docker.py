@@ -141,6 +141,10 @@ class DockerRuntime:
     def image_size_bytes(self, ref: str) -> int:
         return int(self.client.images.get(ref).attrs.get("Size", 0))
 
+    def image_created(self, ref: str) -> str:
+        """Creation time of an image (RFC 3339, as Docker reports it)."""
+        return str(self.client.images.get(ref).attrs.get("Created", ""))
+
     # ----------------------------------------------------------------- images
     def pull(self, ref: str) -> bool:
         """Try to pull; False (not an exception) when registries are unreachable."""
@@ -299,10 +303,12 @@ class DockerRuntime:
         network: bool = True,
         collect: Sequence[str] = (),
         inputs: Sequence[tuple[Path, str]] = (),
+        archives: Sequence[tuple[str, bytes]] = (),
     ) -> tuple[ExecResult, dict[str, bytes]]:
         """Run argv in a fresh container; return its result and the files at `collect` paths.
 
-        `inputs` are (local path, container directory) pairs copied in before the start.
+        `inputs` are (local path, container directory) pairs copied in before the start;
+        `archives` are (container directory, tar bytes) extracted there before the start.
 
         The container is always removed; a run past `timeout_sec` is killed and marked timed out.
         """
@@ -320,6 +326,9 @@ class DockerRuntime:
         try:
             for local, dest in inputs:
                 self.copy_in(container, local, dest)
+            for dest, data in archives:
+                if not container.put_archive(dest, data):
+                    raise DockerOperationError(f"could not extract an archive into {dest}")
             container.start()
             timed_out = False
             try:
@@ -412,6 +421,10 @@ class DockerRuntime:
         exit_code, output = box["result"]
         text = (output or b"").decode(errors="replace")
         return ExecResult(int(exit_code), _tail(text), duration, timed_out=exit_code == 124)
+
+    def read_path(self, container: Container, path: str) -> bytes:
+        """Tar bytes of `path` (file, link or directory) in the container (b'' if missing)."""
+        return self._read_path(container, path)
 
     def _read_path(self, container: Container, path: str) -> bytes:
         """Tar bytes of `path` in the container (b'' if it does not exist)."""

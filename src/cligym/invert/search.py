@@ -1,0 +1,240 @@
+"""Procedural, impact-guided search for broken environments (zero LLM tokens).
+
+Plan (pure): every family proposes targets from the impact map; targets are visited round-robin
+over families in a seeded order, so attempts spread over families, resources and test subsets,
+and near-duplicates (same family, same predicted tests) are skipped. Compositions of 2..max
+accepted faults from different categories are interleaved once singles have been found.
+Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.faults.base import FaultContext, FaultFamily, families
+from cligym.ids import content_id
+from cligym.invert.attempt import run_attempt
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv
+from cligym.runtime.docker import DockerRuntime
+
+FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
+SAMPLE_OTHERS = 20
+COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two singles exist
+
+
+@dataclass(frozen=True)
+class InvertReport:
+    attempts: tuple[Attempt, ...]
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def yield_ratio(self) -> float:
+        return len(self.candidates) / len(self.attempts) if self.attempts else 0.0
+
+
+def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> list[FaultTarget]:
+    """Pure: single-fault targets in visiting order (round-robin over seeded family order)."""
+    rng = random.Random(seed)
+    queues: list[list[FaultTarget]] = []
+    for fam in sorted(fams, key=lambda f: f.name):
+        targets = [t for t in fam.targets(ctx) if t.predicted_tests]
+        rng.shuffle(targets)
+        # distinct predicted sets first: near-duplicates only after every distinct one
+        seen: set[frozenset[str]] = set()
+        firsts: list[FaultTarget] = []
+        rest: list[FaultTarget] = []
+        for t in targets:
+            key = frozenset(t.predicted_tests)
+            (rest if key in seen else firsts).append(t)
+            seen.add(key)
+        queues.append(firsts + rest)
+    rng.shuffle(queues)
+    order: list[FaultTarget] = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                order.append(queue.pop(0))
+    return order
+
+
+def plan_selection(stable: Sequence[str], predicted: Sequence[str], seed: int) -> list[str] | None:
+    """Pure: which tests an attempt runs (None = the whole suite)."""
+    if len(stable) <= FULL_RUN_LIMIT:
+        return None
+    rng = random.Random(seed)
+    others = sorted(set(stable) - set(predicted))
+    chosen = sorted(set(predicted) | set(rng.sample(others, min(SAMPLE_OTHERS, len(others)))))
+    return None if len(chosen) > FULL_RUN_LIMIT else chosen
+
+
+@dataclass
+class _SearchState:
+    accepted: list[Candidate] = field(default_factory=list)
+    used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
+
+
+def _compositions(
+    state: _SearchState, fams: dict[str, FaultFamily], rng: random.Random, max_faults: int
+) -> Iterator[tuple[FaultTarget, ...]]:
+    singles = [c for c in state.accepted if len(c.faults) == 1]
+    for _ in range(20):
+        if len(singles) < 2:
+            return
+        size = rng.randint(2, max(2, min(max_faults, len(singles))))
+        picks = rng.sample(singles, min(size, len(singles)))
+        cats = [fams[c.families[0]].category for c in picks]
+        if len(set(cats)) == len(cats):
+            yield tuple(c.faults[0] for c in picks)
+
+
+def run_search(
+    gold: GoldEnv,
+    ctx: FaultContext,
+    settings: Settings,
+    runtime: DockerRuntime,
+    catalog: Catalog,
+    *,
+    budget: int,
+    seed: int = 0,
+    max_faults: int = 3,
+    reporter: Reporter = NULL_REPORTER,
+) -> InvertReport:
+    """Try up to `budget` candidates; resumes from the catalog (same seed, same attempts)."""
+    fams = {f.name: f for f in families()}
+    singles = plan_singles(ctx, list(fams.values()), seed)
+    rng = random.Random(seed + 1)
+    state = _SearchState()
+    attempts: list[Attempt] = []
+    tried: set[str] = set()
+    single_iter = iter(singles)
+    for index in range(budget):
+        faults: tuple[FaultTarget, ...] | None = None
+        if index % COMPOSE_EVERY == COMPOSE_EVERY - 1 and max_faults > 1:
+            faults = next(
+                (
+                    c
+                    for c in _compositions(state, fams, rng, max_faults)
+                    if _steps_id(gold, fams, c) not in tried
+                ),
+                None,
+            )
+        if faults is None:
+            faults = next(
+                (
+                    (t,)
+                    for t in single_iter
+                    if (t.family, frozenset(t.predicted_tests)) not in state.used_keys
+                ),
+                None,
+            )
+        if faults is None:
+            break
+        key = _steps_id(gold, fams, faults)
+        tried.add(key)
+        attempt, candidate = _attempt(
+            gold, fams, faults, settings, runtime, catalog, seed, index, key
+        )
+        attempts.append(attempt)
+        label = "+".join(f.family for f in faults)
+        verdict = "accepted" if attempt.accepted else f"rejected ({attempt.reason})"
+        reporter.stage("invert", f"[{index + 1}/{budget}] {label} {faults[0].resource}: {verdict}")
+        if candidate is not None:
+            state.accepted.append(candidate)
+            if len(faults) == 1:
+                state.used_keys.add((faults[0].family, frozenset(faults[0].predicted_tests)))
+    candidates = tuple(c for c in state.accepted)
+    return InvertReport(tuple(attempts), candidates)
+
+
+def _steps_id(gold: GoldEnv, fams: dict[str, FaultFamily], faults: Sequence[FaultTarget]) -> str:
+    steps = [s for f in faults for s in fams[f.family].steps(f)]
+    return content_id("candidate", gold.id, steps)
+
+
+def _attempt(
+    gold: GoldEnv,
+    fams: dict[str, FaultFamily],
+    faults: tuple[FaultTarget, ...],
+    settings: Settings,
+    runtime: DockerRuntime,
+    catalog: Catalog,
+    seed: int,
+    index: int,
+    candidate_id: str,
+) -> tuple[Attempt, Candidate | None]:
+    attempt_id = content_id("attempt", candidate_id, seed, index)
+    previous = catalog.get_attempt(attempt_id)
+    if previous is not None:
+        cand = catalog.get_candidate(previous.candidate_id) if previous.candidate_id else None
+        return previous, cand
+    steps = tuple(s for f in faults for s in fams[f.family].steps(f))
+    predicted = sorted({t for f in faults for t in f.predicted_tests})
+    selection = plan_selection(gold.stability.stable_passing, predicted, seed + index)
+    started = time.monotonic()
+    network = any(fams[f.family].needs_network for f in faults)
+    outcome = run_attempt(
+        runtime,
+        gold,
+        steps,
+        timeout_sec=settings.test_timeout_sec,
+        select=selection,
+        network=network and _steps_need_network(steps),
+    )
+    if outcome.applied and outcome.failing and selection is not None:
+        outcome = run_attempt(
+            runtime,
+            gold,
+            steps,
+            timeout_sec=settings.test_timeout_sec,
+            network=network and _steps_need_network(steps),
+        )
+    reason = "ok"
+    if not outcome.applied:
+        reason = "steps failed: " + (outcome.output_tail.splitlines() or ["?"])[-1][:160]
+    elif not outcome.failing:
+        reason = "no gold-stable test failed"
+    candidate = None
+    now = datetime.now(UTC)
+    if reason == "ok":
+        candidate = Candidate(
+            id=candidate_id,
+            gold_id=gold.id,
+            faults=faults,
+            families=tuple(f.family for f in faults),
+            categories=tuple(fams[f.family].category for f in faults),
+            steps=steps,
+            solution=tuple(s for f in faults for s in fams[f.family].solution(f)),
+            needs_network=network,
+            failing=outcome.failing,
+            errors=outcome.errors,
+            created_at=now,
+        )
+    attempt = Attempt(
+        id=attempt_id,
+        gold_id=gold.id,
+        run_id=runtime.run_id,
+        seed=seed,
+        index=index,
+        families=tuple(f.family for f in faults),
+        resources=tuple(f.resource for f in faults),
+        accepted=candidate is not None,
+        reason=reason,
+        failing_count=len(outcome.failing),
+        candidate_id=candidate.id if candidate else None,
+        duration_sec=round(time.monotonic() - started, 3),
+        created_at=now,
+    )
+    catalog.put_attempt(attempt, candidate)
+    return attempt, candidate
+
+
+def _steps_need_network(steps: Sequence[str]) -> bool:
+    """Only steps that install something need the network (most never do)."""
+    return any(" install " in s or "apt-get" in s for s in steps)

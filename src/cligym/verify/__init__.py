@@ -1,0 +1,1 @@
+"""Verification: the contract every task must meet (real, deterministic, repairable, leak-free)."""

@@ -1,0 +1,326 @@
+"""The verification contract. A candidate becomes a Task only if all of these hold:
+
+1. Rebuilt fresh with a real `docker build` as `FROM <gold>` + one `RUN` per step, the tests run
+   twice and the same non-empty set of gold-stable tests fails (FAIL_TO_PASS).
+2. The environment stays operable: a shell starts and basic tools run.
+3. The specific solution restores every gold-stable test, and so does the universal one:
+   restore what `docker diff` shows the steps changed, from the gold image.
+4. The leak audit finds nothing that reveals the fix.
+5. No verified task of the same gold env has the same failing set and error signature.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from docker.models.containers import Container
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.errors import CligymError
+from cligym.faults.base import family
+from cligym.gold.build import gold_image_tag
+from cligym.ids import content_id
+from cligym.invert.attempt import run_attempt
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import Candidate, GoldEnv, Task, VerifyResult
+from cligym.runtime.docker import DockerRuntime
+from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
+from cligym.verify.scoring import difficulty, error_signature
+
+log = logging.getLogger(__name__)
+LABEL_CANDIDATE = "cligym.candidate"
+SHELL_MARKER = "cligym-shell-ok"
+
+
+class Rejected(Exception):
+    """A contract clause failed; the message is the recorded reason."""
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """The universal solution: files from gold, paths to remove, directory metadata to reset."""
+
+    archives: tuple[tuple[str, bytes], ...]
+    remove: tuple[str, ...]
+    dir_meta: tuple[tuple[str, str, str, str, str], ...]  # path, mode, uid, gid, mtime
+
+    def script(self) -> str:
+        lines = [f"rm -rf -- {shlex.quote(p)}" for p in self.remove]
+        for path, mode, uid, gid, mtime in self.dir_meta:
+            p = shlex.quote(path)
+            lines.append(f"chown {uid}:{gid} {p} && chmod {mode} {p} && touch -d @{mtime} {p}")
+        return " && ".join(lines) if lines else "true"
+
+
+def render_task_dockerfile(gold: GoldEnv, steps: Sequence[str]) -> str:
+    lines = [f"FROM {gold.image_tag}"]
+    lines += [f"RUN {step}" for step in steps]
+    return "\n".join(lines) + "\n"
+
+
+def verify_candidate(
+    gold: GoldEnv,
+    candidate: Candidate,
+    settings: Settings,
+    runtime: DockerRuntime,
+    catalog: Catalog,
+    reporter: Reporter = NULL_REPORTER,
+) -> VerifyResult:
+    """Check the whole contract; the verdict (and the task) goes into the catalog."""
+    previous = catalog.get_verify_result(candidate.id)
+    if previous is not None:
+        return previous
+    started = time.monotonic()
+    tag = gold_image_tag(gold.name, candidate.id).replace("cligym-gold/", "cligym-task/", 1)
+    task: Task | None = None
+    key: str | None = None
+    try:
+        task, key = _check(gold, candidate, tag, settings, runtime, catalog)
+        result = VerifyResult(
+            candidate_id=candidate.id,
+            ok=True,
+            reason="verified",
+            task_id=task.id,
+            duration_sec=round(time.monotonic() - started, 2),
+        )
+    except Rejected as why:
+        runtime.remove_image(tag)
+        result = VerifyResult(
+            candidate_id=candidate.id,
+            ok=False,
+            reason=str(why),
+            duration_sec=round(time.monotonic() - started, 2),
+        )
+    except BaseException:
+        runtime.remove_image(tag)
+        raise
+    catalog.put_verify_result(result, gold.id, task, key)
+    verdict = "verified" if result.ok else f"rejected: {result.reason}"
+    reporter.stage("verify", f"{'+'.join(candidate.families)} {candidate.id[:8]}: {verdict}")
+    return result
+
+
+def _check(
+    gold: GoldEnv,
+    candidate: Candidate,
+    tag: str,
+    settings: Settings,
+    runtime: DockerRuntime,
+    catalog: Catalog,
+) -> tuple[Task, str]:
+    timeout = settings.test_timeout_sec
+    dockerfile = render_task_dockerfile(gold, candidate.steps)
+    context = settings.paths.staging_dir / f"{runtime.run_id}-task-{candidate.id}"
+    context.mkdir(parents=True, exist_ok=True)
+    try:
+        (context / "Dockerfile").write_text(dockerfile)
+        try:
+            image_id = runtime.build(
+                context,
+                tag,
+                kind="task",
+                timeout_sec=settings.build_timeout_sec,
+                labels={LABEL_CANDIDATE: candidate.id},
+            )
+        except CligymError as err:
+            raise Rejected(f"docker build failed: {str(err).splitlines()[0][:200]}") from err
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+
+    # 1. real and deterministic
+    first = run_attempt(runtime, gold, [], image=tag, timeout_sec=timeout, stage="verify")
+    second = run_attempt(runtime, gold, [], image=tag, timeout_sec=timeout, stage="verify")
+    if not first.failing:
+        raise Rejected("no gold-stable test fails in the rebuilt image")
+    if first.failing != second.failing:
+        raise Rejected(f"nondeterministic: {len(first.failing)} vs {len(second.failing)} failing")
+    fail_to_pass = first.failing
+    pass_to_pass = tuple(t for t in gold.stability.stable_passing if t not in set(fail_to_pass))
+
+    # 2. operable
+    shell, _ = runtime.run(
+        tag,
+        ["bash", "-c", f"echo {SHELL_MARKER} && ls / >/dev/null && id -u"],
+        stage="verify",
+        timeout_sec=60,
+        user="root",
+        network=False,
+    )
+    if not shell.ok or SHELL_MARKER not in shell.output:
+        raise Rejected(f"shell not operable: {shell.output.strip()[-160:]}")
+
+    # 3a. the specific solution
+    fixed = run_attempt(
+        runtime,
+        gold,
+        candidate.solution,
+        image=tag,
+        timeout_sec=timeout,
+        network=candidate.needs_network,
+        stage="verify",
+    )
+    if not fixed.applied:
+        raise Rejected("specific solution did not run: " + fixed.output_tail[-160:])
+    if fixed.failing:
+        raise Rejected(f"specific solution leaves {len(fixed.failing)} tests failing")
+
+    # 3b + 4. universal restore from gold, leak audit
+    diff, stats, plan = _diff_and_plan(gold, candidate, runtime)
+    created = _epoch(runtime.image_created(gold.image_tag))
+    leaks = audit_leaks(diff, stats, created, FAULT_ARTIFACT_DIRS)
+    if leaks:
+        raise Rejected(f"leak: {leaks[0].reason}: {leaks[0].path}")
+    restored = run_attempt(
+        runtime,
+        gold,
+        [plan.script()],
+        image=tag,
+        timeout_sec=timeout,
+        stage="verify",
+        archives=plan.archives,
+    )
+    if not restored.applied or restored.failing:
+        raise Rejected(f"restore-from-gold leaves {len(restored.failing)} tests failing")
+
+    # 5. dedupe
+    signature = error_signature(first.errors)
+    key = content_id("task", gold.id, fail_to_pass, signature)
+    existing = catalog.task_by_dedupe_key(key)
+    if existing is not None:
+        raise Rejected(f"duplicate of task {existing.id}")
+
+    fams = [family(name) for name in candidate.families]
+    score, label = difficulty(
+        candidate, first.errors, len(gold.stability.stable_passing), first.runner_broken
+    )
+    added = max(0, runtime.image_size_bytes(tag) - runtime.image_size_bytes(gold.image_tag))
+    task_id = content_id("task-id", gold.id, candidate.id)
+    categories = sorted({f.category.value for f in fams})
+    hints = {
+        "category": "The problem is in " + ", ".join(c.replace("-", " ") for c in categories) + ".",
+        "specific": " ".join(
+            f.hint(t)[0].upper() + f.hint(t)[1:] + "."
+            for f, t in zip(fams, candidate.faults, strict=True)
+        ),
+    }
+    task = Task(
+        id=task_id,
+        name=f"{gold.name}-{candidate.families[0]}-{task_id[:6]}",
+        gold_id=gold.id,
+        candidate_id=candidate.id,
+        families=candidate.families,
+        categories=candidate.categories,
+        steps=candidate.steps,
+        dockerfile=dockerfile,
+        solution=candidate.solution,
+        restore_paths=tuple(diff),
+        fail_to_pass=fail_to_pass,
+        pass_to_pass=pass_to_pass,
+        errors={t: first.errors.get(t, "") for t in fail_to_pass},
+        signature=signature,
+        difficulty=score,
+        difficulty_label=label,
+        image_tag=tag,
+        image_id=image_id,
+        image_bytes_added=added,
+        hints=hints,
+        created_at=datetime.now(UTC),
+    )
+    return task, key
+
+
+# Where fault families put the files a fault consists of (a shim, a profile script): such
+# added files are the breakage itself, not leftovers. Changed files get no exemption.
+FAULT_ARTIFACT_DIRS = (
+    "/home/tester/.local",
+    "/etc/profile.d",
+    "/usr/local/lib/python-compat",
+    "/opt/compat",
+)
+
+
+def _diff_and_plan(
+    gold: GoldEnv, candidate: Candidate, runtime: DockerRuntime
+) -> tuple[list[tuple[str, str]], dict[str, PathStat], RestorePlan]:
+    """Apply the steps to a gold container; read `docker diff`, stats, and gold's copies."""
+    with runtime.container(
+        gold.image_tag, stage="verify", user="root", network=candidate.needs_network
+    ) as box:
+        for step in candidate.steps:
+            result = runtime.exec(box, ["bash", "-c", step], timeout_sec=600)
+            if not result.ok:
+                raise Rejected(f"steps do not apply on the gold image: {result.output[-160:]}")
+        entries = [(d.kind, d.path) for d in runtime.diff(box)]
+        paths = [p for k, p in entries if k in ("A", "C")]
+        stats = parse_stat_lines(_stat(runtime, box, paths, "%n|%F|%Y|%s"))
+    entries = clean_diff(entries)
+    changed = [p for k, p in entries if k in ("C", "D")]
+    added = sorted(p for k, p in entries if k == "A")
+    top_added = [p for p in added if os.path.dirname(p) not in set(added)]
+    archives: list[tuple[str, bytes]] = []
+    dir_meta: list[tuple[str, str, str, str, str]] = []
+    with runtime.container(gold.image_tag, stage="verify", user="root", network=False) as pure:
+        text = _stat(runtime, pure, changed, "%n|%F|%a|%u|%g|%Y")
+        for line in text.splitlines():
+            path, kind, mode, uid, gid, mtime = line.rsplit("|", 5)
+            if kind == "directory":
+                dir_meta.append((path, mode, uid, gid, mtime))
+            else:
+                data = runtime.read_path(pure, path)
+                if data:
+                    archives.append((os.path.dirname(path) or "/", data))
+    plan = RestorePlan(tuple(archives), tuple(top_added), tuple(dir_meta))
+    return entries, stats, plan
+
+
+RUNTIME_NOISE = (
+    "/usr/sbin/docker-init",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/.dockerenv",
+)
+
+
+def clean_diff(entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pure: drop what Docker itself adds to a running container (the init binary, resolv.conf)
+    and directories listed as changed only because of those."""
+    kept = [(k, p) for k, p in entries if p not in RUNTIME_NOISE]
+    paths = {p for _, p in kept}
+    out = []
+    for kind, path in kept:
+        prefix = path.rstrip("/") + "/"
+        no_children = not any(q.startswith(prefix) for q in paths if q != path)
+        # a changed directory whose only changed descendants were noise is no change at all
+        if kind == "C" and no_children and any(n.startswith(prefix) for n in RUNTIME_NOISE):
+            continue
+        out.append((kind, path))
+    return out
+
+
+def _stat(runtime: DockerRuntime, box: Container, paths: Sequence[str], fmt: str) -> str:
+    out = []
+    for i in range(0, len(paths), 200):
+        chunk = paths[i : i + 200]
+        if not chunk:
+            continue
+        cmd = ["sh", "-c", f"stat -c '{fmt}' -- \"$@\" 2>/dev/null; true", "stat", *chunk]
+        out.append(runtime.exec(box, cmd, timeout_sec=120).output)
+    return "\n".join(out)
+
+
+def _epoch(created: str) -> int:
+    text = re.sub(r"\.(\d{6})\d*", r".\1", created.replace("Z", "+00:00"))
+    try:
+        return int(datetime.fromisoformat(text).timestamp())
+    except ValueError:
+        return 0
