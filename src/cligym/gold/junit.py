@@ -54,7 +54,11 @@ def parse_junit(xml_text: str) -> list[TestCaseResult]:
                     "error": TestStatus.ERROR,
                     "skipped": TestStatus.SKIPPED,
                 }[child.tag]
-                message = (child.get("message") or child.text or "")[:MESSAGE_CHARS]
+                # the message attribute is a summary; the text ends with the real exception
+                summary = (child.get("message") or "").strip()
+                detail = (child.text or "").strip()
+                tail = detail[-MESSAGE_CHARS:] if detail and detail != summary else ""
+                message = "\n".join(p for p in (summary[: MESSAGE_CHARS // 2], tail) if p)
                 break
         try:
             duration = float(case.get("time", "0") or 0)

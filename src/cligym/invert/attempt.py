@@ -72,7 +72,7 @@ def judge(
         failing.append(nodeid)
         source = case if case is not None else module_error
         message = source.message if source is not None else "test missing from the report"
-        errors[nodeid] = message.strip()[:ERROR_CHARS]
+        errors[nodeid] = _excerpt(message)
     return tuple(sorted(failing)), errors, len(cases), False
 
 
@@ -127,6 +127,15 @@ def run_attempt(
         output_tail=_tail(result.output),
         duration_sec=result.duration_sec,
     )
+
+
+def _excerpt(message: str) -> str:
+    """First line (pytest's summary) and the end (the exception), within ERROR_CHARS."""
+    text = message.strip()
+    if len(text) <= ERROR_CHARS:
+        return text
+    first = text.splitlines()[0][: ERROR_CHARS // 3]
+    return first + "\n...\n" + text[-(ERROR_CHARS - len(first) - 5) :]
 
 
 def _tail(text: str, lines: int = 15) -> str:

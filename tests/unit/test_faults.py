@@ -1,0 +1,68 @@
+"""Every fault family as a pure plug-in: targets from the impact map, well-formed steps."""
+
+import shlex
+
+import pytest
+
+from cligym.faults.base import REGISTRY, families, family
+from cligym.records import FaultCategory
+from tests.unit.fault_fixtures import TESTS, context
+
+ALL = families()
+
+
+def test_catalog_covers_six_categories_with_many_families():
+    assert len(ALL) >= 18
+    assert {f.category for f in ALL} == set(FaultCategory)
+    assert len(REGISTRY) == len(ALL)
+    assert all(f.description and not f.description.endswith(".") for f in ALL)
+
+
+@pytest.mark.parametrize("fam", ALL, ids=lambda f: f.name)
+def test_steps_and_solutions_are_single_shell_lines(fam):
+    ctx = context()
+    targets = fam.targets(ctx)
+    for target in targets:
+        assert target.family == fam.name
+        assert set(target.predicted_tests) <= set(TESTS)
+        for line in [*fam.steps(target), *fam.solution(target)]:
+            assert line and "\n" not in line, line  # one Dockerfile RUN line each
+            shlex.split(line)  # balanced quoting
+
+
+def test_most_families_find_targets_in_a_rich_env():
+    ctx = context()
+    with_targets = [f.name for f in ALL if f.targets(ctx)]
+    assert len(with_targets) >= 20, set(f.name for f in ALL) - set(with_targets)
+
+
+def test_libraries_the_package_manager_needs_are_never_targets():
+    ctx = context()
+    for fam in ALL:
+        for target in fam.targets(ctx):
+            assert "liblzma" not in target.resource, (fam.name, target)
+
+
+def test_predictions_follow_the_impact_map():
+    ctx = context()
+    elf = [t for t in family("elf-header-corrupt").targets(ctx) if "libsqlite3" in t.resource]
+    assert elf and elf[0].predicted_tests == (TESTS[0],)
+    assert elf[0].param("owner") == "libsqlite3-0"
+    tar = family("command-shadowed-on-path").targets(ctx)
+    assert [t.predicted_tests for t in tar] == [(TESTS[4],)]
+    assert family("command-missing").targets(ctx) == []  # dpkg needs tar to reinstall tar
+
+
+def test_steps_keep_mtimes_of_modified_files():
+    ctx = context()
+    for name in ("elf-header-corrupt", "lib-truncated", "stdlib-module-truncated"):
+        fam = family(name)
+        for target in fam.targets(ctx)[:2]:
+            assert "touch -h -d @$m" in fam.steps(target)[0]
+
+
+def test_downgrade_picks_an_older_series():
+    ctx = context()
+    (target,) = family("dist-downgraded").targets(ctx)
+    assert target.param("old") == "0.8.10" and target.param("version") == "0.10.0"
+    assert "tabulate==0.8.10" in family("dist-downgraded").steps(target)[0]

@@ -1,0 +1,187 @@
+"""Leak audit, diff cleaning, restore plan, dedupe signatures, difficulty, attempt judging."""
+
+from datetime import UTC, datetime
+
+from cligym.faults.base import families
+from cligym.invert.attempt import judge, render_attempt_script
+from cligym.invert.search import plan_selection, plan_singles
+from cligym.records import Candidate, FaultCategory, FaultTarget
+from cligym.verify.contract import RestorePlan, clean_diff, render_task_dockerfile
+from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
+from cligym.verify.scoring import difficulty, error_signature, normalize_error
+from tests.unit.fault_fixtures import TESTS, context
+
+GOLD_TIME = 1_700_000_000
+OLD = PathStat("regular file", GOLD_TIME - 100, 10)
+NEW = PathStat("regular file", GOLD_TIME + 100, 10)
+
+
+def leaks_of(diff, stats):
+    return [
+        (leak.path, leak.reason)
+        for leak in audit_leaks(diff, stats, GOLD_TIME, ("/etc/profile.d",))
+    ]
+
+
+def test_each_kind_of_leak_is_caught():
+    diff = [
+        ("C", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"),
+        ("A", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6.bak"),
+        ("A", "/root/.bash_history"),
+        ("A", "/root/.cache/pip/http/abc"),
+        ("A", "/var/cache/apt/archives/tar.deb"),
+        ("C", "/var/log/dpkg.log"),
+        ("D", "/usr/bin/tar"),
+        ("A", "/opt/stash/tar"),
+        ("A", "/tmp/break.sh"),
+        ("C", "/etc/ssl/openssl.cnf"),
+        ("A", "/etc/profile.d/zz-path.sh"),
+    ]
+    stats = {p: NEW for _, p in diff}
+    stats["/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"] = OLD
+    found = dict(leaks_of(diff, stats))
+    assert found == {
+        "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6.bak": "backup file",
+        "/root/.bash_history": "shell history",
+        "/root/.cache/pip/http/abc": "package cache",
+        "/var/cache/apt/archives/tar.deb": "package cache",
+        "/var/log/dpkg.log": "log written by the fault",
+        "/opt/stash/tar": "copy of a removed file",
+        "/tmp/break.sh": "leftover file",
+        "/etc/ssl/openssl.cnf": "modified file has a new mtime",
+    }
+
+
+def test_clean_fault_has_no_leaks():
+    diff = [
+        ("C", "/usr"),
+        ("C", "/usr/bin"),
+        ("D", "/usr/bin/tar"),
+        ("C", "/usr/lib/libx.so"),
+        ("A", "/etc/profile.d/zz-path.sh"),
+    ]
+    stats = {
+        "/usr/lib/libx.so": OLD,
+        "/etc/profile.d/zz-path.sh": NEW,
+        "/usr": PathStat("directory", GOLD_TIME + 5, 0),
+    }
+    assert leaks_of(diff, stats) == []
+
+
+def test_parse_stat_lines():
+    stats = parse_stat_lines("/a b|regular file|123|9\n/dir|directory|5|4096\ngarbage\n")
+    assert stats["/a b"] == PathStat("regular file", 123, 9) and stats["/dir"].kind == "directory"
+
+
+def test_clean_diff_drops_docker_runtime_noise():
+    raw = [
+        ("C", "/usr"),
+        ("C", "/usr/sbin"),
+        ("A", "/usr/sbin/docker-init"),
+        ("C", "/etc"),
+        ("C", "/etc/hosts"),
+        ("C", "/opt"),
+        ("C", "/opt/x"),
+        ("C", "/usr/bin"),
+        ("D", "/usr/bin/tar"),
+    ]
+    assert clean_diff(raw) == [
+        ("C", "/usr"),
+        ("C", "/opt"),
+        ("C", "/opt/x"),
+        ("C", "/usr/bin"),
+        ("D", "/usr/bin/tar"),
+    ]
+
+
+def test_restore_plan_script_and_task_dockerfile():
+    plan = RestorePlan(
+        archives=(("/usr/bin", b"tar"),),
+        remove=("/etc/profile.d/zz x.sh",),
+        dir_meta=(("/usr/bin", "755", "0", "0", "1700000000"),),
+    )
+    script = plan.script()
+    assert script.startswith("rm -rf -- '/etc/profile.d/zz x.sh' && chown 0:0 /usr/bin")
+    assert RestorePlan((), (), ()).script() == "true"
+    ctx = context()
+    text = render_task_dockerfile(ctx.gold, ["chmod 0600 /x", "rm -f /y"])
+    assert text.splitlines() == [f"FROM {ctx.gold.image_tag}", "RUN chmod 0600 /x", "RUN rm -f /y"]
+
+
+def test_error_signature_ignores_noise():
+    a = {"t1": "Traceback ...\nOSError: [Errno 13] Permission denied: '/tmp/pytest-1/x' at 0xdead"}
+    b = {"t9": "OSError: [Errno 13] Permission denied: '/tmp/pytest-7/y' at 0xbeef"}
+    assert normalize_error(a["t1"]) == normalize_error(b["t9"])
+    assert error_signature(a) == error_signature(b)
+    assert error_signature({"t": "ImportError: no module named yaml"}) != error_signature(a)
+
+
+def _candidate(faults, failing, categories):
+    return Candidate(
+        id="c",
+        gold_id="g",
+        faults=faults,
+        families=tuple(f.family for f in faults),
+        categories=categories,
+        steps=("true",),
+        solution=("true",),
+        needs_network=False,
+        failing=failing,
+        created_at=datetime.now(UTC),
+    )
+
+
+def test_difficulty_grows_with_faults_distance_and_subtlety():
+    near = _candidate(
+        (FaultTarget(family="dist-removed", resource="dist:PyYAML", params=(("module", "yaml"),)),),
+        ("t1",) * 50,
+        (FaultCategory.DEPENDENCIES,),
+    )
+    easy, label = difficulty(
+        near, {"t1": "ModuleNotFoundError: No module named 'yaml'"}, 100, False
+    )
+    far = _candidate(
+        (
+            FaultTarget(family="elf-header-corrupt", resource="lib:/usr/lib/libffi.so.8"),
+            FaultTarget(family="path-truncated", resource="env:PATH"),
+        ),
+        ("t1",),
+        (FaultCategory.SHARED_LIBRARIES, FaultCategory.ENVIRONMENT),
+    )
+    hard, hard_label = difficulty(far, {"t1": "Segmentation fault"}, 100, False)
+    assert easy < hard and label == "easy" and hard_label == "hard"
+
+
+def test_judge_counts_missing_and_collection_errors_as_failing():
+    junit = """<testsuites><testsuite>
+      <testcase classname="tests.test_a" name="test_ok" file="tests/test_a.py"/>
+      <testcase classname="" name="tests.test_b" file="tests/test_b.py">
+        <error message="collection failure">ImportError: boom</error></testcase>
+    </testsuite></testsuites>"""
+    stable = ["tests/test_a.py::test_ok", "tests/test_b.py::test_x", "tests/test_c.py::test_y"]
+    failing, errors, seen, broken = judge(stable, None, junit)
+    assert failing == ("tests/test_b.py::test_x", "tests/test_c.py::test_y")
+    assert "boom" in errors["tests/test_b.py::test_x"] and not broken and seen == 2
+    failing, _, _, broken = judge(stable, None, None)
+    assert broken and failing == tuple(sorted(stable))
+
+
+def test_attempt_script_applies_steps_then_runs_tests_unprivileged():
+    script = render_attempt_script(["chmod 0600 /x"], "pytest -q")
+    lines = script.splitlines()
+    assert lines[0] == "set -e" and lines[1] == "( chmod 0600 /x )"
+    assert "runuser -u tester -- bash -lc 'pytest -q'" in lines[-1]
+
+
+def test_plans_are_deterministic_and_spread_over_families():
+    ctx = context()
+    fams = families()
+    first = plan_singles(ctx, fams, seed=3)
+    assert first == plan_singles(ctx, fams, seed=3)
+    assert first != plan_singles(ctx, fams, seed=4)
+    head = [t.family for t in first[:15]]
+    assert len(set(head)) == 15  # round-robin: no family twice before all had a turn
+    assert plan_selection(TESTS, TESTS[:1], seed=1) is None  # small suites always run whole
+    big = [f"t::{i}" for i in range(1000)]
+    chosen = plan_selection(big, big[:3], seed=1)
+    assert chosen is not None and set(big[:3]) <= set(chosen) and len(chosen) == 23
