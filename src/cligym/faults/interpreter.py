@@ -48,8 +48,16 @@ _POISON_PYC = (
     "p=sys.argv[1];s=os.stat(p);t=ast.parse(open(p,'rb').read());"
     "t.body=t.body[:max(1,len(t.body)//2)];c=compile(t,p,'exec');"
     "o=u.cache_from_source(p);os.makedirs(os.path.dirname(o),exist_ok=True);"
-    "open(o,'wb').write(e._code_to_timestamp_pyc(c,int(s.st_mtime),s.st_size))"
+    "k=os.stat(o) if os.path.exists(o) else s;"
+    "open(o,'wb').write(e._code_to_timestamp_pyc(c,int(s.st_mtime),s.st_size));"
+    "os.utime(o,(k.st_atime,k.st_mtime))"
 )
+
+
+def reinstall_stdlib(path: str) -> str:
+    """Debian splits the standard library over libpythonX.Y-minimal and -stdlib."""
+    version = next((part[6:] for part in path.split("/") if part.startswith("python3.")), "3")
+    return reinstall(f"libpython{version}-minimal libpython{version}-stdlib")
 
 
 def stdlib_modules(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -123,8 +131,7 @@ class StdlibModuleTruncated(FaultFamily):
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        pkg = "libpython3.11-stdlib" if "python3.11" in target.param("path") else "python3-minimal"
-        return [reinstall(pkg)]
+        return [reinstall_stdlib(target.param("path"))]
 
 
 @register
@@ -154,7 +161,7 @@ class CodecBroken(FaultFamily):
         return [keep_mtime(path, f"printf '%s\\n' {body} >> {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall("libpython3.11-stdlib")]
+        return [reinstall_stdlib(target.param("path"))]
 
 
 @register
@@ -177,7 +184,7 @@ class SitecustomizeEnv(FaultFamily):
         line = f"import os; os.environ[{target.resource[4:]!r}] = {target.param('value')!r}"
         append = f"printf '%s\\n' {q(line)} >> {q(path)}"
         return [
-            f"touch {q(path)} && real=$(readlink -f {q(path)}) && "
+            f"{{ test -e {q(path)} || : > {q(path)}; }} && real=$(readlink -f {q(path)}) && "
             + keep_mtime('"$real"', append, expr=True)
         ]
 

@@ -22,10 +22,12 @@ ELF_PARTS = {
 }
 
 
-def reinstall(package: str) -> str:
+def reinstall(packages: str) -> str:
+    """Reinstall Debian packages (space-separated names) and leave no apt lists behind."""
+    names = " ".join(q(p) for p in packages.split())
     return (
         "apt-get update -qq && apt-get install -y -qq --reinstall "
-        f"{q(package)} >/dev/null && rm -rf /var/lib/apt/lists/*"
+        f"{names} >/dev/null && rm -rf /var/lib/apt/lists/*"
     )
 
 

@@ -301,6 +301,7 @@ class DockerRuntime:
         env: Mapping[str, str] | None = None,
         workdir: str | None = None,
         network: bool = True,
+        volumes: Mapping[str, Mapping[str, str]] | None = None,
         collect: Sequence[str] = (),
         inputs: Sequence[tuple[Path, str]] = (),
         archives: Sequence[tuple[str, bytes]] = (),
@@ -313,6 +314,8 @@ class DockerRuntime:
         The container is always removed; a run past `timeout_sec` is killed and marked timed out.
         """
         kwargs = self._container_kwargs(stage, user, env, workdir, network)
+        if volumes:
+            kwargs["volumes"] = {k: dict(v) for k, v in volumes.items()}
         start = time.monotonic()
         try:
             container = self.client.containers.create(
@@ -462,9 +465,38 @@ class DockerRuntime:
         )
         return str(image.id)
 
-    def diff(self, container: Container) -> list[DiffEntry]:
+    def diff(self, container: Container, helper_image: str | None = None) -> list[DiffEntry]:
+        """What changed in the container relative to its image.
+
+        `docker diff` compares metadata, so a file rewritten in place with its size and mtime
+        kept looks unchanged to it. With overlay2 we also list the container's upper layer (in a
+        helper container that mounts it read-only), which holds every file written to at all.
+        """
         kinds = {0: "C", 1: "A", 2: "D"}
-        return [DiffEntry(kinds.get(int(d["Kind"]), "?"), str(d["Path"])) for d in container.diff()]
+        entries = {str(d["Path"]): kinds.get(int(d["Kind"]), "?") for d in container.diff() or []}
+        container.reload()
+        driver = container.attrs.get("GraphDriver", {})
+        upper = (driver.get("Data") or {}).get("UpperDir")
+        if driver.get("Name") == "overlay2" and upper and helper_image:
+            listing, _ = self.run(
+                helper_image,
+                ["find", "/upper", "-mindepth", "1", "-printf", "%y|%P\\n"],
+                stage="diff",
+                timeout_sec=120,
+                user="root",
+                network=False,
+                volumes={upper: {"bind": "/upper", "mode": "ro"}},
+            )
+            for line in listing.output.splitlines():
+                kind, _, rel = line.partition("|")
+                if not rel:
+                    continue
+                path = "/" + rel
+                if kind == "c":  # an overlay whiteout: deleted
+                    entries[path] = "D"
+                else:
+                    entries.setdefault(path, "C")
+        return [DiffEntry(kind, path) for path, kind in sorted(entries.items())]
 
     # ----------------------------------------------------------------- cleanup
     def labelled_containers(self) -> list[Container]:

@@ -188,8 +188,13 @@ def _check(
         stage="verify",
         archives=plan.archives,
     )
-    if not restored.applied or restored.failing:
-        raise Rejected(f"restore-from-gold leaves {len(restored.failing)} tests failing")
+    if not restored.applied:
+        raise Rejected("restore-from-gold did not run: " + restored.output_tail[-160:])
+    if restored.failing:
+        raise Rejected(
+            f"restore-from-gold leaves {len(restored.failing)} tests failing: "
+            + next(iter(restored.errors.values()), "")[-120:]
+        )
 
     # 5. dedupe
     signature = error_signature(first.errors)
@@ -259,22 +264,25 @@ def _diff_and_plan(
             result = runtime.exec(box, ["bash", "-c", step], timeout_sec=600)
             if not result.ok:
                 raise Rejected(f"steps do not apply on the gold image: {result.output[-160:]}")
-        entries = [(d.kind, d.path) for d in runtime.diff(box)]
+        entries = [(d.kind, d.path) for d in runtime.diff(box, helper_image=gold.base_image)]
         paths = [p for k, p in entries if k in ("A", "C")]
         stats = parse_stat_lines(_stat(runtime, box, paths, "%n|%F|%Y|%s"))
     entries = clean_diff(entries)
-    changed = [p for k, p in entries if k in ("C", "D")]
+    changed = [p for k, p in entries if k == "C"]
+    deleted = sorted(p for k, p in entries if k == "D")
+    top_deleted = [p for p in deleted if os.path.dirname(p) not in set(deleted)]
     added = sorted(p for k, p in entries if k == "A")
     top_added = [p for p in added if os.path.dirname(p) not in set(added)]
     archives: list[tuple[str, bytes]] = []
     dir_meta: list[tuple[str, str, str, str, str]] = []
     with runtime.container(gold.image_tag, stage="verify", user="root", network=False) as pure:
-        text = _stat(runtime, pure, changed, "%n|%F|%a|%u|%g|%Y")
+        text = _stat(runtime, pure, changed + top_deleted, "%n|%F|%a|%u|%g|%Y")
         for line in text.splitlines():
             path, kind, mode, uid, gid, mtime = line.rsplit("|", 5)
-            if kind == "directory":
+            if kind == "directory" and path not in top_deleted:
+                # a changed directory: its entries are handled one by one, reset its metadata
                 dir_meta.append((path, mode, uid, gid, mtime))
-            else:
+            else:  # a changed file, or a deleted file or tree: copy it back whole
                 data = runtime.read_path(pure, path)
                 if data:
                     archives.append((os.path.dirname(path) or "/", data))
