@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("docker"):
             item.add_marker(skip)
+
+
+FINGERPRINT_ROOTS = ("/usr/lib", "/etc", sysconfig.get_paths()["purelib"])
+
+
+def host_fingerprint(roots: tuple[str, ...] = FINGERPRINT_ROOTS) -> dict[str, tuple[int, int, int]]:
+    """(mode, size, mtime) of every file under the roots, bytecode caches aside: faults are
+    applied only inside containers, so nothing here may change while the suite runs."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                out[path] = (st.st_mode, st.st_size, int(st.st_mtime))
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_fingerprint_at_start() -> dict[str, tuple[int, int, int]]:
+    return host_fingerprint()
 
 
 @pytest.fixture(scope="session")

@@ -365,13 +365,32 @@ def base(rebuild: Annotated[bool, typer.Option(help="Rebuild even if cached.")] 
 
 
 @app.command()
-def demo(runs: Annotated[int, typer.Option(help="Test runs.")] = 2) -> None:
-    """Run the pipeline on the embedded sample repository (today: the gold stage)."""
+def demo(
+    budget: Annotated[int, typer.Option(help="Inversion attempts.")] = 24,
+    seed: Annotated[int, typer.Option(help="Search seed.")] = 0,
+) -> None:
+    """Run the pipeline on the embedded sample repository: gold, probe, invert, verify."""
     ws = _workspace()
-    result = ws.gold(GoldRequest(spec=str(sample_repo_path()), runs=runs), RichReporter())
+    reporter = RichReporter()
+    result = ws.gold(GoldRequest(spec=str(sample_repo_path()), runs=2), reporter)
     _render_outcomes([GoldOutcome(result.gold.source.spec, result=result)], as_json=False)
-    out.print(f"catalog: {ws.settings.paths.catalog}")
-    out.print("next: `cligym list gold`, `cligym show " + result.gold.id + " --tests`")
+    gold_id = result.gold.id
+    for line in render_impact_summary(ws.probe(gold_id, reporter=reporter))[:4]:
+        out.print(line, markup=False, highlight=False)
+    report = ws.invert(gold_id, budget=budget, seed=seed, reporter=reporter)
+    ws.verify(gold_id, reporter=reporter)
+    tasks = ws.list_tasks(gold_id)
+    by_family: dict[str, int] = {}
+    for task in tasks:
+        for name in task.families:
+            by_family[name] = by_family.get(name, 0) + 1
+    out.print(
+        f"[bold]{len(tasks)} verified tasks[/bold] from {len(report.attempts)} attempts "
+        f"({len(report.candidates)} candidates)"
+    )
+    for name, count in sorted(by_family.items(), key=lambda kv: -kv[1]):
+        out.print(f"  {name}: {count}")
+    out.print(f"catalog: {ws.settings.paths.catalog}; next: `cligym list tasks`")
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

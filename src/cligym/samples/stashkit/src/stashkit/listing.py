@@ -46,3 +46,10 @@ def render_table(
     return tabulate(
         rows, headers=HEADERS, tablefmt=tablefmt, disable_numparse=True, stralign="left"
     )
+
+
+def render_narrow(entries: Sequence[Entry], *, width: int = 12) -> str:
+    """Names and tags wrapped to *width* columns (needs tabulate >= 0.9 for maxcolwidths)."""
+    rows = [[e.name, ",".join(e.tags)] for e in entries]
+    return tabulate(rows, headers=("name", "tags"), tablefmt="simple",
+                    maxcolwidths=[width, width], disable_numparse=True)

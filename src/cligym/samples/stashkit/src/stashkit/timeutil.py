@@ -55,3 +55,15 @@ def is_dst(moment: datetime, zone: str) -> bool:
     """True if daylight saving time is in effect in *zone* at *moment*."""
     dst = to_zone(moment, zone).dst()
     return bool(dst)
+
+
+LOCALTIME = Path("/etc/localtime")
+
+
+def system_zone() -> zoneinfo.ZoneInfo:
+    """The machine's configured time zone, read from /etc/localtime."""
+    try:
+        with LOCALTIME.open("rb") as handle:
+            return zoneinfo.ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError) as exc:
+        raise TimeZoneError(f"cannot read the system time zone from {LOCALTIME}: {exc}") from exc

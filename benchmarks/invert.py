@@ -1,0 +1,85 @@
+"""Inversion yield and speed: verified tasks per attempt, attempt time vs the Docker floor.
+
+Usage: .venv/bin/python benchmarks/invert.py [--budget N] [SOURCE ...]
+Default sources: the embedded sample and two PyPI sdists. For each: gold -> invert -> verify, then
+- yield = verified tasks / attempts (the reference paper's agent: 40.7 %);
+- attempt/floor = median seconds per attempt / the floor measured in the same run: one
+  `docker run --rm` of the gold image running the same tests (median of 3);
+- verified tasks per hour of the whole invert + verify wall time;
+- category histogram and median image bytes a task adds over its gold image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from cligym.api import Workspace, sample_repo_path
+from cligym.config import Settings
+from cligym.gold.build import GoldRequest
+from cligym.gold.dockerfile import APP_DIR, TEST_USER, render_test_command, render_test_script
+
+DEFAULT_SOURCES = ["pypi:tabulate==0.9.0", "pypi:cachetools==5.5.2"]
+
+
+def floor_seconds(ws: Workspace, gold_tag: str, recipe) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(3):
+        start = time.monotonic()
+        ws.runtime.run(gold_tag, render_test_command(render_test_script(recipe, False)),
+                       stage="bench", timeout_sec=600, user=TEST_USER, workdir=APP_DIR,
+                       env={"HOME": f"/home/{TEST_USER}"}, network=False)
+        times.append(time.monotonic() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sources", nargs="*")
+    parser.add_argument("--budget", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    sources = args.sources or [str(sample_repo_path()), *DEFAULT_SOURCES]
+    with tempfile.TemporaryDirectory(prefix="cligym-bench-") as tmp:
+        ws = Workspace(Settings(workdir=Path(tmp)))
+        ws.build_base()
+        print(f"{'source':28} {'attempts':>8} {'cands':>5} {'tasks':>5} {'yield':>6} "
+              f"{'att s':>6} {'floor s':>7} {'ratio':>5} {'tasks/h':>7} {'MB/task':>7} "
+              f"{'families':>8}  categories")
+        for spec in sources:
+            gold = ws.gold(GoldRequest(spec=spec, runs=2, min_tests=5)).gold
+            ws.probe(gold.id)
+            started = time.monotonic()
+            report = ws.invert(gold.id, budget=args.budget, seed=args.seed)
+            results = ws.verify(gold.id)
+            wall = time.monotonic() - started
+            tasks = ws.list_tasks(gold.id)
+            floor = floor_seconds(ws, gold.image_tag, gold.recipe)
+            per_attempt = statistics.median(a.duration_sec for a in report.attempts)
+            cats = Counter(c.value for t in tasks for c in set(t.categories))
+            fams = {f for t in tasks for f in t.families}
+            mb = statistics.median(t.image_bytes_added for t in tasks) / 2**20 if tasks else 0.0
+            name = spec if len(spec) <= 28 else "…" + spec[-27:]
+            print(
+                f"{name:28} {len(report.attempts):8} {len(report.candidates):5} {len(tasks):5} "
+                f"{len(tasks) / max(1, len(report.attempts)):6.0%} {per_attempt:6.2f} "
+                f"{floor:7.2f} {per_attempt / floor:5.2f} {len(tasks) * 3600 / wall:7.0f} "
+                f"{mb:7.3f} {len(fams):8}  "
+                + ", ".join(f"{k} {v}" for k, v in sorted(cats.items())),
+                flush=True,
+            )
+            rejected = Counter(r.reason.split(":")[0] for r in results if not r.ok)
+            if rejected:
+                print("    rejected in verification: "
+                      + ", ".join(f"{k} x{v}" for k, v in rejected.most_common()))
+            for task in tasks:
+                ws.runtime.remove_image(task.image_tag)
+            ws.runtime.remove_image(gold.image_tag)
+
+
+if __name__ == "__main__":
+    main()
