@@ -7,6 +7,7 @@ CLI command is one method call on it.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import resources
@@ -21,7 +22,7 @@ from cligym.gold.pypi import installable_releases
 from cligym.invert.search import InvertReport, run_search
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import GoldEnv, ImpactMap, Task, VerifyResult
+from cligym.records import Candidate, GoldEnv, ImpactMap, Task, VerifyResult
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
@@ -154,21 +155,24 @@ class Workspace:
         )
 
     def verify(
-        self, key: str | None = None, limit: int | None = None, reporter: Reporter = NULL_REPORTER
+        self,
+        key: str | None = None,
+        limit: int | None = None,
+        jobs: int = 2,
+        reporter: Reporter = NULL_REPORTER,
     ) -> list[VerifyResult]:
-        """Run the verification contract on candidates not yet judged."""
+        """Run the verification contract on candidates (`jobs` at a time)."""
         golds = [self.get_gold(key)] if key else self.list_gold()
-        results: list[VerifyResult] = []
-        for gold in golds:
-            for candidate in self.catalog.list_candidates(gold.id):
-                if limit is not None and len(results) >= limit:
-                    return results
-                results.append(
-                    verify_candidate(
-                        gold, candidate, self.settings, self.runtime, self.catalog, reporter
-                    )
-                )
-        return results
+        work = [(g, c) for g in golds for c in self.catalog.list_candidates(g.id)]
+        if limit is not None:
+            work = work[:limit]
+        runtime, catalog, settings = self.runtime, self.catalog, self.settings
+
+        def one(item: tuple[GoldEnv, Candidate]) -> VerifyResult:
+            return verify_candidate(item[0], item[1], settings, runtime, catalog, reporter)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            return list(pool.map(one, work))
 
     def list_tasks(self, key: str | None = None) -> list[Task]:
         return self.catalog.list_tasks(self.get_gold(key).id if key else None)

@@ -273,9 +273,10 @@ def invert(
 def verify(
     key: Annotated[str | None, typer.Argument(help="Only this gold env.")] = None,
     limit: Annotated[int | None, typer.Option(help="Verify at most this many candidates.")] = None,
+    jobs: Annotated[int, typer.Option(help="Candidates verified in parallel.")] = 2,
 ) -> None:
     """Rebuild each candidate and check the verification contract; verified ones are tasks."""
-    results = _workspace().verify(key, limit=limit, reporter=RichReporter())
+    results = _workspace().verify(key, limit=limit, jobs=jobs, reporter=RichReporter())
     ok = sum(r.ok for r in results)
     out.print(f"{ok} verified, {len(results) - ok} rejected; see `cligym list tasks`")
 

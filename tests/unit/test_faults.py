@@ -66,3 +66,10 @@ def test_downgrade_picks_an_older_series():
     (target,) = family("dist-downgraded").targets(ctx)
     assert target.param("old") == "0.8.10" and target.param("version") == "0.10.0"
     assert "tabulate==0.8.10" in family("dist-downgraded").steps(target)[0]
+
+
+@pytest.mark.parametrize("fam", ALL, ids=lambda f: f.name)
+def test_families_whose_repair_downloads_say_so(fam):
+    for target in fam.targets(context()):
+        downloads = any("apt-get" in s or "pip install" in s for s in fam.solution(target))
+        assert fam.needs_network or not downloads, fam.name

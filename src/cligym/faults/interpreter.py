@@ -139,6 +139,7 @@ class CodecBroken(FaultFamily):
     name = "codec-broken"
     category = FaultCategory.INTERPRETER
     description = "a text codec of the standard library is broken"
+    needs_network = True
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []

@@ -149,8 +149,7 @@ def run_search(
             state.accepted.append(candidate)
             if len(faults) == 1:
                 state.used_keys.add((faults[0].family, frozenset(faults[0].predicted_tests)))
-    candidates = tuple(c for c in state.accepted)
-    return InvertReport(tuple(attempts), candidates)
+    return InvertReport(tuple(attempts), tuple(state.accepted))
 
 
 def _steps_id(gold: GoldEnv, fams: dict[str, FaultFamily], faults: Sequence[FaultTarget]) -> str:
@@ -178,7 +177,8 @@ def _attempt(
     predicted = sorted({t for f in faults for t in f.predicted_tests})
     selection = plan_selection(gold.stability.stable_passing, predicted, seed + index)
     started = time.monotonic()
-    network = any(fams[f.family].needs_network for f in faults)
+    solution = tuple(s for f in faults for s in fams[f.family].solution(f))
+    network = any(fams[f.family].needs_network for f in faults) or _steps_need_network(solution)
     outcome = run_attempt(
         runtime,
         gold,
@@ -210,7 +210,7 @@ def _attempt(
             families=tuple(f.family for f in faults),
             categories=tuple(fams[f.family].category for f in faults),
             steps=steps,
-            solution=tuple(s for f in faults for s in fams[f.family].solution(f)),
+            solution=solution,
             needs_network=network,
             failing=outcome.failing,
             errors=outcome.errors,

@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from cligym.verify.scoring import difficulty, error_signature
 log = logging.getLogger(__name__)
 LABEL_CANDIDATE = "cligym.candidate"
 SHELL_MARKER = "cligym-shell-ok"
+_DEDUPE_LOCK = threading.Lock()
 
 
 class Rejected(Exception):
@@ -103,7 +105,15 @@ def verify_candidate(
     except BaseException:
         runtime.remove_image(tag)
         raise
-    catalog.put_verify_result(result, gold.id, task, key)
+    with _DEDUPE_LOCK:  # verifications may run in parallel threads
+        existing = catalog.task_by_dedupe_key(key) if task is not None and key else None
+        if existing is not None:
+            runtime.remove_image(tag)
+            task = None
+            result = result.model_copy(
+                update={"ok": False, "reason": f"duplicate of task {existing.id}", "task_id": None}
+            )
+        catalog.put_verify_result(result, gold.id, task, key)
     verdict = "verified" if result.ok else f"rejected: {result.reason}"
     reporter.stage("verify", f"{'+'.join(candidate.families)} {candidate.id[:8]}: {verdict}")
     return result
@@ -199,9 +209,6 @@ def _check(
     # 5. dedupe
     signature = error_signature(first.errors)
     key = content_id("task", gold.id, fail_to_pass, signature)
-    existing = catalog.task_by_dedupe_key(key)
-    if existing is not None:
-        raise Rejected(f"duplicate of task {existing.id}")
 
     fams = [family(name) for name in candidate.families]
     score, label = difficulty(
