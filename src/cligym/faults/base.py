@@ -51,7 +51,7 @@ class FaultContext:
     """Installable releases per distribution (from the package index), oldest first."""
 
     def older_release(self, dist: str, current: str) -> str | None:
-        """A release of an older series than `current` (the newest such), or None."""
+        """An installable release of an older series than `current`, or None."""
         try:
             now = Version(current)
         except InvalidVersion:
@@ -67,9 +67,9 @@ class FaultContext:
         if not older:
             return None
         series = sorted({v.release[:2] for v in older})
-        # two series back when there are, so the API really differs
+        # the oldest release two series back (when there are two), so the API really differs
         wanted = series[-2] if len(series) >= 2 else series[-1]
-        return str(max(v for v in older if v.release[:2] == wanted))
+        return str(min(v for v in older if v.release[:2] == wanted))
 
     @property
     def stable(self) -> tuple[str, ...]:

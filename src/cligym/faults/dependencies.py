@@ -48,6 +48,16 @@ def site_packages(ctx: FaultContext) -> str:
     return ctx.impact.paths.get("purelib", "/opt/venv/lib/python3/site-packages")
 
 
+def backdated(command: str, root: str = "/opt/venv") -> str:
+    """Run a pip command, then give everything it wrote under `root` the mtime of `root`'s
+    site-packages from before, so no fresh timestamp points at what changed."""
+    site = f"{root}/lib"
+    return (
+        f"dm=$(stat -c %Y {site}) && t0=$(date +%s) && {command} && "
+        f'find {root} -newermt "@$t0" -exec touch -h -d "@$dm" {{}} +'
+    )
+
+
 def reinstall_dist(dist: str, version: str) -> str:
     return f"{PIP} install --no-cache-dir --force-reinstall --no-deps {q(f'{dist}=={version}')}"
 
@@ -66,12 +76,8 @@ class DistRemoved(FaultFamily):
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        site = target.param("site")
         dist = target.resource[5:]
-        return [
-            f"dm=$(stat -c %Y {q(site)}) && {PIP} uninstall -y -q {q(dist)} "
-            f"&& touch -d @$dm {q(site)}"
-        ]
+        return [backdated(f"{PIP} uninstall -y -q {q(dist)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [reinstall_dist(target.resource[5:], target.param("version"))]
@@ -85,16 +91,23 @@ class DistMetadataBroken(FaultFamily):
     needs_network = True
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        # Only code that reads distribution metadata notices: tests that ran importlib.metadata
+        # (version lookups, entry points), whichever distribution they asked about.
+        readers = ctx.subset(
+            u
+            for key in ctx.resources("module")
+            if key.startswith("module:importlib.metadata")
+            for u in ctx.users(key)
+        )
         out = []
         project = ctx.gold.source.name
         for dist, version in ctx.impact.dist_versions.items():
-            users = ctx.users(f"dist:{dist}")
-            if not users or dist.lower() in _TOOLING:
+            if not readers or dist.lower() in _TOOLING or not ctx.users(f"dist:{dist}"):
                 continue
             out.append(
                 self.target(
                     f"dist:{dist}",
-                    ctx.subset(users),
+                    readers,
                     version=version,
                     site=site_packages(ctx),
                     project=str(dist == project),
@@ -102,22 +115,29 @@ class DistMetadataBroken(FaultFamily):
             )
         return out
 
-    def steps(self, target: FaultTarget) -> list[str]:
+    def _find_dist_info(self, target: FaultTarget) -> str:
+        """Shell that sets $d to the dist-info directory (named after the normalised name)."""
         dist = target.resource[5:].replace("-", "_")
-        version = target.param("version")
-        # dist-info directories use the normalised name; match it case-insensitively.
-        find = (
-            f"f=$(ls -d {q(target.param('site'))}/*.dist-info 2>/dev/null | "
-            f"grep -i {q(f'/{dist}-{version}.dist-info$')} | head -n1)/METADATA"
+        pattern = f"/{dist}-{target.param('version')}.dist-info$"
+        return (
+            f"d=$(ls -d {q(target.param('site'))}/*.dist-info 2>/dev/null | "
+            f'grep -i {q(pattern)} | head -n1) && test -n "$d"'
         )
-        edit = "sed -i -e '/^Version:/d' -e 's/^Name: .*/Name: UNKNOWN/' \"$f\""
-        return [f'{find} && m=$(stat -c %Y "$f") && {edit} && touch -d @$m "$f"']
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        edit = "sed -i -e '/^Version:/d' -e 's/^Name: .*/Name: UNKNOWN/' \"$d/METADATA\""
+        return [
+            f'{self._find_dist_info(target)} && m=$(stat -c %Y "$d/METADATA") && {edit} '
+            f'&& touch -d @$m "$d/METADATA"'
+        ]
 
     def solution(self, target: FaultTarget) -> list[str]:
+        # pip itself chokes on a distribution without a version: remove the record first
         dist, version = target.resource[5:], target.param("version")
+        remove = f'{self._find_dist_info(target)} && rm -rf "$d"'
         if target.param("project") == "True":
-            return [f"cd /app && {PIP} install --no-cache-dir --no-deps --force-reinstall -e ."]
-        return [reinstall_dist(dist, version)]
+            return [f"{remove} && cd /app && {PIP} install -q --no-cache-dir --no-deps -e ."]
+        return [f"{remove} && {reinstall_dist(dist, version)}"]
 
 
 @register
@@ -203,11 +223,7 @@ class DistDowngraded(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         spec = f"{target.resource[5:]}=={target.param('old')}"
-        site = target.param("site")
-        return [
-            f"dm=$(stat -c %Y {q(site)}) && {PIP} install -q --no-cache-dir --no-deps "
-            f"{q(spec)} && touch -d @$dm {q(site)}"
-        ]
+        return [backdated(f"{PIP} install -q --no-cache-dir --no-deps {q(spec)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [reinstall_dist(target.resource[5:], target.param("version"))]

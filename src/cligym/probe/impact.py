@@ -107,8 +107,9 @@ def parse_probe_payload(
     extensions = {n: f for n, f in modules_files.items() if f and f.endswith(".so")}
     owners = extension_owners(extensions)
     test_ids = tuple(sorted(set(tests)))
-    # Libraries the interpreter itself needs, and whatever pytest's start-up touched, affect
-    # every test: they are reported once (interpreter_libs, global_resources), not per test.
+    # Libraries the interpreter itself needs affect every test and are reported once
+    # (interpreter_libs). What pytest's start-up touched is listed as global_resources too:
+    # a fault there may break every test, which families that want a subset check for.
     interpreter_libs = {lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])}
     global_resources = _resources_of(contexts.get(SESSION, {}), payload, owners, interpreter_libs)
     by_resource: dict[str, list[int]] = defaultdict(list)
@@ -119,8 +120,7 @@ def parse_probe_payload(
             for kind, values in ctx.items():
                 merged[kind].update(values)
         for resource in _resources_of(merged, payload, owners, interpreter_libs):
-            if resource not in global_resources:
-                by_resource[resource].append(index)
+            by_resource[resource].append(index)
     lib_names: dict[str, str] = {}
     for libs in (*payload.get("extension_libs", {}).values(), payload.get("interpreter_libs", [])):
         for lib in libs:

@@ -48,3 +48,16 @@ def test_narrow_listing_wraps_long_names():
                   crc32=0, created=datetime(2024, 1, 1, tzinfo=timezone.utc), tags=("x",))
     lines = render_narrow([entry], width=10).splitlines()
     assert len(lines) > 3 and all(len(line) < 30 for line in lines)
+
+
+def test_content_type_of_stored_files(tmp_path: Path):
+    from stashkit.sniff import mime_type
+
+    text = tmp_path / "notes.txt"
+    text.write_text("plain words\n")
+    gz = tmp_path / "data.gz"
+    import gzip
+
+    gz.write_bytes(gzip.compress(b"payload" * 10))
+    assert mime_type(text) == "text/plain"
+    assert mime_type(gz) == "application/gzip"
