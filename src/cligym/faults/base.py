@@ -81,6 +81,13 @@ class FaultContext:
     def resources(self, kind: str) -> list[str]:
         return sorted(k for k in self.impact.resources if k.startswith(kind + ":"))
 
+    def modules(self) -> list[tuple[str, str, str]]:
+        """(resource key, module name, file) of every module some test ran or imported."""
+        return [
+            (key, key[7:], self.impact.module_files.get(key[7:], ""))
+            for key in self.resources("module")
+        ]
+
     def lib_resources(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(real path, soname, users) of shared libraries tests load, except libc & co and
         the libraries the package manager and the shell need."""

@@ -182,9 +182,7 @@ class PthModuleBlocked(FaultFamily):
         for dist, _, users in third_party(ctx):
             for module in top_level_modules(ctx, dist)[:1]:
                 out.append(self.target(f"dist:{dist}", users, module=module, site=site))
-        for key in ctx.resources("module"):
-            module = key[7:]
-            path = ctx.impact.module_files.get(module, "")
+        for key, module, path in ctx.modules():
             if (
                 path.endswith(".so")
                 and "lib-dynload" in path

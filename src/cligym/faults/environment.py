@@ -182,9 +182,7 @@ class PythonpathShadow(FaultFamily):
         for dist, _, users in third_party(ctx):
             for module in top_level_modules(ctx, dist)[:1]:
                 out.append(self.target(f"dist:{dist}", users, module=module))
-        for key in ctx.resources("module"):
-            module = key[7:]
-            path = ctx.impact.module_files.get(module, "")
+        for key, module, path in ctx.modules():
             stdlib = ctx.impact.paths.get("stdlib", "/usr/lib/python3")
             users = ctx.users(key)
             if (

@@ -64,9 +64,7 @@ def stdlib_modules(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     """(module, .py file, users) of pure-Python stdlib modules used by a subset of tests."""
     stdlib = ctx.impact.paths.get("stdlib", "/usr/lib/python3")
     out = []
-    for key in ctx.resources("module"):
-        module = key[7:]
-        path = ctx.impact.module_files.get(module, "")
+    for key, module, path in ctx.modules():
         if (
             path.startswith(stdlib + "/")
             and path.endswith(".py")
@@ -143,9 +141,7 @@ class CodecBroken(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
-        for key in ctx.resources("module"):
-            module = key[7:]
-            path = ctx.impact.module_files.get(module, "")
+        for key, module, path in ctx.modules():
             if (
                 module.startswith("encodings.")
                 and key not in ctx.impact.global_resources

@@ -128,9 +128,7 @@ class ExtensionModuleRemoved(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
-        for key in ctx.resources("module"):
-            module = key[7:]
-            path = ctx.impact.module_files.get(module, "")
+        for key, _module, path in ctx.modules():
             if path.endswith(".so") and key not in ctx.impact.global_resources:
                 owner = ctx.impact.owners.get(path, "")
                 out.append(self.target(key, ctx.subset(ctx.users(key)), path=path, owner=owner))
