@@ -237,9 +237,13 @@ class Catalog:
         return self._list("tasks", gold_id, Task)
 
     def gold_image_refs(self) -> set[str]:
+        """Tags and ids of every image the catalog refers to (gold envs and tasks)."""
         with self._connect() as conn:
             rows = conn.execute("SELECT image_tag, image_id FROM gold_envs").fetchall()
-        return {ref for row in rows for ref in row}
+        refs = {ref for row in rows for ref in row}
+        for task in self.list_tasks():
+            refs |= {task.image_tag, task.image_id}
+        return refs
 
 
 def _load(text: str) -> GoldEnv:

@@ -342,7 +342,7 @@ def doctor(
 @app.command()
 def gc(
     images: Annotated[
-        bool, typer.Option(help="Also remove gold images not in the catalog.")
+        bool, typer.Option(help="Also remove gold and task images not in the catalog.")
     ] = False,
     force: Annotated[
         bool, typer.Option(help="Also remove containers of runs still alive.")

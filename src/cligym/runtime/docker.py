@@ -505,8 +505,8 @@ class DockerRuntime:
     def gc(
         self, *, keep_images: set[str], remove_images: bool, include_live: bool = False
     ) -> GcReport:
-        """Remove labelled containers of dead runs, and (optionally) labelled gold images
-        that are not in `keep_images`. Objects without our label are never touched."""
+        """Remove labelled containers of dead runs, and (optionally) labelled gold and task
+        images that are not in `keep_images`. Objects without our label are never touched."""
         removed: list[str] = []
         kept: list[str] = []
         for container in self.labelled_containers():
@@ -518,7 +518,12 @@ class DockerRuntime:
             removed.append(str(container.short_id))
         images: list[str] = []
         if remove_images:
-            for image in self.client.images.list(filters={"label": f"{LABEL_IMAGE}=gold"}):
+            images_of_kind = [
+                image
+                for kind in ("gold", "task")
+                for image in self.client.images.list(filters={"label": f"{LABEL_IMAGE}={kind}"})
+            ]
+            for image in images_of_kind:
                 if image.id in keep_images or any(t in keep_images for t in image.tags):
                     continue
                 self.remove_image(str(image.id))
