@@ -30,9 +30,16 @@ def floor_seconds(ws: Workspace, gold_tag: str, recipe) -> float:  # type: ignor
     times = []
     for _ in range(3):
         start = time.monotonic()
-        ws.runtime.run(gold_tag, render_test_command(render_test_script(recipe, False)),
-                       stage="bench", timeout_sec=600, user=TEST_USER, workdir=APP_DIR,
-                       env={"HOME": f"/home/{TEST_USER}"}, network=False)
+        ws.runtime.run(
+            gold_tag,
+            render_test_command(render_test_script(recipe, False)),
+            stage="bench",
+            timeout_sec=600,
+            user=TEST_USER,
+            workdir=APP_DIR,
+            env={"HOME": f"/home/{TEST_USER}"},
+            network=False,
+        )
         times.append(time.monotonic() - start)
     return statistics.median(times)
 
@@ -47,9 +54,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cligym-bench-") as tmp:
         ws = Workspace(Settings(workdir=Path(tmp)))
         ws.build_base()
-        print(f"{'source':28} {'attempts':>8} {'cands':>5} {'tasks':>5} {'yield':>6} "
-              f"{'att s':>6} {'floor s':>7} {'ratio':>5} {'tasks/h':>7} {'MB/task':>7} "
-              f"{'families':>8}  categories")
+        print(
+            f"{'source':28} {'attempts':>8} {'cands':>5} {'tasks':>5} {'yield':>6} "
+            f"{'att s':>6} {'floor s':>7} {'ratio':>5} {'tasks/h':>7} {'MB/task':>7} "
+            f"{'families':>8}  categories"
+        )
         for spec in sources:
             gold = ws.gold(GoldRequest(spec=spec, runs=2, min_tests=5)).gold
             ws.probe(gold.id)
@@ -72,10 +81,23 @@ def main() -> None:
                 + ", ".join(f"{k} {v}" for k, v in sorted(cats.items())),
                 flush=True,
             )
-            rejected = Counter(r.reason.split(":")[0] for r in results if not r.ok)
+            per_family = Counter(f for t in tasks for f in set(t.families))
+            top = per_family.most_common(1)[0] if per_family else ("-", 0)
+            print(
+                f"    largest family: {top[0]} in {top[1]} of {len(tasks)} tasks "
+                f"({top[1] / max(1, len(tasks)):.0%}); mean MB/task "
+                f"{statistics.mean(t.image_bytes_added for t in tasks) / 2**20 if tasks else 0:.3f}"
+            )
+            rejected = Counter(
+                "duplicate" if r.reason.startswith("duplicate") else r.reason.split(":")[0]
+                for r in results
+                if not r.ok
+            )
             if rejected:
-                print("    rejected in verification: "
-                      + ", ".join(f"{k} x{v}" for k, v in rejected.most_common()))
+                print(
+                    "    rejected in verification: "
+                    + ", ".join(f"{k} x{v}" for k, v in rejected.most_common())
+                )
             for task in tasks:
                 ws.runtime.remove_image(task.image_tag)
             ws.runtime.remove_image(gold.image_tag)
