@@ -129,7 +129,7 @@ def _check(
 ) -> tuple[Task, str]:
     timeout = settings.test_timeout_sec
     dockerfile = render_task_dockerfile(gold, candidate.steps)
-    context = settings.paths.staging_dir / f"{runtime.run_id}-task-{candidate.id}"
+    context = settings.paths.staging_dir / f"{runtime.run_id}-{candidate.id}"
     context.mkdir(parents=True, exist_ok=True)
     try:
         (context / "Dockerfile").write_text(dockerfile)
