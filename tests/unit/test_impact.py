@@ -29,7 +29,10 @@ PAYLOAD = {
             "modules": ["sqlite3", "_pytest.main"],
             "env": ["STASH_HOME"],
         },
-        "tests/test_db.py::test_other": {"modules": []},
+        "tests/test_db.py::test_other": {
+            "modules": [],
+            "mapped": ["/usr/lib/x86_64-linux-gnu/libffi.so.8.1.2"],
+        },
         "tests/test_cfg.py::test_load": {
             "modules": ["yaml.cyaml"],
             "files": ["/app/stash.yaml", "/tmp/pytest-of-x/f"],
@@ -57,6 +60,10 @@ def test_parse_attributes_libs_modules_files_env_commands():
     # collection-time import counts for every test of the module
     assert db_tests == {"tests/test_db.py::test_insert", "tests/test_db.py::test_other"}
     assert impact.tests_using("env:STASH_HOME") == ("tests/test_db.py::test_insert",)
+    # a library that appeared in /proc/self/maps while the test ran
+    assert impact.tests_using("lib:/usr/lib/x86_64-linux-gnu/libffi.so.8.1.2") == (
+        "tests/test_db.py::test_other",
+    )
     assert impact.tests_using("path:tar") == ("tests/test_cfg.py::test_load",)
     assert impact.tests_using("exe:/usr/bin/tar") == ("tests/test_cfg.py::test_load",)
     assert impact.tests_using("file:/app/stash.yaml") == ("tests/test_cfg.py::test_load",)

@@ -97,6 +97,8 @@ class FaultContext:
             real = key[4:]
             if real in system:
                 continue  # apt/dpkg/the shell need it: the breakage could not be repaired
+            if "/site-packages/" in real or "/lib-dynload/" in real:
+                continue  # an extension module, not a library: see extension-module-removed
             soname = self.impact.lib_names.get(real, os.path.basename(real))
             if soname.startswith(("libc.so", "ld-linux", "libm.so", "libpthread", "libdl.so")):
                 continue

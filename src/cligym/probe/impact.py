@@ -91,6 +91,10 @@ def _resources_of(
             out.add(f"file:{path}")
     for exe in kinds.get("executables", ()):
         out.add(f"exe:{exe}" if "/" in exe else f"path:{exe}")
+    for lib in kinds.get("mapped", ()):  # newly mapped while the test ran (/proc/self/maps)
+        real = os.path.realpath(lib)
+        if real not in skip_libs and ".so" in os.path.basename(real):
+            out.add(f"lib:{real}")
     for lib in kinds.get("dlopen", ()):
         out.add(f"lib:{os.path.realpath(lib)}" if lib.startswith("/") else f"dlopen:{lib}")
     for key in kinds.get("env", ()):

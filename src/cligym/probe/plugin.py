@@ -130,19 +130,36 @@ def pytest_configure(config: Any) -> None:
     threading.setprofile(_rec.profile)
 
 
+def _mapped() -> set[str]:
+    """Shared objects mapped into this process right now (/proc/self/maps)."""
+    try:
+        with open("/proc/self/maps") as handle:
+            return {
+                line.split(None, 5)[5].strip()
+                for line in handle
+                if line.count(" ") >= 5 and ".so" in line and "/" in line
+            }
+    except (OSError, IndexError):
+        return set()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector: Any) -> Any:
     previous = _rec.context
+    before = _mapped()
     if isinstance(collector, pytest.Module):
         _rec.context = "collect:" + collector.nodeid
     yield
+    _rec.bucket("mapped").update(_mapped() - before)
     _rec.context = previous
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: Any, nextitem: Any) -> Any:
     _rec.context = item.nodeid
+    before = _mapped()
     yield
+    _rec.bucket("mapped").update(_mapped() - before)
     _rec.context = _SESSION
 
 
