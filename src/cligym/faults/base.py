@@ -105,6 +105,15 @@ class FaultContext:
             out.append((real, soname, self.users(key)))
         return out
 
+    def lib_users(self, *soname_prefixes: str) -> tuple[str, ...]:
+        """Stable tests that load a library whose soname starts with one of the prefixes."""
+        return self.subset(
+            u
+            for _, soname, users in self.lib_resources()
+            if soname.startswith(soname_prefixes)
+            for u in users
+        )
+
     def subset(self, tests: Iterable[str]) -> tuple[str, ...]:
         """Only gold-stable tests, sorted."""
         stable = set(self.stable)

@@ -10,12 +10,6 @@ CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 OPENSSL_CNF = "/usr/lib/ssl/openssl.cnf"
 
 
-def ssl_users(ctx: FaultContext) -> tuple[str, ...]:
-    return ctx.subset(
-        u for _, soname, us in ctx.lib_resources() if soname.startswith("libssl") for u in us
-    )
-
-
 @register
 class CaBundleRemoved(FaultFamily):
     name = "ca-bundle-removed"
@@ -23,7 +17,7 @@ class CaBundleRemoved(FaultFamily):
     description = "the system's trusted CA certificate bundle is missing"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        users = ssl_users(ctx)
+        users = ctx.lib_users("libssl")
         return [self.target(f"file:{CA_BUNDLE}", users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
@@ -40,11 +34,7 @@ class OpensslProvidersBroken(FaultFamily):
     description = "OpenSSL's configuration activates no provider with usable algorithms"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        users = ssl_users(ctx)
-        crypto = ctx.subset(
-            u for _, soname, us in ctx.lib_resources() if soname.startswith("libcrypto") for u in us
-        )
-        users = ctx.subset({*users, *crypto})
+        users = ctx.lib_users("libssl", "libcrypto")
         return [self.target(f"file:{OPENSSL_CNF}", users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:

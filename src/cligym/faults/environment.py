@@ -133,12 +133,7 @@ def env_targets(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     out = []
     for var, (value, resource) in ENV_POISON.items():
         if resource.startswith("lib:"):
-            users = [
-                u
-                for real, soname, us in ctx.lib_resources()
-                if soname.startswith(resource[4:])
-                for u in us
-            ]
+            users = list(ctx.lib_users(resource[4:]))
         else:
             users = [
                 u
