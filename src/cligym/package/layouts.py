@@ -1,0 +1,175 @@
+"""Task directory layouts: Harbor (native) and Terminal-Bench 1 (pure rendering into files).
+
+Both are a thin layer over the gold image: the environment's Dockerfile is `FROM <gold>` plus
+the fault steps, so every task of a repository shares the gold image's layers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import tomli_w
+import yaml
+
+from cligym.package.leakcheck import Secrets
+from cligym.package.testfiles import ARCHIVE, MANIFEST, TestFiles
+from cligym.package.verifier import (
+    EXPECTED,
+    TB_TEST_OUTPUTS,
+    grader_sources,
+    render_expected,
+    render_harbor_test_sh,
+    render_solution,
+    render_tb_run_tests,
+    test_timeout_sec,
+)
+from cligym.records import GoldEnv, HintLevel, IssueText, Task
+
+AGENT_TIMEOUT_SEC = 1800
+BUILD_TIMEOUT_SEC = 900
+CPUS = 2
+MEMORY_MB = 4096
+STORAGE_MB = 10240
+AUTHOR = "cligym"
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """Everything one exported task directory is made of."""
+
+    task: Task
+    gold: GoldEnv
+    issue: IssueText
+    hint: HintLevel
+    test_files: TestFiles
+    secrets: Secrets
+
+    @property
+    def dir_name(self) -> str:
+        return self.task.name if self.hint == "none" else f"{self.task.name}-hint-{self.hint}"
+
+    @property
+    def instruction(self) -> str:
+        return self.issue.instruction(self.hint)
+
+    def metadata(self) -> dict[str, Any]:
+        t = self.task
+        return {
+            "author_name": AUTHOR,
+            "difficulty": t.difficulty_label,
+            "category": "environment-repair",
+            "tags": ["environment-repair", *t.categories, *t.families],
+            "cligym_task_id": t.id,
+            "repo": self.gold.name,
+            "repo_source": self.gold.source.spec,
+            "gold_id": self.gold.id,
+            "gold_image": self.gold.image_tag,
+            "families": list(t.families),
+            "fault_categories": list(t.categories),
+            "difficulty_score": t.difficulty,
+            "hint_level": self.hint,
+            "fail_to_pass": len(t.fail_to_pass),
+            "pass_to_pass": len(t.pass_to_pass),
+        }
+
+
+def _common_test_files(item: ExportItem) -> dict[str, bytes]:
+    files = {name: text.encode() for name, text in grader_sources().items()}
+    files[EXPECTED] = render_expected(item.task).encode()
+    files[ARCHIVE] = item.test_files.archive
+    files[MANIFEST] = item.test_files.manifest(p for _, p in item.task.restore_paths).encode()
+    return files
+
+
+def render_harbor(item: ExportItem) -> dict[str, bytes]:
+    """Relative path -> content of one Harbor task directory (schema 1.4)."""
+    config = {
+        "schema_version": "1.4",
+        "metadata": item.metadata(),
+        "verifier": {"timeout_sec": float(test_timeout_sec(item.gold) + 120)},
+        "agent": {"timeout_sec": float(AGENT_TIMEOUT_SEC)},
+        "environment": {
+            "build_timeout_sec": float(BUILD_TIMEOUT_SEC),
+            "cpus": CPUS,
+            "memory_mb": MEMORY_MB,
+            "storage_mb": STORAGE_MB,
+        },
+    }
+    # `init: true` makes teardown immediate: `sleep infinity` as PID 1 ignores SIGTERM.
+    compose = {"services": {"main": {"init": True}}}
+    files = {
+        "task.toml": tomli_w.dumps(config).encode(),
+        "instruction.md": item.instruction.encode(),
+        "environment/Dockerfile": item.task.dockerfile.encode(),
+        "environment/docker-compose.yaml": yaml.safe_dump(compose, sort_keys=False).encode(),
+        "solution/solve.sh": render_solution(item.task).encode(),
+        "tests/test.sh": render_harbor_test_sh(item.task, item.gold).encode(),
+    }
+    files.update({f"tests/{k}": v for k, v in _common_test_files(item).items()})
+    return files
+
+
+class _Literal(str):
+    """A YAML block scalar (`|-`), so instructions stay readable in task.yaml."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Literal, _literal)
+
+TB_COMPOSE = {
+    "services": {
+        "client": {
+            "build": {"dockerfile": "Dockerfile"},
+            "image": "${T_BENCH_TASK_DOCKER_CLIENT_IMAGE_NAME}",
+            "container_name": "${T_BENCH_TASK_DOCKER_CLIENT_CONTAINER_NAME}",
+            "command": ["sh", "-c", "sleep infinity"],
+            "init": True,
+            "environment": ["TEST_DIR=${T_BENCH_TEST_DIR}"],
+            "volumes": [
+                "${T_BENCH_TASK_LOGS_PATH}:${T_BENCH_CONTAINER_LOGS_PATH}",
+                "${T_BENCH_TASK_AGENT_LOGS_PATH}:${T_BENCH_CONTAINER_AGENT_LOGS_PATH}",
+            ],
+        }
+    }
+}
+
+
+def render_tb(item: ExportItem) -> dict[str, bytes]:
+    """Relative path -> content of one Terminal-Bench 1 task directory."""
+    meta = item.metadata()
+    config = {
+        "instruction": _Literal(item.instruction.rstrip("\n")),
+        "author_name": AUTHOR,
+        "author_email": "unknown",
+        "difficulty": item.task.difficulty_label,
+        "category": "environment-repair",
+        "tags": meta["tags"],
+        "parser_name": "pytest",
+        "max_agent_timeout_sec": float(AGENT_TIMEOUT_SEC),
+        "max_test_timeout_sec": float(test_timeout_sec(item.gold) + 120),
+        "run_tests_in_same_shell": False,
+        "disable_asciinema": True,
+    }
+    files = {
+        "task.yaml": yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=100).encode(),
+        "Dockerfile": item.task.dockerfile.encode(),
+        "docker-compose.yaml": yaml.safe_dump(TB_COMPOSE, sort_keys=False).encode(),
+        "run-tests.sh": render_tb_run_tests(item.task, item.gold).encode(),
+        "solution.sh": render_solution(item.task).encode(),
+        "tests/test_outputs.py": TB_TEST_OUTPUTS.encode(),
+        "cligym.json": json.dumps(meta, indent=1).encode(),
+    }
+    files.update({f"tests/{k}": v for k, v in _common_test_files(item).items()})
+    return files
+
+
+EXECUTABLES = {"tests/test.sh", "solution/solve.sh", "run-tests.sh", "solution.sh"}

@@ -1,0 +1,234 @@
+"""`cligym validate`: run the real harness with its oracle and nop agents over exported tasks.
+
+A task is valid when the oracle (the verified solution) scores 1 and doing nothing scores 0.
+Gold images the tasks build `FROM` are loaded from the dataset's `images/` when the local
+Docker Engine lacks them, so a dataset runs on a machine that cannot pull from registries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from cligym.catalog import Catalog
+from cligym.errors import CligymError
+from cligym.harness.harbor import run_harbor
+from cligym.harness.tb import load_tb_task, run_tb
+from cligym.package.export import IMAGES_DIR
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import HarnessRun, TaskValidation
+from cligym.runtime.compose import ensure_compose
+from cligym.runtime.docker import DockerRuntime
+
+Harness = Literal["harbor", "tb"]
+
+
+class ValidateError(CligymError):
+    """The dataset cannot be validated as asked."""
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    dataset: Path
+    harness: Harness
+    results: tuple[TaskValidation, ...]
+    load_problems: tuple[tuple[str, str], ...]
+    dropped: tuple[str, ...]
+    duration_sec: float
+
+    @property
+    def invalid(self) -> list[TaskValidation]:
+        return [r for r in self.results if not r.valid]
+
+
+def find_task_dirs(dataset: Path, harness: Harness) -> list[Path]:
+    """Task directories of a dataset (or the dataset itself when it is one task)."""
+    marker = "task.toml" if harness == "harbor" else "task.yaml"
+    if not dataset.is_dir():
+        raise ValidateError(f"{dataset} is not a directory: give an exported dataset")
+    if (dataset / marker).is_file():
+        return [dataset]
+    found = sorted(p for p in dataset.iterdir() if p.is_dir() and (p / marker).is_file())
+    if not found:
+        other = "task.yaml" if harness == "harbor" else "task.toml"
+        if any((p / other).is_file() for p in dataset.iterdir() if p.is_dir()):
+            flip = "tb" if harness == "harbor" else "harbor"
+            raise ValidateError(f"{dataset} holds {flip} tasks: use --harness {flip}")
+        raise ValidateError(f"no {harness} tasks ({marker}) in {dataset}")
+    return found
+
+
+def task_meta(task_dir: Path, harness: Harness) -> dict[str, object]:
+    """The cligym metadata an export wrote into the task."""
+    if harness == "harbor":
+        meta = tomllib.loads((task_dir / "task.toml").read_text()).get("metadata", {})
+    else:
+        path = task_dir / "cligym.json"
+        meta = json.loads(path.read_text()) if path.is_file() else {}
+    return meta if isinstance(meta, dict) else {}
+
+
+_FROM = re.compile(r"^\s*FROM\s+(\S+)", re.M | re.I)
+
+
+def base_images(task_dirs: Sequence[Path], harness: Harness) -> set[str]:
+    rel = "environment/Dockerfile" if harness == "harbor" else "Dockerfile"
+    out = set()
+    for task_dir in task_dirs:
+        path = task_dir / rel
+        if path.is_file():
+            out.update(_FROM.findall(path.read_text())[:1])
+    return out
+
+
+def ensure_images(
+    runtime: DockerRuntime, dataset: Path, images: set[str], reporter: Reporter
+) -> None:
+    """Load missing gold images from the dataset's images/ (as indexed by the export)."""
+    index_path = dataset / IMAGES_DIR / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    by_tag = {entry["image_tag"]: name for name, entry in index.items()}
+    for image in sorted(images):
+        if runtime.image_exists(image):
+            continue
+        name = by_tag.get(image)
+        if name is None:
+            raise ValidateError(
+                f"image {image} is neither local nor in {dataset / IMAGES_DIR}: "
+                "re-export with --gold-images save, or build the gold env here"
+            )
+        reporter.stage("validate", f"docker load {IMAGES_DIR}/{name}")
+        runtime.load_image(dataset / IMAGES_DIR / name)
+
+
+def validate_dataset(
+    dataset: Path,
+    harness: Harness,
+    *,
+    runtime: DockerRuntime,
+    jobs_dir: Path,
+    catalog: Catalog | None = None,
+    names: Sequence[str] = (),
+    limit: int | None = None,
+    concurrency: int = 2,
+    load_only: bool = False,
+    drop: bool = False,
+    reporter: Reporter = NULL_REPORTER,
+) -> ValidationReport:
+    """oracle and nop over the dataset's tasks, in the real harness."""
+    started = time.monotonic()
+    dataset = dataset.expanduser().resolve()
+    task_dirs = find_task_dirs(dataset, harness)
+    if names:
+        known = {p.name: p for p in task_dirs}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValidateError(f"no task named {unknown[0]} in {dataset}")
+        task_dirs = [known[n] for n in names]
+    if limit is not None:
+        task_dirs = task_dirs[:limit]
+    load_problems: list[tuple[str, str]] = []
+    if harness == "tb":
+        for task_dir in task_dirs:
+            problem = load_tb_task(task_dir)
+            if problem:
+                load_problems.append((task_dir.name, problem))
+    results: list[TaskValidation] = []
+    if not load_only:
+        root = task_dirs[0].parent
+        ensure_compose()
+        ensure_images(runtime, root, base_images(task_dirs, harness), reporter)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        selected = [p.name for p in task_dirs]
+        runs: dict[str, dict[str, HarnessRun]] = {}
+        try:
+            for agent in ("oracle", "nop"):
+                reporter.stage("validate", f"{harness} {agent} on {len(selected)} tasks")
+                job = f"validate-{stamp}-{agent}"
+                found = _run(harness, root, agent, selected, jobs_dir, job, concurrency)
+                for run in found:
+                    runs.setdefault(run.task_name, {})[agent] = run
+                reporter.progress("validate", 1 if agent == "oracle" else 2, 2, agent)
+        finally:
+            runtime.remove_compose_projects([_project_prefix(n, harness) for n in selected])
+        for task_dir in task_dirs:
+            meta = task_meta(task_dir, harness)
+            got = runs.get(task_dir.name, {})
+            validation = TaskValidation(
+                task_name=task_dir.name,
+                task_id=str(meta.get("cligym_task_id", "")),
+                harness=harness,
+                oracle=got.get("oracle") or _missing(task_dir.name, harness, "oracle"),
+                nop=got.get("nop") or _missing(task_dir.name, harness, "nop"),
+                created_at=datetime.now(UTC),
+            )
+            results.append(validation)
+            if catalog is not None and validation.task_id:
+                task = catalog.get_task(validation.task_id)
+                if task is not None:
+                    catalog.put_validation(validation, task.gold_id)
+    dropped: list[str] = []
+    if drop:
+        bad = {r.task_name for r in results if not r.valid} | {n for n, _ in load_problems}
+        for task_dir in task_dirs:
+            if task_dir.name in bad and task_dir != dataset:
+                shutil.rmtree(task_dir)
+                dropped.append(task_dir.name)
+    return ValidationReport(
+        dataset=dataset,
+        harness=harness,
+        results=tuple(results),
+        load_problems=tuple(load_problems),
+        dropped=tuple(dropped),
+        duration_sec=round(time.monotonic() - started, 1),
+    )
+
+
+def _run(
+    harness: Harness,
+    root: Path,
+    agent: str,
+    names: Sequence[str],
+    jobs_dir: Path,
+    job: str,
+    concurrency: int,
+) -> list[HarnessRun]:
+    timeout = 600 + 300 * len(names)
+    if harness == "harbor":
+        return run_harbor(
+            root,
+            agent,
+            task_names=names,
+            jobs_dir=jobs_dir,
+            job_name=job,
+            concurrency=concurrency,
+            timeout_sec=timeout,
+        )
+    return run_tb(
+        root,
+        agent,
+        task_names=names,
+        runs_dir=jobs_dir,
+        run_id=job,
+        concurrency=concurrency,
+        timeout_sec=timeout,
+    )
+
+
+def _project_prefix(name: str, harness: Harness) -> str:
+    """Compose project names the harnesses give a task's trials."""
+    return f"{name}__" if harness == "harbor" else name.replace(".", "-")
+
+
+def _missing(name: str, harness: Harness, agent: str) -> HarnessRun:
+    return HarnessRun(
+        task_name=name, harness=harness, agent=agent, reward=None, error="no trial result"
+    )
