@@ -35,9 +35,9 @@ def package(
         match = next((o for o in ok if o.task.name == show), None)
         if match is None or match.issue is None:
             raise CligymError(f"no packaged task named {show}: see `cligym list tasks`")
-        out.print(match.issue.instruction("none"), markup=False, highlight=False)
+        out.print(match.issue.instruction("none"), markup=False, highlight=False, emoji=False)
         for level, hint in sorted(match.issue.hints.items()):
-            out.print(f"hint ({level}): {hint}", markup=False, highlight=False)
+            out.print(f"hint ({level}): {hint}", markup=False, highlight=False, emoji=False)
     out.print(f"{len(ok)} issue texts ready, {len(outcomes) - len(ok)} rejected by the checker")
 
 
@@ -160,6 +160,10 @@ def _render_validation(report: ValidationReport, as_json: bool) -> None:
                 "[green]yes[/green]" if r.valid else "[red]no[/red]",
             )
         out.print(table)
+    if report.harness == "tb":
+        out.print(f"{report.loaded} tasks load in Terminal-Bench's own task loader")
+    if not report.results:
+        return
     valid = len(report.results) - len(report.invalid)
     loaded = f"; {len(report.load_problems)} do not load" if report.load_problems else ""
     dropped = f"; dropped {len(report.dropped)}" if report.dropped else ""

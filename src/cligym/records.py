@@ -213,6 +213,7 @@ class Task(Record):
     candidate_id: str
     families: tuple[str, ...]
     categories: tuple[FaultCategory, ...]
+    faults: tuple[FaultTarget, ...] = Field(default=(), description="what the steps break")
     steps: tuple[str, ...]
     dockerfile: str
     solution: tuple[str, ...]

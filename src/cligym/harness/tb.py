@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from cligym.records import HarnessRun
 
 def load_tb_task(task_dir: Path) -> str:
     """Load a task with Terminal-Bench's own TrialHandler; '' when valid, else the problem."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")  # no network at import
     try:
         from terminal_bench.handlers.trial_handler import TrialHandler
     except ImportError as err:

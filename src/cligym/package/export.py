@@ -84,6 +84,9 @@ def package_task(
 
 
 def task_secrets(catalog: Catalog, task: Task) -> Secrets:
+    """Secrets of the task's faults (tasks verified before faults were recorded: candidate's)."""
+    if task.faults:
+        return secrets_for(task)
     candidate = catalog.get_candidate(task.candidate_id)
     if candidate is None:
         raise CligymError(f"task {task.name}: candidate {task.candidate_id} is not in the catalog")
@@ -106,7 +109,33 @@ def export_tasks(
 ) -> ExportReport:
     """Write `tasks` in `fmt` under `out` (a directory; for jsonl/parquet, a file or directory)."""
     started = time.monotonic()
+    existed = out.expanduser().exists()
     target = _prepare_out(out, fmt)
+    try:
+        return _export(
+            catalog, runtime, tasks, golds, target, fmt, hints, gold_images, artifacts_dir,
+            seed, reporter, started,
+        )
+    except BaseException:
+        if not existed and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # nothing was written: leave no empty dataset behind
+        raise
+
+
+def _export(
+    catalog: Catalog,
+    runtime: DockerRuntime,
+    tasks: Sequence[Task],
+    golds: dict[str, GoldEnv],
+    target: Path,
+    fmt: ExportFormat,
+    hints: Sequence[HintLevel],
+    gold_images: GoldImages,
+    artifacts_dir: Path,
+    seed: int,
+    reporter: Reporter,
+    started: float,
+) -> ExportReport:
     items: list[ExportItem] = []
     skipped: list[tuple[str, str]] = []
     test_files: dict[str, TestFiles] = {}

@@ -13,10 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-try:  # next to junitxml.py in an exported task
-    from junitxml import JunitParseError, outcomes
-except ImportError:  # inside the cligym package
+if __package__:  # imported from the cligym package
     from cligym.gold.junitxml import JunitParseError, outcomes
+else:  # a file of an exported task, next to junitxml.py (run with -I: no cwd on the path)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from junitxml import JunitParseError, outcomes  # type: ignore[no-redef]
 
 
 def grade(junit_text: str | None, expected: dict[str, list[str]]) -> tuple[bool, list[str]]:

@@ -115,7 +115,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def clean_excerpt(text: str) -> str:
     """The last EXCERPT_LINES meaningful lines of an error, without colour codes or blanks."""
-    lines = [ln.rstrip() for ln in _ANSI.sub("", text).splitlines()]
+    text = _ANSI.sub("", text)
+    if "\n...\n" in text:  # an excerpt cut in the middle: its tail starts mid-line
+        text = text.split("\n...\n", 1)[1].split("\n", 1)[-1]
+    lines = [ln.rstrip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln.strip() and ln.strip() != "..."]
     return "\n".join(lines[-EXCERPT_LINES:])
 

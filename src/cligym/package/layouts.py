@@ -60,14 +60,14 @@ class ExportItem:
             "author_name": AUTHOR,
             "difficulty": t.difficulty_label,
             "category": "environment-repair",
-            "tags": ["environment-repair", *t.categories, *t.families],
+            "tags": ["environment-repair", *map(str, t.categories), *t.families],
             "cligym_task_id": t.id,
             "repo": self.gold.name,
             "repo_source": self.gold.source.spec,
             "gold_id": self.gold.id,
             "gold_image": self.gold.image_tag,
             "families": list(t.families),
-            "fault_categories": list(t.categories),
+            "fault_categories": [str(c) for c in t.categories],
             "difficulty_score": t.difficulty,
             "hint_level": self.hint,
             "fail_to_pass": len(t.fail_to_pass),
@@ -159,8 +159,9 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
         "run_tests_in_same_shell": False,
         "disable_asciinema": True,
     }
+    task_yaml = yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
     files = {
-        "task.yaml": yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=100).encode(),
+        "task.yaml": task_yaml.encode(),
         "Dockerfile": item.task.dockerfile.encode(),
         "docker-compose.yaml": yaml.safe_dump(TB_COMPOSE, sort_keys=False).encode(),
         "run-tests.sh": render_tb_run_tests(item.task, item.gold).encode(),

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from cligym.gold.dockerfile import APP_DIR, TEST_USER, VENV
-from cligym.records import Candidate
+from cligym.records import Candidate, Task
 
 CONTEXT_PATHS = frozenset(
     {"/", APP_DIR, VENV, f"{VENV}/bin", f"{VENV}/bin/python", f"/home/{TEST_USER}", "/tmp",
@@ -34,8 +34,8 @@ class Secrets:
     fixes: frozenset[str] = frozenset()
 
 
-def secrets_for(candidate: Candidate) -> Secrets:
-    """Pure: the secrets of a candidate's faults, steps and solution."""
+def secrets_for(candidate: Candidate | Task) -> Secrets:
+    """Pure: the secrets of a candidate's (or task's) faults, steps and solution."""
     paths: set[str] = set()
     versions: set[str] = set()
     fixes: set[str] = set()
@@ -56,12 +56,26 @@ def secrets_for(candidate: Candidate) -> Secrets:
     for line in candidate.solution:
         if len(line.strip()) >= 12:
             fixes.add(" ".join(line.split()))
+    paths |= {alias for p in paths for alias in usrmerge_aliases(p)}
     paths = {p for p in paths if p and p not in CONTEXT_PATHS and len(p) > 4}
     return Secrets(frozenset(paths), frozenset(versions), frozenset(fixes))
 
 
+_MERGED = ("/bin", "/sbin", "/lib", "/lib64")
+
+
+def usrmerge_aliases(path: str) -> list[str]:
+    """Other names of a path on a merged-/usr system (/lib/x is /usr/lib/x)."""
+    for top in _MERGED:
+        if path.startswith(top + "/"):
+            return ["/usr" + path]
+        if path.startswith("/usr" + top + "/"):
+            return [path[4:]]
+    return []
+
+
 def _path_pattern(path: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w.@+/-])" + re.escape(path) + r"(?![\w.@+/-])")
+    return re.compile(r"(?<![\w.@+/-])" + re.escape(path) + r"(?![\w@+/-]|\.\w)")
 
 
 def _version_pattern(version: str) -> re.Pattern[str]:

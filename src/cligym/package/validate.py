@@ -41,6 +41,7 @@ class ValidationReport:
     harness: Harness
     results: tuple[TaskValidation, ...]
     load_problems: tuple[tuple[str, str], ...]
+    loaded: int
     dropped: tuple[str, ...]
     duration_sec: float
 
@@ -187,6 +188,7 @@ def validate_dataset(
         harness=harness,
         results=tuple(results),
         load_problems=tuple(load_problems),
+        loaded=len(task_dirs) - len(load_problems) if harness == "tb" else 0,
         dropped=tuple(dropped),
         duration_sec=round(time.monotonic() - started, 1),
     )

@@ -85,7 +85,7 @@ mkdir -p {logs}
 echo 0 > {logs}/reward.txt
 {_prepare_and_run(gold, logs)}
 # 3. grade every FAIL_TO_PASS and PASS_TO_PASS test
-{_python_finder()}if [ -n "$PY" ] && "$PY" "$HERE/{GRADER}" {JUNIT_PATH} "$HERE/{EXPECTED}" \\
+{_python_finder()}if [ -n "$PY" ] && "$PY" -I "$HERE/{GRADER}" {JUNIT_PATH} "$HERE/{EXPECTED}" \\
      > {logs}/grade.txt 2>&1; then
   echo 1 > {logs}/reward.txt
 fi

@@ -231,6 +231,7 @@ def _check(
         candidate_id=candidate.id,
         families=candidate.families,
         categories=candidate.categories,
+        faults=candidate.faults,
         steps=candidate.steps,
         dockerfile=dockerfile,
         solution=candidate.solution,

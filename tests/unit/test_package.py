@@ -1,0 +1,284 @@
+"""Packaging without Docker: issue text, the leak checker, grader, verifier scripts, layouts,
+and the manifest (checked with the harnesses' own models and Hugging Face `datasets`)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cligym.package.grade import grade
+from cligym.package.issue import check_issue, clean_excerpt, render_issue
+from cligym.package.layouts import ExportItem, render_harbor, render_tb
+from cligym.package.leakcheck import Secrets, find_leaks, redact, secrets_for
+from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.testfiles import TestFiles, load_test_files, plan_find_command
+from cligym.package.verifier import render_harbor_test_sh, render_tb_run_tests
+from cligym.records import FaultCategory, FaultTarget, IssueText, StabilityReport, Task
+from tests.unit.test_catalog import gold as make_gold
+
+LIB = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"
+TESTS = [f"tests/test_db.py::test_{i}" for i in range(12)]
+
+
+def _gold():
+    g = make_gold("abcdef0123456789", name="demo")
+    stab = StabilityReport(runs=2, stable_passing=tuple(TESTS), flaky=(), failing=(), skipped=())
+    return g.model_copy(update={"stability": stab})
+
+
+def _task(errors=None, solution=None, faults=None, steps=None) -> Task:
+    return Task(
+        id="1501c5fd3e370469",
+        name="demo-elf-header-corrupt-1501c5",
+        gold_id="abcdef0123456789",
+        candidate_id="c" * 16,
+        families=("elf-header-corrupt",),
+        categories=(FaultCategory.SHARED_LIBRARIES,),
+        faults=faults
+        or (FaultTarget(family="elf-header-corrupt", resource=f"lib:{LIB}", params=()),),
+        steps=steps or (f"printf 'ELF' | dd of={LIB} bs=1 seek=1 conv=notrunc",),
+        dockerfile="FROM g/demo:abcdef0123456789\nRUN true\n",
+        solution=solution
+        or ("apt-get update -qq && apt-get install -y -qq --reinstall libsqlite3-0",),
+        restore_paths=(("C", LIB), ("C", "/app/tests/data/x.txt")),
+        fail_to_pass=tuple(TESTS[:10]),
+        pass_to_pass=tuple(TESTS[10:]),
+        errors=errors
+        or {
+            TESTS[0]: f"E   ImportError: {LIB}: invalid ELF header\nsqlite3/__init__.py:1: Error",
+            TESTS[1]: "first line of a long one\n...\nd-line cut\nE   OSError: db locked\nx.py:2",
+        },
+        signature="sig",
+        difficulty=2.0,
+        difficulty_label="medium",
+        image_tag="cligym-task/demo:x",
+        image_id="sha256:t",
+        image_bytes_added=1234,
+        hints={
+            "category": "The problem is in shared libraries.",
+            "specific": "A shared library (libsqlite3.so.0) is damaged.",
+        },
+        created_at=datetime.now(UTC),
+    )
+
+
+# --------------------------------------------------------------------------- leak checker
+def test_secrets_cover_target_aliases_versions_and_fix():
+    task = _task(
+        faults=(
+            FaultTarget(family="elf-header-corrupt", resource=f"lib:{LIB}"),
+            FaultTarget(family="dist-downgraded", resource="dist:tabulate",
+                        params=(("old", "0.8.10"), ("version", "0.9.0"))),
+        ),
+        solution=("pip install --no-deps 'tabulate==0.9.0'",),
+    )
+    s = secrets_for(task)
+    assert LIB in s.paths and LIB.replace("/usr/lib/", "/lib/") in s.paths
+    assert {"0.8.10", "0.9.0"} <= s.versions
+    assert "tabulate==0.9.0" in s.fixes
+    assert "/app" not in s.paths and "/tmp" not in s.paths  # shared context is not a secret
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        f"the header of {LIB} is broken",
+        "the lib /lib/x86_64-linux-gnu/libsqlite3.so.0.8.6 is broken",  # merged-/usr alias
+        "pin tabulate back to 0.9.0 please",
+        "apt-get update -qq && apt-get install -y -qq --reinstall libsqlite3-0",
+    ],
+)
+def test_checker_catches_planted_leaks(planted):
+    task = _task(
+        faults=(
+            FaultTarget(family="elf-header-corrupt", resource=f"lib:{LIB}"),
+            FaultTarget(family="dist-downgraded", resource="dist:tabulate",
+                        params=(("version", "0.9.0"),)),
+        )
+    )
+    secrets = secrets_for(task)
+    issue = render_issue(task, _gold(), secrets)
+    assert check_issue(issue, secrets) == []
+    leaky = issue.model_copy(update={"body": issue.body + "\n" + planted + "\n"})
+    assert check_issue(leaky, secrets), planted
+    leaky_hint = issue.model_copy(update={"hints": {"specific": planted}})
+    assert any(p.startswith("hint specific") for p in check_issue(leaky_hint, secrets))
+
+
+def test_tokens_match_whole_paths_and_versions_only():
+    s = Secrets(paths=frozenset({"/etc/localtime"}), versions=frozenset({"1.2"}))
+    assert find_leaks("see /etc/localtime.", s)
+    assert not find_leaks("see /etc/localtime2 and /etc/localtime/x", s)
+    assert not find_leaks("version 1.2.3 and 11.2", s)
+    assert find_leaks("version 1.2 here", s)
+    assert redact("x /etc/localtime y 1.2", s) == "x … y …"
+
+
+# --------------------------------------------------------------------------- issue text
+def test_issue_is_deterministic_symptom_only_and_redacted():
+    task, gold = _task(), _gold()
+    secrets = secrets_for(task)
+    a = render_issue(task, gold, secrets, seed=3)
+    b = render_issue(task, gold, secrets, seed=3)
+    assert (a.title, a.body) == (b.title, b.body)
+    bodies = {render_issue(task, gold, secrets, seed=s).body for s in range(8)}
+    assert len(bodies) > 1, "phrasings vary with the seed"
+    assert TESTS[0] in a.body and "... and 2 more" in a.body
+    assert "runuser -u tester" in a.body
+    assert "invalid ELF header" in a.body and LIB not in a.body
+    assert "reinstall" not in a.body and "apt-get" not in a.body
+    assert "Hint:" not in a.instruction("none")
+    assert "shared libraries" in a.instruction("category")
+    assert "libsqlite3.so.0" in a.instruction("specific")
+
+
+def test_cut_excerpts_lose_their_partial_first_line():
+    text = "summary\n...\nd-line cut\nE   OSError: db locked\nx.py:2"
+    assert clean_excerpt(text) == "E   OSError: db locked\nx.py:2"
+    assert clean_excerpt("\x1b[31mE   boom\x1b[0m\n\n") == "E   boom"
+
+
+# --------------------------------------------------------------------------- grader
+JUNIT = """<testsuites><testsuite>
+<testcase classname="tests.test_db" name="test_0" file="tests/test_db.py" time="0.1"/>
+<testcase classname="tests.test_db" name="test_1" file="tests/test_db.py">
+  <failure message="boom">trace</failure></testcase>
+<testcase classname="tests.test_db" name="test_2" file="tests/test_db.py">
+  <skipped message="no"/></testcase>
+</testsuite></testsuites>"""
+
+
+def test_grade_requires_every_expected_test_to_pass():
+    ok, _ = grade(JUNIT, {"fail_to_pass": [TESTS[0]], "pass_to_pass": []})
+    assert ok
+    for bad in (TESTS[1], TESTS[2], TESTS[5]):  # failed, skipped, missing
+        ok, lines = grade(JUNIT, {"fail_to_pass": [TESTS[0]], "pass_to_pass": [bad]})
+        assert not ok and any(bad in line for line in lines)
+    assert grade(None, {"fail_to_pass": [TESTS[0]]})[0] is False
+    assert grade("<html/>", {"fail_to_pass": [TESTS[0]]})[0] is False
+
+
+def test_grade_script_runs_standalone(tmp_path: Path):
+    from cligym.package.verifier import grader_sources
+
+    for name, text in grader_sources().items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    (tmp_path / "e.json").write_text(json.dumps({"fail_to_pass": [TESTS[0]]}))
+    run = subprocess.run(
+        ["python3", "-I", str(tmp_path / "grade.py"), str(tmp_path / "junit.xml"),
+         str(tmp_path / "e.json")], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert run.returncode == 0 and "RESULT: PASS" in run.stdout, run.stderr
+    (tmp_path / "e.json").write_text(json.dumps({"fail_to_pass": [TESTS[1]]}))
+    run = subprocess.run(
+        ["python3", str(tmp_path / "grade.py"), str(tmp_path / "junit.xml"),
+         str(tmp_path / "e.json")], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 1 and "RESULT: FAIL" in run.stdout
+
+
+# --------------------------------------------------------------------------- test files
+def _archive(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return buf.getvalue()
+
+
+def test_test_file_manifest_leaves_out_what_the_fault_touched():
+    files = load_test_files(_archive({"./tests/test_db.py": b"x", "./tests/data/x.txt": b"y"}))
+    assert [n for n, _ in files.digests] == ["./tests/data/x.txt", "./tests/test_db.py"]
+    manifest = files.manifest(["/app/tests/data/x.txt"])
+    assert "./tests/test_db.py" in manifest and "x.txt" not in manifest
+    find = plan_find_command(["t/test_a.py::x", "test_b.py::y"])
+    assert "-path './t/*'" in find and "-name conftest.py" in find and "__pycache__" in find
+
+
+# --------------------------------------------------------------------------- layouts
+def _item(hint="none") -> ExportItem:
+    task, gold = _task(), _gold()
+    secrets = secrets_for(task)
+    issue = render_issue(task, gold, secrets)
+    files = load_test_files(_archive({"./tests/test_db.py": b"x"}))
+    return ExportItem(task, gold, issue, hint, files, secrets)
+
+
+def test_verifier_scripts_are_valid_bash_and_always_write_a_reward(tmp_path: Path):
+    item = _item()
+    for name, script in (
+        ("test.sh", render_harbor_test_sh(item.task, item.gold)),
+        ("run-tests.sh", render_tb_run_tests(item.task, item.gold)),
+    ):
+        path = tmp_path / name
+        path.write_text(script)
+        assert subprocess.run(["bash", "-n", str(path)], check=False).returncode == 0, name
+        assert "runuser -u tester -- bash -lc" in script
+        assert "sha256sum --quiet -c" in script
+    harbor = render_harbor_test_sh(item.task, item.gold)
+    assert harbor.index("echo 0 > /logs/verifier/reward.txt") < harbor.index("runuser")
+
+
+def test_harbor_layout_loads_in_harbors_own_models():
+    from harbor.models.task.config import TaskConfig
+
+    item = _item("specific")
+    files = render_harbor(item)
+    assert item.dir_name.endswith("-hint-specific")
+    assert {"task.toml", "instruction.md", "environment/Dockerfile",
+            "environment/docker-compose.yaml", "solution/solve.sh", "tests/test.sh",
+            "tests/grade.py", "tests/junitxml.py", "tests/expected.json",
+            "tests/app-tests.tar.gz", "tests/app-tests.sha256"} <= set(files)
+    config = TaskConfig.model_validate(tomllib.loads(files["task.toml"].decode()))
+    assert config.metadata["cligym_task_id"] == item.task.id
+    assert yaml.safe_load(files["environment/docker-compose.yaml"])["services"]["main"]["init"]
+    assert b"Hint: A shared library" in files["instruction.md"]
+    expected = json.loads(files["tests/expected.json"])
+    assert expected["fail_to_pass"] == list(item.task.fail_to_pass)
+
+
+def test_tb_layout_loads_in_terminal_benchs_own_model():
+    from terminal_bench.handlers.trial_handler import Task as TbTask
+
+    files = render_tb(_item())
+    config = TbTask.model_validate(yaml.safe_load(files["task.yaml"]))
+    assert config.instruction.startswith("# ") and config.parser_name.value == "pytest"
+    assert b"instruction: |" in files["task.yaml"]
+    assert yaml.safe_load(files["docker-compose.yaml"])["services"]["client"]["init"] is True
+    assert {"run-tests.sh", "solution.sh", "Dockerfile", "tests/test_outputs.py"} <= set(files)
+
+
+# --------------------------------------------------------------------------- manifest
+def test_manifest_round_trips_through_datasets(tmp_path: Path):
+    import datasets
+
+    rows = [manifest_row(_item()), manifest_row(_item("category"))]
+    assert LIB not in json.dumps(rows[0]["error_excerpts"])
+    jsonl = write_jsonl(rows, tmp_path / "m.jsonl")
+    parquet = write_parquet(rows, tmp_path / "m.parquet")
+    for kind, path in (("json", jsonl), ("parquet", parquet)):
+        ds = datasets.load_dataset(kind, data_files=str(path), split="train",
+                                   cache_dir=str(tmp_path / "hf"))
+        assert ds.num_rows == 2
+        assert ds[0]["fail_to_pass"] == list(_task().fail_to_pass)
+        assert ds[1]["hint_level"] == "category" and ds[0]["image_bytes_added"] == 1234
+
+
+def test_issue_record_instruction_levels():
+    issue = IssueText(task_id="t", writer="template", seed=0, title="T", body="B",
+                      hints={"category": "C"}, created_at=datetime.now(UTC))
+    assert issue.instruction() == "# T\n\nB\n"
+    assert issue.instruction("category").endswith("Hint: C\n")
+    assert issue.instruction("specific") == issue.instruction()
+    assert TestFiles(b"", ()).manifest() == ""
