@@ -1,0 +1,92 @@
+"""Exports of the sample's verified tasks, run by the real harnesses: Harbor's oracle scores
+1.0 and nop 0.0; Terminal-Bench's loader takes every task, and its oracle and nop score one."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from cligym.api import Workspace
+from cligym.cli_dataset import pick_diverse
+from cligym.records import Task
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def sample_tasks(sample_gold, workspace: Workspace) -> list[Task]:
+    """Verified tasks of the sample (the search of test_invert is reused from the catalog)."""
+    workspace.invert(sample_gold.gold.id, budget=6, seed=11, max_faults=2)
+    workspace.verify(sample_gold.gold.id)
+    tasks = workspace.list_tasks(sample_gold.gold.id)
+    assert len(tasks) >= 3, "the sample must yield at least 3 verified tasks"
+    return tasks
+
+
+@pytest.fixture(scope="session")
+def harbor_dataset(sample_tasks, workspace: Workspace, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("harbor")
+    report = workspace.export(out, "harbor", hints=("none", "category"))
+    assert not report.skipped, report.skipped
+    assert len(report.written) == 2 * len(sample_tasks)
+    gold = workspace.get_gold(sample_tasks[0].gold_id)
+    assert [i.file for i in report.gold_images] == [f"images/{gold.name}-{gold.id[:12]}.tar.gz"]
+    return out
+
+
+def test_harbor_export_shares_the_gold_image(harbor_dataset: Path, sample_tasks, workspace):
+    gold = workspace.get_gold(sample_tasks[0].gold_id)
+    index = json.loads((harbor_dataset / "images" / "index.json").read_text())
+    assert [e["image_tag"] for e in index.values()] == [gold.image_tag]
+    for task in sample_tasks:
+        task_dir = harbor_dataset / task.name
+        config = tomllib.loads((task_dir / "task.toml").read_text())
+        assert config["metadata"]["cligym_task_id"] == task.id
+        dockerfile = (task_dir / "environment" / "Dockerfile").read_text()
+        assert dockerfile.startswith(f"FROM {gold.image_tag}\n")
+        instruction = (task_dir / "instruction.md").read_text()
+        assert task.fail_to_pass[0] in instruction and "Hint:" not in instruction
+        assert "Hint:" in (harbor_dataset / f"{task.name}-hint-category/instruction.md").read_text()
+    assert "docker load -i images/" in (harbor_dataset / "README.md").read_text()
+
+
+def test_harbor_oracle_scores_one_and_nop_zero(harbor_dataset: Path, sample_tasks, workspace):
+    picks = pick_diverse(sample_tasks, 3, {t.name for t in sample_tasks})
+    report = workspace.validate(harbor_dataset, "harbor", names=[t.name for t in picks])
+    rewards = {r.task_name: (r.oracle.reward, r.nop.reward) for r in report.results}
+    assert rewards == {t.name: (1.0, 0.0) for t in picks}, [
+        (r.task_name, r.oracle.error, r.nop.error) for r in report.results
+    ]
+    stored = {v.task_id for v in workspace.catalog.list_validations()}
+    assert {t.id for t in picks} <= stored
+    leftovers = workspace.runtime.remove_compose_projects([f"{t.name}__" for t in picks])
+    assert leftovers == [], "harbor left trial containers behind"
+
+
+def test_tb_export_loads_and_its_oracle_resolves(sample_tasks, workspace, tmp_path: Path):
+    report = workspace.export(tmp_path / "tb", "tb", gold_images="none")
+    loaded = workspace.validate(report.out, "tb", load_only=True)
+    assert loaded.load_problems == () and loaded.loaded == len(sample_tasks)
+    run = workspace.validate(report.out, "tb", names=[sample_tasks[0].name])
+    (result,) = run.results
+    assert (result.oracle.reward, result.nop.reward) == (1.0, 0.0), (
+        result.oracle.error,
+        result.nop.error,
+    )
+
+
+def test_manifest_rows_match_the_catalog(sample_tasks, workspace, tmp_path: Path):
+    import datasets
+
+    report = workspace.export(tmp_path, "parquet")
+    ds = datasets.load_dataset(
+        "parquet", data_files=str(report.out), split="train", cache_dir=str(tmp_path / "hf")
+    )
+    assert sorted(ds["task_id"]) == sorted(t.id for t in sample_tasks)
+    row = ds[0]
+    task = next(t for t in sample_tasks if t.id == row["task_id"])
+    assert row["fail_to_pass"] == list(task.fail_to_pass)
+    assert row["dockerfile"] == task.dockerfile and row["instruction"].startswith("# ")
