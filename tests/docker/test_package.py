@@ -90,3 +90,31 @@ def test_manifest_rows_match_the_catalog(sample_tasks, workspace, tmp_path: Path
     task = next(t for t in sample_tasks if t.id == row["task_id"])
     assert row["fail_to_pass"] == list(task.fail_to_pass)
     assert row["dockerfile"] == task.dockerfile and row["instruction"].startswith("# ")
+
+
+def test_bad_export_and_validate_inputs_fail_cleanly(sample_tasks, workspace, tmp_path: Path):
+    from tests.docker.test_bad_inputs import run_cli
+
+    workdir = workspace.settings.workdir
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    broken = tmp_path / "broken" / "t1"
+    (broken / "environment").mkdir(parents=True)
+    (broken / "task.toml").write_text('schema_version = "1.4"\n')
+    (broken / "environment" / "Dockerfile").write_text("FROM cligym-gold/nowhere:0\n")
+    cases = [
+        ((workdir, "export", "--out", str(tmp_path / "x"), "--format", "xml"), "--format must"),
+        ((workdir, "export", "--out", str(tmp_path / "x"), "--hints", "loud"), "--hints takes"),
+        ((workdir, "export", "--out", str(a_file)), "is a file"),
+        ((workdir, "export", "--out", str(tmp_path / "x"), "--task", "nope"), "no task named"),
+        ((tmp_path / "empty", "export", "--out", str(tmp_path / "y")), "no verified tasks"),
+        ((workdir, "validate", str(tmp_path / "missing")), "not a directory"),
+        ((workdir, "validate", str(tmp_path), "--harness", "x"), "--harness must"),
+        ((workdir, "validate", str(broken.parent)), "neither local nor in"),
+    ]
+    for (wd, *args), pattern in cases:
+        proc = run_cli(wd, *args)
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert last.startswith("error:") and pattern in last, (args, last)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

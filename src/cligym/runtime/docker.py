@@ -554,6 +554,9 @@ class DockerRuntime:
             if project.startswith(wanted):
                 self.remove_container(str(container.id))
                 removed.append(project)
+        for image in self.client.images.list(filters={"label": key}):
+            if (image.labels or {}).get(key, "").startswith(wanted):
+                self.remove_image(str(image.id))
         for network in self.client.networks.list(filters={"label": key}):
             if (network.attrs.get("Labels") or {}).get(key, "").startswith(wanted):
                 try:

@@ -114,7 +114,7 @@ def verify_candidate(
                 update={"ok": False, "reason": f"duplicate of task {existing.id}", "task_id": None}
             )
         catalog.put_verify_result(result, gold.id, task, key)
-    verdict = "verified" if result.ok else f"rejected: {result.reason}"
+    verdict = "verified" if result.ok else f"rejected: {(result.reason + chr(10)).splitlines()[0]}"
     reporter.stage("verify", f"{'+'.join(candidate.families)} {candidate.id[:8]}: {verdict}")
     return result
 
