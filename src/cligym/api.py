@@ -21,7 +21,9 @@ from cligym.errors import CligymError, DockerUnavailableError
 from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
 from cligym.gold.pypi import installable_releases
+from cligym.invert.llm import run_llm_search
 from cligym.invert.search import InvertReport, run_search
+from cligym.llm.client import LlmSpec
 from cligym.package.export import (
     ExportFormat,
     ExportReport,
@@ -34,6 +36,9 @@ from cligym.package.validate import Harness, ValidationReport, validate_dataset
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, HintLevel, ImpactMap, Task, VerifyResult
+from cligym.rollout.filters import FilterConfig, FilterSummary, judge_trajectory, summarize
+from cligym.rollout.run import RolloutReport, RolloutSpec, run_rollouts
+from cligym.rollout.sft import SftFormat, SftReport, export_sft
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
@@ -192,6 +197,37 @@ class Workspace:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             return list(pool.map(one, work))
 
+    def invert_llm(
+        self,
+        key: str,
+        spec: LlmSpec,
+        budget: int = 10,
+        seed: int = 0,
+        max_steps: int = 30,
+        max_tokens: int = 200_000,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> InvertReport:
+        """LLM mode: `budget` agent sessions over an OpenAI-compatible endpoint."""
+        if budget < 1:
+            raise CligymError("--budget must be at least 1")
+        if not spec.model or not spec.base_url:
+            raise CligymError("--agent llm needs --model and --base-url")
+        gold = self.get_gold(key)
+        impact = self.catalog.get_impact(gold.id) or self.probe(gold.id, reporter=reporter)
+        return run_llm_search(
+            gold,
+            impact,
+            spec,
+            self.settings,
+            self.runtime,
+            self.catalog,
+            budget=budget,
+            seed=seed,
+            max_steps=max_steps,
+            max_tokens=max_tokens,
+            reporter=reporter,
+        )
+
     def list_tasks(self, key: str | None = None) -> list[Task]:
         return self.catalog.list_tasks(self.get_gold(key).id if key else None)
 
@@ -269,6 +305,41 @@ class Workspace:
             load_only=load_only,
             drop=drop,
             reporter=reporter,
+        )
+
+    def rollout(
+        self,
+        dataset: Path,
+        spec: RolloutSpec,
+        names: Sequence[str] = (),
+        limit: int | None = None,
+        concurrency: int = 2,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> RolloutReport:
+        """Real Harbor agents on exported tasks; their trajectories go into the catalog."""
+        return run_rollouts(
+            dataset,
+            spec,
+            runtime=self.runtime,
+            catalog=self.catalog,
+            jobs_dir=self.settings.paths.root / "harness-jobs",
+            names=names,
+            limit=limit,
+            concurrency=concurrency,
+            reporter=reporter,
+        )
+
+    def filter(self, config: FilterConfig = FilterConfig()) -> FilterSummary:
+        """Judge every stored trajectory (verdicts are stored); the summary of all verdicts."""
+        verdicts = [judge_trajectory(t, config) for t in self.catalog.list_trajectories()]
+        for verdict in verdicts:
+            self.catalog.put_verdict(verdict)
+        return summarize(verdicts)
+
+    def sft(self, out: Path, fmt: SftFormat = "openai", include_all: bool = False) -> SftReport:
+        """Kept trajectories as chat-format training data."""
+        return export_sft(
+            self.catalog.list_trajectories(), self.catalog.list_verdicts(), out, fmt, include_all
         )
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:

@@ -20,12 +20,14 @@ from cligym.errors import CatalogError
 from cligym.records import (
     Attempt,
     Candidate,
+    FilterVerdict,
     GoldEnv,
     ImpactMap,
     IssueText,
     Record,
     Task,
     TaskValidation,
+    Trajectory,
     VerifyResult,
 )
 
@@ -64,6 +66,12 @@ CREATE TABLE IF NOT EXISTS issues (
     id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS validations (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trajectories (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS filter_verdicts (
     id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS impact_maps (
@@ -273,6 +281,23 @@ class Catalog:
 
     def list_validations(self, gold_id: str | None = None) -> list[TaskValidation]:
         return self._list("validations", gold_id, TaskValidation)
+
+    # ------------------------------------------------------------------ rollouts
+    def put_trajectory(self, trajectory: Trajectory, gold_id: str = "") -> None:
+        with self._connect() as conn:
+            when = trajectory.created_at.isoformat()
+            self._put(conn, "trajectories", trajectory.id, gold_id, when, trajectory)
+
+    def list_trajectories(self) -> list[Trajectory]:
+        return self._list("trajectories", None, Trajectory)
+
+    def put_verdict(self, verdict: FilterVerdict) -> None:
+        with self._connect() as conn:
+            when = verdict.created_at.isoformat()
+            self._put(conn, "filter_verdicts", verdict.trajectory_id, "", when, verdict)
+
+    def list_verdicts(self) -> list[FilterVerdict]:
+        return self._list("filter_verdicts", None, FilterVerdict)
 
     def gold_image_refs(self) -> set[str]:
         """Tags and ids of every image the catalog refers to (gold envs and tasks)."""

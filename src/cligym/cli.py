@@ -13,12 +13,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cligym import __version__, cli_dataset
+from cligym import __version__, cli_dataset, cli_rollout
 from cligym.api import GoldOutcome
 from cligym.clitools import RichReporter, console, out, state, workspace
 from cligym.errors import CligymError
 from cligym.faults.base import families
 from cligym.gold.build import GoldRequest
+from cligym.llm.client import LlmSpec
 from cligym.probe.impact import render_impact_summary
 from cligym.records import GoldEnv
 from cligym.runtime.doctor import CheckState
@@ -225,14 +226,38 @@ def faults() -> None:
 @app.command()
 def invert(
     key: Annotated[str, typer.Argument(help="Gold id (or prefix), name or source.")],
-    budget: Annotated[int, typer.Option(help="Attempts to make.")] = 60,
+    budget: Annotated[int, typer.Option(help="Attempts (LLM mode: agent sessions).")] = 60,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same attempts.")] = 0,
     max_faults: Annotated[int, typer.Option(help="Faults per composed candidate (1-3).")] = 3,
+    agent: Annotated[str, typer.Option(help="procedural (no LLM) | llm")] = "procedural",
+    model: Annotated[str, typer.Option(help="LLM mode: model name the server serves.")] = "",
+    base_url: Annotated[
+        str, typer.Option(help="LLM mode: OpenAI-compatible endpoint, e.g. http://host:8000/v1")
+    ] = "",
+    api_key: Annotated[
+        str, typer.Option(help="LLM mode: API key [default: $OPENAI_API_KEY]")
+    ] = "",
+    max_steps: Annotated[int, typer.Option(help="LLM mode: tool calls per session.")] = 30,
+    max_tokens: Annotated[int, typer.Option(help="LLM mode: tokens per session.")] = 200_000,
+    temperature: Annotated[float, typer.Option(help="LLM mode: sampling temperature.")] = 0.7,
 ) -> None:
-    """Break a gold env in many ways (procedural, impact-guided; no LLM): candidates."""
-    report = _workspace().invert(
-        key, budget=budget, seed=seed, max_faults=max_faults, reporter=RichReporter()
-    )
+    """Break a gold env in many ways: candidates. Procedural (impact-guided, no LLM) by
+    default; `--agent llm` runs a tool-calling agent over an OpenAI-compatible endpoint."""
+    reporter = RichReporter()
+    try:
+        if agent == "llm":
+            spec = LlmSpec(model, base_url, api_key, temperature=temperature)
+            report = _workspace().invert_llm(
+                key, spec, budget, seed, max_steps, max_tokens, reporter=reporter
+            )
+        elif agent == "procedural":
+            report = _workspace().invert(
+                key, budget=budget, seed=seed, max_faults=max_faults, reporter=reporter
+            )
+        else:
+            raise CligymError(f"--agent must be procedural or llm; got {agent!r}")
+    finally:
+        reporter.close()
     reasons: dict[str, int] = {}
     for attempt in report.attempts:
         if not attempt.accepted:
@@ -242,6 +267,9 @@ def invert(
         f"(yield {report.yield_ratio:.0%}); rejected: "
         + (", ".join(f"{k} x{v}" for k, v in sorted(reasons.items())) or "none")
     )
+    tokens = sum(a.prompt_tokens + a.completion_tokens for a in report.attempts)
+    if tokens:
+        out.print(f"LLM tokens: {tokens} ({tokens / max(1, len(report.attempts)):.0f} per session)")
     out.print("next: `cligym verify`")
 
 
@@ -343,6 +371,9 @@ def base(rebuild: Annotated[bool, typer.Option(help="Rebuild even if cached.")] 
 
 for command in (cli_dataset.package, cli_dataset.export, cli_dataset.validate, cli_dataset.demo):
     app.command()(command)
+app.command()(cli_rollout.rollout)
+app.command("filter")(cli_rollout.filter_trajectories)
+app.command()(cli_rollout.sft)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -181,8 +181,7 @@ def demo(
         int, typer.Option("--validate", help="Tasks to check with Harbor's oracle and nop.")
     ] = 3,
 ) -> None:
-    """The whole pipeline on the embedded sample: gold, probe, invert, verify, package, export
-    to Harbor, and a Harbor check of a few tasks."""
+    """The whole pipeline on the sample: gold to Harbor dataset, with an oracle/nop check."""
     ws = workspace()
     reporter = RichReporter()
     try:

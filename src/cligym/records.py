@@ -183,6 +183,7 @@ class Candidate(Record):
     needs_network: bool
     failing: tuple[str, ...]
     errors: dict[str, str] = Field(default_factory=dict)
+    tokens: int = Field(default=0, description="LLM tokens spent to find it (0: procedural)")
     created_at: datetime
 
 
@@ -201,6 +202,8 @@ class Attempt(Record):
     failing_count: int
     candidate_id: str | None = None
     duration_sec: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     created_at: datetime
 
 
@@ -229,6 +232,7 @@ class Task(Record):
     image_tag: str
     image_id: str
     image_bytes_added: int
+    tokens: int = Field(default=0, description="LLM tokens spent on the attempt that found it")
     hints: dict[str, str] = Field(default_factory=dict, description="level -> hint text")
     created_at: datetime
 
@@ -289,3 +293,40 @@ class TaskValidation(Record):
     @property
     def valid(self) -> bool:
         return self.oracle.reward == 1.0 and self.nop.reward == 0.0
+
+
+class TrajectoryStep(Record):
+    """One agent turn: what it said, the commands it typed, what came back."""
+
+    message: str = ""
+    commands: tuple[str, ...] = ()
+    observation: str = ""
+
+
+class Trajectory(Record):
+    """One rollout of a repair agent on an exported task, as the harness recorded it."""
+
+    id: str
+    task_name: str
+    task_id: str = ""
+    hint_level: str = "none"
+    harness: Literal["harbor", "tb"] = "harbor"
+    agent: str
+    model: str
+    reward: float | None
+    error: str = ""
+    steps: tuple[TrajectoryStep, ...]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    trial_dir: str
+    created_at: datetime
+
+
+class FilterVerdict(Record):
+    """Whether a trajectory is training data, and every reason it is not."""
+
+    trajectory_id: str
+    keep: bool
+    reasons: tuple[str, ...] = ()
+    steps: int
+    created_at: datetime

@@ -179,3 +179,13 @@ def family(name: str) -> FaultFamily:
         if fam.name == name:
             return fam
     raise KeyError(name)
+
+
+def target_hint(target: FaultTarget) -> str:
+    """The specific hint of a target: the one an LLM agent wrote for it, or its family's."""
+    if target.param("hint"):
+        return target.param("hint")
+    try:
+        return family(target.family).hint(target)
+    except KeyError:
+        return "the environment was changed"

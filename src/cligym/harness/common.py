@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cligym.errors import CligymError
@@ -26,15 +26,21 @@ def harness_executable(name: str, extra: str = "harness") -> Path:
     return found
 
 
-def harness_env() -> dict[str, str]:
+def harness_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for harness CLIs: no network fetch of LiteLLM's cost map at start-up."""
-    env = dict(os.environ)
+    env = {**os.environ, **(extra or {})}
     env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
 
-def run_logged(argv: Sequence[str], log_path: Path, timeout_sec: int, cwd: Path) -> int:
+def run_logged(
+    argv: Sequence[str],
+    log_path: Path,
+    timeout_sec: int,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+) -> int:
     """Run argv with output into log_path; the whole process group dies on timeout/interrupt."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log_file:
@@ -43,7 +49,7 @@ def run_logged(argv: Sequence[str], log_path: Path, timeout_sec: int, cwd: Path)
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=harness_env(),
+            env=harness_env(env),
             cwd=cwd,
             start_new_session=True,
         )

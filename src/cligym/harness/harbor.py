@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ def run_harbor(
     concurrency: int = 2,
     timeout_sec: int = 3600,
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> list[HarnessRun]:
     """One Harbor job of `agent` over the named tasks of `dataset`; one run per trial."""
     argv = [
@@ -43,7 +44,7 @@ def run_harbor(
         argv += ["-i", name]
     argv += list(extra_args)
     log_path = jobs_dir / f"{job_name}.log"
-    code = run_logged(argv, log_path, timeout_sec, cwd=dataset)
+    code = run_logged(argv, log_path, timeout_sec, cwd=dataset, env=env)
     runs = parse_harbor_job(jobs_dir / job_name, agent)
     if not runs:
         raise HarnessError(

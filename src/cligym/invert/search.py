@@ -179,14 +179,14 @@ def _attempt(
     selection = plan_selection(gold.stability.stable_passing, predicted, seed + index)
     started = time.monotonic()
     solution = tuple(s for f in faults for s in fams[f.family].solution(f))
-    network = any(fams[f.family].needs_network for f in faults) or _steps_need_network(solution)
+    network = any(fams[f.family].needs_network for f in faults) or steps_need_network(solution)
     outcome = run_attempt(
         runtime,
         gold,
         steps,
         timeout_sec=settings.test_timeout_sec,
         select=selection,
-        network=network and _steps_need_network(steps),
+        network=network and steps_need_network(steps),
     )
     if outcome.applied and outcome.failing and selection is not None:
         outcome = run_attempt(
@@ -194,7 +194,7 @@ def _attempt(
             gold,
             steps,
             timeout_sec=settings.test_timeout_sec,
-            network=network and _steps_need_network(steps),
+            network=network and steps_need_network(steps),
         )
     reason = "ok"
     if not outcome.applied:
@@ -236,6 +236,6 @@ def _attempt(
     return attempt, candidate
 
 
-def _steps_need_network(steps: Sequence[str]) -> bool:
+def steps_need_network(steps: Sequence[str]) -> bool:
     """Only steps that install something need the network (most never do)."""
     return any(" install " in s or "apt-get" in s for s in steps)

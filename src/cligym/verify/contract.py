@@ -27,7 +27,7 @@ from docker.models.containers import Container
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
-from cligym.faults.base import family
+from cligym.faults.base import target_hint
 from cligym.gold.build import gold_image_tag
 from cligym.ids import content_id
 from cligym.invert.attempt import run_attempt
@@ -210,19 +210,16 @@ def _check(
     signature = error_signature(first.errors)
     key = content_id("task", gold.id, fail_to_pass, signature)
 
-    fams = [family(name) for name in candidate.families]
     score, label = difficulty(
         candidate, first.errors, len(gold.stability.stable_passing), first.runner_broken
     )
     added = max(0, runtime.image_size_bytes(tag) - runtime.image_size_bytes(gold.image_tag))
     task_id = content_id("task-id", gold.id, candidate.id)
-    categories = sorted({f.category.value for f in fams})
+    categories = sorted({c.value for c in candidate.categories})
+    specific = [target_hint(t) for t in candidate.faults]
     hints = {
         "category": "The problem is in " + ", ".join(c.replace("-", " ") for c in categories) + ".",
-        "specific": " ".join(
-            f.hint(t)[0].upper() + f.hint(t)[1:] + "."
-            for f, t in zip(fams, candidate.faults, strict=True)
-        ),
+        "specific": " ".join(h[0].upper() + h[1:].rstrip(".") + "." for h in specific if h),
     }
     task = Task(
         id=task_id,
@@ -233,6 +230,7 @@ def _check(
         categories=candidate.categories,
         faults=candidate.faults,
         steps=candidate.steps,
+        tokens=candidate.tokens,
         dockerfile=dockerfile,
         solution=candidate.solution,
         restore_paths=tuple(diff),

@@ -1,0 +1,1 @@
+"""The LLM endpoint adapter: the only code that talks to an OpenAI-compatible server."""

@@ -1,0 +1,1 @@
+"""From exported tasks to training data: rollouts in Harbor, trajectory filters, SFT export."""
