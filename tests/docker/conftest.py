@@ -10,6 +10,7 @@ import pytest
 from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest, GoldResult
+from cligym.records import Task
 from cligym.runtime.docker import LABEL, DockerRuntime
 
 
@@ -37,3 +38,24 @@ def no_new_containers(runtime: DockerRuntime) -> Iterator[None]:
     yield
     after = {c.id for c in runtime.client.containers.list(all=True, filters={"label": LABEL})}
     assert after - before == set(), "labelled containers survived the test"
+
+
+@pytest.fixture(scope="session")
+def sample_tasks(sample_gold, workspace: Workspace) -> list[Task]:
+    """Verified tasks of the sample (the search of test_invert is reused from the catalog)."""
+    workspace.invert(sample_gold.gold.id, budget=6, seed=11, max_faults=2)
+    workspace.verify(sample_gold.gold.id)
+    tasks = workspace.list_tasks(sample_gold.gold.id)
+    assert len(tasks) >= 3, "the sample must yield at least 3 verified tasks"
+    return tasks
+
+
+@pytest.fixture(scope="session")
+def harbor_dataset(sample_tasks, workspace: Workspace, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("harbor")
+    report = workspace.export(out, "harbor", hints=("none", "category"))
+    assert not report.skipped, report.skipped
+    assert len(report.written) == 2 * len(sample_tasks)
+    gold = workspace.get_gold(sample_tasks[0].gold_id)
+    assert [i.file for i in report.gold_images] == [f"images/{gold.name}-{gold.id[:12]}.tar.gz"]
+    return out
