@@ -60,7 +60,7 @@ def test_llm_session_becomes_a_verified_task(sample_gold, workspace: Workspace, 
     (candidate,) = report.candidates
     assert len(candidate.steps) == 1 and "dd of=" in candidate.steps[0]  # reads not recorded
     assert candidate.families == ("llm",) and candidate.tokens == 960
-    assert all("sqlite" in t or "db" in t or "store" in t or "cli" in t for t in candidate.failing)
+    assert candidate.failing and set(candidate.failing) <= set(gold.stability.stable_passing)
 
     tool_replies = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
     assert any("not valid JSON" in r for r in tool_replies)

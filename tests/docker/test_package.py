@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cligym.cli_dataset import pick_diverse
+from cligym.harness.harbor import trial_prefix
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -39,7 +40,7 @@ def test_harbor_oracle_scores_one_and_nop_zero(harbor_dataset: Path, sample_task
     ]
     stored = {v.task_id for v in workspace.catalog.list_validations()}
     assert {t.id for t in picks} <= stored
-    leftovers = workspace.runtime.remove_compose_projects([f"{t.name}__" for t in picks])
+    leftovers = workspace.runtime.remove_compose_projects([trial_prefix(t.name) for t in picks])
     assert leftovers == [], "harbor left trial containers behind"
 
 

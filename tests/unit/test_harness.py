@@ -93,3 +93,11 @@ def test_tb_loader_reports_broken_tasks(tmp_path: Path):
     task.mkdir()
     (task / "task.yaml").write_text("instruction: x\ndifficulty: impossible\n")
     assert load_tb_task(task)  # the loader's own validation rejects the difficulty
+
+
+def test_trial_prefix_follows_harbors_truncation():
+    from cligym.harness.harbor import trial_prefix
+
+    long = "stashkit-command-shadowed-on-path-3981bc"
+    assert trial_prefix(long) == "stashkit-command-shadowed-on-pat__"
+    assert trial_prefix("a-b") == "a-b__" and trial_prefix("x" * 31 + "-y") == "x" * 31 + "__"

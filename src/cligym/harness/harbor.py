@@ -53,6 +53,11 @@ def run_harbor(
     return runs
 
 
+def trial_prefix(task_name: str) -> str:
+    """How Harbor starts the names of a task's trials (and their compose projects)."""
+    return f"{task_name[:32].rstrip('_-')}__".lower()
+
+
 def parse_harbor_job(job_dir: Path, agent: str) -> list[HarnessRun]:
     """Trial results of a Harbor job directory (`<trial>/result.json`)."""
     runs = []

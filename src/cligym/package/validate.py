@@ -20,7 +20,7 @@ from typing import Literal
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
-from cligym.harness.harbor import run_harbor
+from cligym.harness.harbor import run_harbor, trial_prefix
 from cligym.harness.tb import load_tb_task, run_tb
 from cligym.package.export import IMAGES_DIR
 from cligym.progress import NULL_REPORTER, Reporter
@@ -227,7 +227,7 @@ def _run(
 
 def _project_prefix(name: str, harness: Harness) -> str:
     """Compose project names the harnesses give a task's trials."""
-    return f"{name}__" if harness == "harbor" else name.replace(".", "-")
+    return trial_prefix(name) if harness == "harbor" else name.replace(".", "-")
 
 
 def _missing(name: str, harness: Harness, agent: str) -> HarnessRun:

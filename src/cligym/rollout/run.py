@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
-from cligym.harness.harbor import run_harbor
+from cligym.harness.harbor import run_harbor, trial_prefix
 from cligym.package.validate import base_images, ensure_images, find_task_dirs, task_meta
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import HINT_LEVELS, HintLevel, Trajectory
@@ -123,18 +123,18 @@ def run_rollouts(
             env=env,
         )
     finally:
-        runtime.remove_compose_projects([f"{p.name}__" for p in chosen])
+        runtime.remove_compose_projects([trial_prefix(p.name) for p in chosen])
     trajectories = []
     for trial in sorted(p for p in (jobs_dir / job).iterdir() if p.is_dir()):
-        name = trial.name.rsplit("__", 1)[0]
-        meta = metas.get(name, {})
-        trajectory = ingest_trial(
-            trial,
-            spec.model,
-            str(meta.get("hint_level", "none")),
-            str(meta.get("cligym_task_id", "")),
-        )
+        trajectory = ingest_trial(trial, spec.model, "none")
         if trajectory is not None:
+            meta = metas.get(trajectory.task_name, {})
+            trajectory = trajectory.model_copy(
+                update={
+                    "hint_level": str(meta.get("hint_level", "none")),
+                    "task_id": str(meta.get("cligym_task_id", "")),
+                }
+            )
             catalog.put_trajectory(trajectory, str(meta.get("gold_id", "")))
             trajectories.append(trajectory)
     return RolloutReport(jobs_dir / job, tuple(trajectories), round(time.monotonic() - started, 1))
