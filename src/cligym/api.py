@@ -232,12 +232,16 @@ class Workspace:
         return self.catalog.list_tasks(self.get_gold(key).id if key else None)
 
     def package(
-        self, key: str | None = None, seed: int = 0, force: bool = False
+        self,
+        key: str | None = None,
+        seed: int = 0,
+        force: bool = False,
+        llm: LlmSpec | None = None,
     ) -> list[PackageOutcome]:
         """Issue text for every task (stored in the catalog; kept unless `force`)."""
         golds = {g.id: g for g in ([self.get_gold(key)] if key else self.list_gold())}
         return [
-            package_task(self.catalog, task, golds[task.gold_id], seed=seed, force=force)
+            package_task(self.catalog, task, golds[task.gold_id], seed, force, llm)
             for task in self.list_tasks(key)
             if task.gold_id in golds
         ]

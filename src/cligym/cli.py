@@ -306,12 +306,13 @@ def list_tasks(
                 "difficulty_label": t.difficulty_label,
                 "image": t.image_tag,
                 "image_bytes_added": t.image_bytes_added,
+                "llm_tokens": t.tokens,
             }
             for t in tasks
         ]
         out.print_json(json.dumps(rows))
         return
-    table = Table("id", "gold", "families", "category", "FAIL_TO_PASS", "difficulty")
+    table = Table("id", "gold", "families", "category", "FAIL_TO_PASS", "difficulty", "tokens")
     for t in tasks:
         table.add_row(
             t.id,
@@ -320,6 +321,7 @@ def list_tasks(
             ",".join(c.value for c in t.categories),
             str(len(t.fail_to_pass)),
             f"{t.difficulty_label} ({t.difficulty})",
+            str(t.tokens),
         )
     out.print(table if tasks else "no verified tasks yet; run `cligym invert` and `cligym verify`")
 

@@ -14,6 +14,7 @@ from cligym.api import Workspace, sample_repo_path
 from cligym.clitools import RichReporter, out, workspace
 from cligym.errors import CligymError
 from cligym.gold.build import GoldRequest
+from cligym.llm.client import LlmSpec
 from cligym.package.export import ExportFormat, ExportReport, GoldImages
 from cligym.package.validate import Harness, ValidationReport
 from cligym.records import HINT_LEVELS, HintLevel, Task
@@ -24,9 +25,20 @@ def package(
     seed: Annotated[int, typer.Option(help="Phrasing seed.")] = 0,
     force: Annotated[bool, typer.Option(help="Rewrite stored issue texts.")] = False,
     show: Annotated[str | None, typer.Option(help="Print the issue of this task name.")] = None,
+    issue_writer: Annotated[str, typer.Option(help="template | llm")] = "template",
+    model: Annotated[str, typer.Option(help="LLM writer: model name.")] = "",
+    base_url: Annotated[str, typer.Option(help="LLM writer: OpenAI-compatible endpoint.")] = "",
+    api_key: Annotated[str, typer.Option(help="LLM writer: key [default: $OPENAI_API_KEY]")] = "",
 ) -> None:
     """Write each task's issue text (symptoms only) and hints; leaky texts are rejected."""
-    outcomes = workspace().package(key, seed=seed, force=force)
+    if issue_writer not in ("template", "llm"):
+        raise CligymError(f"--issue-writer must be template or llm; got {issue_writer!r}")
+    llm = None
+    if issue_writer == "llm":
+        if not model or not base_url:
+            raise CligymError("--issue-writer llm needs --model and --base-url")
+        llm = LlmSpec(model, base_url, api_key, temperature=0.7)
+    outcomes = workspace().package(key, seed=seed, force=force, llm=llm)
     ok = [o for o in outcomes if o.issue is not None]
     for o in outcomes:
         if o.issue is None:
@@ -38,7 +50,11 @@ def package(
         out.print(match.issue.instruction("none"), markup=False, highlight=False, emoji=False)
         for level, hint in sorted(match.issue.hints.items()):
             out.print(f"hint ({level}): {hint}", markup=False, highlight=False, emoji=False)
-    out.print(f"{len(ok)} issue texts ready, {len(outcomes) - len(ok)} rejected by the checker")
+    tokens = sum(o.tokens for o in outcomes)
+    spent = f" ({tokens} LLM tokens)" if tokens else ""
+    out.print(
+        f"{len(ok)} issue texts ready, {len(outcomes) - len(ok)} rejected by the checker{spent}"
+    )
 
 
 def _hint_levels(text: str) -> list[HintLevel]:

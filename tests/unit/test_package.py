@@ -282,3 +282,34 @@ def test_issue_record_instruction_levels():
     assert issue.instruction("category").endswith("Hint: C\n")
     assert issue.instruction("specific") == issue.instruction()
     assert TestFiles(b"", ()).manifest() == ""
+
+
+# --------------------------------------------------------------------------- LLM issue writer
+def test_llm_issue_writer_is_held_to_the_leak_checker():
+    from cligym.llm.client import LlmSpec
+    from cligym.package.llm_issue import write_llm_issue
+    from tests.fakellm import FakeLLM, Item
+
+    task, gold = _task(), _gold()
+    secrets = secrets_for(task)
+    clean = json.dumps({"title": "sqlite tests fail", "body": "Running the suite fails: ..."})
+    leaky = json.dumps({"title": "broken lib", "body": f"I think {LIB} is corrupt"})
+    with FakeLLM() as fake:
+        fake.script("good", [Item(content="Sure!\n" + clean)])
+        fake.script("learns", [Item(content=leaky), Item(content=clean)])
+        fake.script("stubborn", [Item(content=leaky)])
+        fake.script("chatty", [Item(content="no json here")])
+        spec = lambda m: LlmSpec(m, fake.url, "sk-test", backoff_max_sec=0.01)  # noqa: E731
+        issue, reason, tokens = write_llm_issue(task, gold, secrets, spec("good"))
+        assert issue is not None and issue.writer == "llm:good" and tokens == 120
+        assert issue.title == "sqlite tests fail" and issue.hints == task.hints
+        prompt = fake.requests[0]["messages"][0]["content"]
+        assert TESTS[0] in prompt and LIB not in prompt  # symptoms only, redacted
+        issue, reason, _ = write_llm_issue(task, gold, secrets, spec("learns"))
+        assert issue is not None
+        feedback = fake.requests[-1]["messages"][-1]["content"]
+        assert "names the fault's target path" in feedback
+        issue, reason, tokens = write_llm_issue(task, gold, secrets, spec("stubborn"))
+        assert issue is None and reason.startswith("issue text leaks") and tokens == 360
+        issue, reason, _ = write_llm_issue(task, gold, secrets, spec("chatty"))
+        assert issue is None and "not JSON" in reason

@@ -19,9 +19,11 @@ from typing import Literal
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
+from cligym.llm.client import LlmSpec
 from cligym.package.issue import check_issue, render_issue
 from cligym.package.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
 from cligym.package.leakcheck import Secrets, secrets_for
+from cligym.package.llm_issue import write_llm_issue
 from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
 from cligym.package.testfiles import TestFiles, collect_test_files
 from cligym.progress import NULL_REPORTER, Reporter
@@ -44,6 +46,7 @@ class PackageOutcome:
     task: Task
     issue: IssueText | None
     reason: str = ""
+    tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,25 @@ class ExportReport:
 
 
 def package_task(
-    catalog: Catalog, task: Task, gold: GoldEnv, seed: int = 0, force: bool = False
+    catalog: Catalog,
+    task: Task,
+    gold: GoldEnv,
+    seed: int = 0,
+    force: bool = False,
+    llm: LlmSpec | None = None,
 ) -> PackageOutcome:
-    """The task's issue text (stored); phrasings are tried until one passes the leak checker."""
+    """The task's issue text (stored); template phrasings are tried until one passes the leak
+    checker, or (with `llm`) the model writes it under the same checker."""
     stored = catalog.get_issue(task.id)
     if stored is not None and not force:
         return PackageOutcome(task, stored)
     secrets = task_secrets(catalog, task)
+    if llm is not None:
+        written, reason, tokens = write_llm_issue(task, gold, secrets, llm, seed)
+        if written is None:
+            return PackageOutcome(task, None, reason, tokens)
+        catalog.put_issue(written, gold.id)
+        return PackageOutcome(task, written, tokens=tokens)
     problems: list[str] = []
     for attempt in range(PHRASINGS_TRIED):
         issue = render_issue(task, gold, secrets, seed=seed + attempt)
