@@ -36,6 +36,7 @@ from cligym.package.validate import Harness, ValidationReport, validate_dataset
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, HintLevel, ImpactMap, Task, VerifyResult
+from cligym.report.page import collect, render_report
 from cligym.rollout.filters import FilterConfig, FilterSummary, judge_trajectory, summarize
 from cligym.rollout.run import RolloutReport, RolloutSpec, run_rollouts
 from cligym.rollout.sft import SftFormat, SftReport, export_sft
@@ -345,6 +346,16 @@ class Workspace:
         return export_sft(
             self.catalog.list_trajectories(), self.catalog.list_verdicts(), out, fmt, include_all
         )
+
+    def report(self, out: Path, title: str = "cligym report") -> Path:
+        """One self-contained HTML page about this work directory's catalog."""
+        html = render_report(collect(self.catalog), title)
+        out = out.expanduser().resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(html)
+        tmp.replace(out)
+        return out
 
     def doctor(self, min_free_gb: float = 10.0) -> DoctorReport:
         return run_doctor(self.settings.workdir, self.settings.base_image, min_free_gb)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cligym import __version__, cli_dataset, cli_rollout
+from cligym import __version__, cli_dataset, cli_pipeline, cli_rollout
 from cligym.api import GoldOutcome
 from cligym.clitools import RichReporter, console, out, state, workspace
 from cligym.errors import CligymError
@@ -376,6 +376,8 @@ for command in (cli_dataset.package, cli_dataset.export, cli_dataset.validate, c
 app.command()(cli_rollout.rollout)
 app.command("filter")(cli_rollout.filter_trajectories)
 app.command()(cli_rollout.sft)
+app.command()(cli_pipeline.run)
+app.command()(cli_pipeline.report)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -106,3 +106,4 @@ def sft(
     for tid, why in report.skipped:
         out.print(f"[yellow]skipped[/yellow] {tid}: {why}")
     out.print(f"{report.rows} conversations -> {report.out}/train.jsonl (+ data/train.parquet)")
+

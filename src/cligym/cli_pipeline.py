@@ -1,0 +1,93 @@
+"""CLI commands over whole work directories: run (the pipeline over a corpus) and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cligym.clitools import RichReporter, out, workspace
+from cligym.errors import CligymError
+
+
+def report(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write one self-contained HTML page: funnel, yields, histograms, tasks."""
+    path = workspace().report(out_file)
+    out.print(f"report -> {path}")
+
+
+def run(
+    pipeline: Annotated[
+        Path | None, typer.Argument(help="Pipeline TOML ([pipeline] settings, [[repo]] list).")
+    ] = None,
+    repos: Annotated[
+        list[str] | None, typer.Option("--repos", help="Sources instead of a pipeline file.")
+    ] = None,
+    budget: Annotated[int | None, typer.Option(help="Inversion attempts per repo.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Repos at once [default: cores].")] = None,
+    export_format: Annotated[
+        str | None, typer.Option("--format", help="harbor | tb | none")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local (a pool on this machine) | ray")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray: cluster address (default: start a local one)")
+    ] = None,
+) -> None:
+    """The whole pipeline (gold to export) for every repo; failures never stop the others."""
+    from cligym.pipeline.run import run_pipeline
+    from cligym.pipeline.spec import PipelineSpec, RepoSpec, load_pipeline
+
+    if pipeline is None and not repos:
+        raise CligymError("give a pipeline TOML or --repos SOURCE ...")
+    spec = load_pipeline(pipeline) if pipeline else PipelineSpec(
+        repos=tuple(RepoSpec(source=s) for s in repos or ())
+    )
+    if pipeline and repos:
+        spec = spec.model_copy(update={"repos": tuple(RepoSpec(source=s) for s in repos)})
+    overrides: dict[str, object] = {}
+    if budget is not None:
+        overrides["budget"] = budget
+    if workers is not None:
+        overrides["workers"] = workers
+    if export_format is not None:
+        if export_format not in ("harbor", "tb", "none"):
+            raise CligymError(f"--format must be harbor, tb or none; got {export_format!r}")
+        overrides["export_format"] = export_format
+    spec = PipelineSpec.model_validate({**spec.model_dump(), **overrides})
+    if executor not in ("local", "ray"):
+        raise CligymError(f"--executor must be local or ray; got {executor!r}")
+    ws = workspace()
+    chosen = None
+    if executor == "ray":
+        from cligym.pipeline.ray_exec import RayExecutor
+
+        chosen = RayExecutor(ws, spec, address=address, num_cpus=spec.workers or None)
+    reporter = RichReporter()
+    try:
+        report = run_pipeline(ws, spec, executor=chosen, reporter=reporter)
+    finally:
+        reporter.close()
+    table = Table(title=f"{len(report.repos)} repos, {report.tasks} verified tasks")
+    for col in ("repo", "stable tests", "attempts", "candidates", "tasks", "time", "error"):
+        table.add_column(col)
+    for r in report.repos:
+        table.add_row(
+            r.name or r.source, str(r.stable_tests), str(r.attempts), str(r.candidates),
+            str(r.tasks), f"{r.duration_sec:.0f} s", r.error[:80],
+        )
+    out.print(table)
+    built = sum(1 for r in report.repos if r.gold_id)
+    out.print(
+        f"{built}/{len(report.repos)} gold envs, {report.tasks} tasks in "
+        f"{report.duration_sec / 60:.1f} min ({report.tasks_per_hour:.0f} tasks/h)"
+    )
+    if report.export is not None:
+        out.print(f"dataset: {report.export.out} ({len(report.export.written)} task dirs)")
+    if any(r.error for r in report.repos):
+        raise typer.Exit(1)

@@ -1,0 +1,160 @@
+"""Run gold -> probe -> invert -> verify -> package for every repository, then export.
+
+Each repository is one work unit on the executor; a unit's failure is recorded and never stops
+the others. Every stage underneath is idempotent and keyed by content hashes (gold ids, attempt
+ids, candidate ids), so running the same command again after a crash, even a `kill -9`, redoes
+only what was not finished; containers of the dead run are collected first.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from cligym.api import Workspace
+from cligym.errors import CligymError
+from cligym.gold.build import GoldRequest
+from cligym.package.export import ExportReport
+from cligym.pipeline.spec import PipelineSpec, RepoSpec
+from cligym.progress import NULL_REPORTER, Reporter
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RepoOutcome:
+    source: str
+    name: str = ""
+    gold_id: str = ""
+    stable_tests: int = 0
+    attempts: int = 0
+    candidates: int = 0
+    tasks: int = 0
+    duration_sec: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineReport:
+    repos: tuple[RepoOutcome, ...]
+    export: ExportReport | None
+    duration_sec: float
+
+    @property
+    def tasks(self) -> int:
+        return sum(r.tasks for r in self.repos)
+
+    @property
+    def tasks_per_hour(self) -> float:
+        return self.tasks / (self.duration_sec / 3600) if self.duration_sec else 0.0
+
+
+class Executor(Protocol):
+    """Runs work units; yields results as they finish (order not kept)."""
+
+    def run(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """A thread pool on this machine (units spend their time in containers, not in Python)."""
+
+    workers: int
+
+    def run(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+def default_workers() -> int:
+    """One repository per core: each unit keeps about one core busy in its containers."""
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class _RepoReporter:
+    """Stage lines of one unit, prefixed with its repository; bars only for the whole run."""
+
+    inner: Reporter
+    label: str
+
+    def stage(self, stage: str, message: str) -> None:
+        self.inner.stage(stage, f"{self.label}: {message}")
+
+    def progress(self, stage: str, done: int, total: int, label: str = "") -> None:
+        return None
+
+
+def run_repo(
+    ws: Workspace, spec: PipelineSpec, repo: RepoSpec, reporter: Reporter = NULL_REPORTER
+) -> RepoOutcome:
+    """One repository through every stage up to packaging; errors become the outcome."""
+    started = time.monotonic()
+    reporter = _RepoReporter(reporter, repo.source.removeprefix("pypi:").split("/")[-1])
+    name = gold_id = ""
+    stable = attempts = candidates = 0
+    try:
+        request = GoldRequest(spec=repo.source, runs=spec.runs, min_tests=spec.min_tests)
+        gold = ws.gold(request, reporter).gold
+        name, gold_id, stable = gold.name, gold.id, len(gold.stability.stable_passing)
+        reporter.stage("run", f"{name}: gold ready ({stable} stable tests)")
+        ws.probe(gold.id, reporter=reporter)
+        report = ws.invert(gold.id, budget=spec.budget_of(repo), seed=spec.seed, reporter=reporter)
+        attempts, candidates = len(report.attempts), len(report.candidates)
+        ws.verify(gold.id, jobs=spec.verify_jobs, reporter=reporter)
+        ws.package(gold.id)
+        tasks = len(ws.list_tasks(gold.id))
+    except CligymError as err:
+        return RepoOutcome(
+            repo.source, name, gold_id, stable, attempts, candidates, 0,
+            round(time.monotonic() - started, 1), str(err).splitlines()[0],
+        )
+    reporter.stage("run", f"{name}: {tasks} tasks from {attempts} attempts")
+    return RepoOutcome(
+        repo.source, name, gold_id, stable, attempts, candidates, tasks,
+        round(time.monotonic() - started, 1),
+    )
+
+
+def run_pipeline(
+    ws: Workspace,
+    spec: PipelineSpec,
+    executor: Executor | None = None,
+    reporter: Reporter = NULL_REPORTER,
+) -> PipelineReport:
+    """Every repository on the executor, then one export of all their tasks."""
+    started = time.monotonic()
+    ws.gc()  # containers and staging dirs of a dead earlier run (kill -9) go first
+    executor = executor or LocalExecutor(spec.workers or default_workers())
+    outcomes: list[RepoOutcome] = []
+    total = len(spec.repos)
+    reporter.progress("repos", 0, total)
+    for outcome in executor.run(lambda repo: run_repo(ws, spec, repo, reporter), spec.repos):
+        outcomes.append(outcome)
+        reporter.progress("repos", len(outcomes), total, outcome.name or outcome.source)
+        if outcome.error:
+            reporter.stage("run", f"[red]failed[/red] {outcome.source}: {outcome.error}")
+    export = None
+    golds = [o.gold_id for o in outcomes if o.gold_id and o.tasks and not o.error]
+    if spec.export_format != "none" and golds:
+        names = [t.name for g in golds for t in ws.list_tasks(g)]
+        out = Path(spec.out) if Path(spec.out).is_absolute() else ws.settings.paths.root / spec.out
+        export = ws.export(
+            out,
+            spec.export_format,
+            hints=spec.hints,
+            gold_images=spec.gold_images,
+            names=names,
+            reporter=reporter,
+        )
+    order = {r.source: i for i, r in enumerate(spec.repos)}
+    outcomes.sort(key=lambda o: order.get(o.source, 0))
+    return PipelineReport(tuple(outcomes), export, round(time.monotonic() - started, 1))

@@ -1,0 +1,1 @@
+"""`cligym report`: one self-contained HTML page about a work directory's catalog."""
