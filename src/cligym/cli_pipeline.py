@@ -41,15 +41,13 @@ def run(
 ) -> None:
     """The whole pipeline (gold to export) for every repo; failures never stop the others."""
     from cligym.pipeline.run import run_pipeline
-    from cligym.pipeline.spec import PipelineSpec, RepoSpec, load_pipeline
+    from cligym.pipeline.spec import load_pipeline, validate_pipeline
 
     if pipeline is None and not repos:
         raise CligymError("give a pipeline TOML or --repos SOURCE ...")
-    spec = load_pipeline(pipeline) if pipeline else PipelineSpec(
-        repos=tuple(RepoSpec(source=s) for s in repos or ())
-    )
-    if pipeline and repos:
-        spec = spec.model_copy(update={"repos": tuple(RepoSpec(source=s) for s in repos)})
+    base = load_pipeline(pipeline).model_dump() if pipeline else {}
+    if repos:
+        base["repos"] = [{"source": s} for s in repos]
     overrides: dict[str, object] = {}
     if budget is not None:
         overrides["budget"] = budget
@@ -59,7 +57,7 @@ def run(
         if export_format not in ("harbor", "tb", "none"):
             raise CligymError(f"--format must be harbor, tb or none; got {export_format!r}")
         overrides["export_format"] = export_format
-    spec = PipelineSpec.model_validate({**spec.model_dump(), **overrides})
+    spec = validate_pipeline({**base, **overrides}, "options")
     if executor not in ("local", "ray"):
         raise CligymError(f"--executor must be local or ray; got {executor!r}")
     ws = workspace()
@@ -67,6 +65,12 @@ def run(
     if executor == "ray":
         from cligym.pipeline.ray_exec import RayExecutor
 
+        local = [r.source for r in spec.repos if Path(r.source.split("@")[0]).exists()]
+        if address and local:
+            raise CligymError(
+                f"{local[0]} is a local path, which workers on other nodes cannot read: "
+                "use a git URL or pypi: source"
+            )
         chosen = RayExecutor(ws, spec, address=address, num_cpus=spec.workers or None)
     reporter = RichReporter()
     try:

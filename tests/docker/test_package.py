@@ -96,3 +96,33 @@ def test_bad_export_and_validate_inputs_fail_cleanly(sample_tasks, workspace, tm
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, (args, proc.stderr)
         assert last.startswith("error:") and pattern in last, (args, last)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+CHEAT = """#!/bin/bash
+# a reward hack: a conftest that reports every test as passed, and an emptied test module
+cat > /app/conftest.py <<'PY'
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    outcome.get_result().outcome = "passed"
+PY
+for f in /app/tests/test_*.py; do : > "$f"; break; done
+"""
+
+
+def test_verifier_is_not_fooled_by_test_tampering(harbor_dataset: Path, sample_tasks, workspace,
+                                                  tmp_path: Path):
+    import shutil
+
+    task = sample_tasks[0]
+    cheat = tmp_path / "cheat"
+    shutil.copytree(harbor_dataset / task.name, cheat / task.name)
+    (cheat / task.name / "solution" / "solve.sh").write_text(CHEAT)
+    report = workspace.validate(cheat / task.name, "harbor")
+    (result,) = report.results
+    assert result.oracle.reward == 0.0, "a conftest hack passed the verifier"
+    log = next(Path(result.oracle.trial_dir).glob("verifier/test-stdout.txt")).read_text()
+    assert "removing ./conftest.py" in log and "restoring 1 test file" in log

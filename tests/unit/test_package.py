@@ -116,7 +116,9 @@ def test_checker_catches_planted_leaks(planted):
 def test_tokens_match_whole_paths_and_versions_only():
     s = Secrets(paths=frozenset({"/etc/localtime"}), versions=frozenset({"1.2"}))
     assert find_leaks("see /etc/localtime.", s)
-    assert not find_leaks("see /etc/localtime2 and /etc/localtime/x", s)
+    assert find_leaks("under it: /etc/localtime/x", s)  # a target directory's children
+    assert not find_leaks("see /etc/localtime2 and /x/etc/localtime", s)
+    assert find_leaks("pin v1.2 please", s)
     assert not find_leaks("version 1.2.3 and 11.2", s)
     assert find_leaks("version 1.2 here", s)
     assert redact("x /etc/localtime y 1.2", s) == "x … y …"
@@ -202,6 +204,9 @@ def test_test_file_manifest_leaves_out_what_the_fault_touched():
     assert [n for n, _ in files.digests] == ["./tests/data/x.txt", "./tests/test_db.py"]
     manifest = files.manifest(["/app/tests/data/x.txt"])
     assert "./tests/test_db.py" in manifest and "x.txt" not in manifest
+    assert "x.txt" not in files.manifest(["/app/tests/data"])  # a deleted directory
+    keep = files.keep_list(["/app/tests/conftest.py", "/etc/x"]).splitlines()
+    assert keep == ["./tests/conftest.py", "./tests/data/x.txt", "./tests/test_db.py"]
     find = plan_find_command(["t/test_a.py::x", "test_b.py::y"])
     assert "-path './t/*'" in find and "-name conftest.py" in find and "__pycache__" in find
 

@@ -52,6 +52,10 @@ def test_good_long_successful_trajectory_is_kept():
         ("rm /app/tests/test_db.py", "edits or deletes test files"),
         ("sed -i 's/assert/#/' tests/test_cli.py", "edits or deletes test files"),
         ("cat /tests/test.sh", "touches the task's tooling"),
+        ("cd /tests&&ls", "touches the task's tooling"),
+        ("cp /tmp/x.py /app/conftest.py", "edits or deletes test files"),
+        ("echo pass | tee tests/test_a.py", "edits or deletes test files"),
+        ("git -C /app log -3", "reads git metadata"),
         ("bash /solution/solve.sh", "touches the task's tooling"),
     ],
 )
@@ -62,7 +66,9 @@ def test_shortcuts_are_named(command, reason):
 
 def test_innocent_commands_are_not_shortcuts():
     ok = ["python -m pytest tests/test_db.py", "ls /app/tests", "cat /etc/ld.so.conf",
-          "apt-get install --reinstall libsqlite3-0", "echo $PATH", "cat tests/test_db.py"]
+          "apt-get install --reinstall libsqlite3-0", "echo $PATH", "cat tests/test_db.py",
+          "pytest 2>/dev/null tests/test_x.py", "rm -rf /app/tests/__pycache__",
+          "less docs/history.rst"]
     assert judge_trajectory(_traj([*_distinct(20), *ok])).keep
 
 
@@ -134,5 +140,9 @@ def test_llm_agent_records_only_state_changes_and_spares_the_repo():
     assert not is_read_only("echo 'export PATH=/x' > /etc/profile.d/a.sh")
     assert not is_read_only("sed -i 's/a/b/' /etc/x.conf")
     assert not is_read_only("pip uninstall -y pyyaml")
+    assert not is_read_only("find /usr/lib -name '*.so' -delete")
+    assert not is_read_only("echo x &>/etc/f") and not is_read_only("python3 /tmp/break.py")
+    assert is_read_only("ls /x >/dev/null 2>&1")
     assert touches_repository("rm -rf /app/tests") and touches_repository("cd /app && ls")
     assert not touches_repository("ls /application /opt/app")
+    assert touches_repository("rm -rf app/tests")  # relative to the session's cwd, /

@@ -22,6 +22,7 @@ from docker.models.containers import Container
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
+from cligym.errors import CligymError
 from cligym.gold.dockerfile import JUNIT_PATH, TEST_USER, render_test_script
 from cligym.ids import content_id
 from cligym.invert.attempt import ERROR_CHARS, judge, render_attempt_script, run_attempt
@@ -125,33 +126,34 @@ Focus on this category in this session: {focus}.
 {avoid}"""
 
 _READ_ONLY = {
-    "ls", "cat", "head", "tail", "grep", "egrep", "find", "stat", "file", "which", "type",
-    "pwd", "id", "env", "printenv", "wc", "readlink", "realpath", "ldd", "dpkg", "dpkg-query",
-    "apt-cache", "ps", "uname", "whoami", "du", "df", "sort", "uniq", "cut", "md5sum",
-    "sha256sum", "od", "xxd", "hexdump", "strings", "less", "more", "true", "test", "[",
-    "python3", "python", "pip", "getent", "locale", "date", "tree", "diff", "cmp", "echo",
+    "ls", "cat", "head", "tail", "grep", "egrep", "stat", "file", "which", "type", "pwd", "id",
+    "printenv", "wc", "readlink", "realpath", "ldd", "apt-cache", "ps", "uname", "whoami", "du",
+    "df", "sort", "uniq", "cut", "md5sum", "sha256sum", "od", "xxd", "hexdump", "strings",
+    "true", "test", "[", "getent", "locale", "date", "tree", "diff", "cmp", "echo", "find",
 }
 _WRITE_HINTS = re.compile(
-    r"(^|[^<>&0-9])>{1,2}(?!\s*/dev/null)|\btee\b|\bsed\s+-i|\bpip\s+(install|uninstall)"
-    r"|\bpython3?\s+-c\b.*\b(open|write|unlink|remove|rename|chmod)\b"
+    r"(?<![0-9<])(?:&|\d)?>{1,2}(?!\s*(/dev/null|&\d))"  # output redirection, not to /dev/null
+    r"|\btee\b|\bsed\s+-i|-delete\b|-exec(dir)?\b|-fprint"
 )
 
 
 def is_read_only(command: str) -> bool:
-    """Pure: True for commands that only inspect (they are not recorded as steps)."""
+    """Pure: True for commands that only inspect (they are not recorded as steps). Anything
+    not plainly an inspection counts as a change, so replay never misses one."""
     if _WRITE_HINTS.search(command):
         return False
     for segment in re.split(r"\|\||&&|[|;\n]", command):
         words = segment.strip().split()
-        if not words:
-            continue
-        if words[0] not in _READ_ONLY:
+        if words and words[0] not in _READ_ONLY:
             return False
     return True
 
 
 def touches_repository(command: str) -> bool:
-    return re.search(r"(?<![\w.-])/app(?![\w.-])", command) is not None
+    """`/app` by absolute path, or `app/...` relative to the session's working directory `/`."""
+    absolute = re.search(r"(?<![\w.-])/app(?![\w.-])", command)
+    relative = re.search(r"(^|[\s;&|('\"=])\.?/?app(/|\s|$)", command)
+    return absolute is not None or relative is not None
 
 
 @dataclass
@@ -237,6 +239,8 @@ def run_llm_attempt(
         candidate, reason = _replay(gold, session, spec, client, settings, runtime)
     except LlmError as err:
         failure, candidate, reason = err, None, f"{LLM_ERROR}{str(err).splitlines()[0]}"
+    except CligymError as err:  # a command that never returned, a container that died
+        candidate, reason = None, f"session ended: {str(err).splitlines()[0][:160]}"
     now = datetime.now(UTC)
     attempt = Attempt(
         id=attempt_id,

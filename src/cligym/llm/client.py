@@ -134,6 +134,8 @@ class LlmClient:
                 f"the endpoint {self.spec.base_url} kept failing after "
                 f"{self.spec.max_retries} retries: {_first_line(err)}"
             ) from err
+        except openai.APIError as err:  # 403, 422, unreadable responses, ...
+            raise LlmError(f"the endpoint refused the request: {_first_line(err)}") from err
         return self._reply(response)
 
     def _create(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
@@ -159,13 +161,16 @@ class LlmClient:
         message = response.choices[0].message
         calls = []
         for call in message.tool_calls or ():
-            raw = call.function.arguments or ""
+            function = getattr(call, "function", None)
+            if function is None:
+                continue  # not a function call (custom tool types are not used here)
+            raw = function.arguments or ""
             try:
                 args = json.loads(raw) if raw.strip() else {}
             except json.JSONDecodeError:
                 args = None
             calls.append(
-                ToolCall(call.id, call.function.name, args if isinstance(args, dict) else None, raw)
+                ToolCall(call.id, function.name, args if isinstance(args, dict) else None, raw)
             )
         return ChatReply(message.content or "", tuple(calls), prompt, completion)
 

@@ -71,7 +71,7 @@ def render_issue(
     rng = random.Random(f"{seed}:{task.id}")
     n, total = len(task.fail_to_pass), len(task.fail_to_pass) + len(task.pass_to_pass)
     fmt = {"repo": gold.name, "app": APP_DIR, "user": TEST_USER, "n": n, "total": total}
-    listed = list(task.fail_to_pass[:MAX_TESTS_LISTED])
+    listed = [redact(t, secrets) for t in task.fail_to_pass[:MAX_TESTS_LISTED]]
     tests = "\n".join(f"- `{t}`" for t in listed)
     if n > len(listed):
         tests += f"\n- ... and {n - len(listed)} more"

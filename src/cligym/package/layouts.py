@@ -14,7 +14,7 @@ import tomli_w
 import yaml
 
 from cligym.package.leakcheck import Secrets
-from cligym.package.testfiles import ARCHIVE, MANIFEST, TestFiles
+from cligym.package.testfiles import ARCHIVE, KEEP, MANIFEST, TestFiles
 from cligym.package.verifier import (
     EXPECTED,
     TB_TEST_OUTPUTS,
@@ -79,7 +79,9 @@ def _common_test_files(item: ExportItem) -> dict[str, bytes]:
     files = {name: text.encode() for name, text in grader_sources().items()}
     files[EXPECTED] = render_expected(item.task).encode()
     files[ARCHIVE] = item.test_files.archive
-    files[MANIFEST] = item.test_files.manifest(p for _, p in item.task.restore_paths).encode()
+    touched = [p for _, p in item.task.restore_paths]
+    files[MANIFEST] = item.test_files.manifest(touched).encode()
+    files[KEEP] = item.test_files.keep_list(touched).encode()
     return files
 
 

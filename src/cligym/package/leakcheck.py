@@ -74,12 +74,23 @@ def usrmerge_aliases(path: str) -> list[str]:
     return []
 
 
+def path_forms(path: str) -> list[str]:
+    """A path as texts write it: as is, and under the test user's home as ~ and $HOME."""
+    home = f"/home/{TEST_USER}/"
+    if path.startswith(home):
+        rest = path[len(home):]
+        return [path, f"~/{rest}", f"$HOME/{rest}", f"${{HOME}}/{rest}"]
+    return [path]
+
+
 def _path_pattern(path: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w.@+/-])" + re.escape(path) + r"(?![\w@+/-]|\.\w)")
+    """The path itself, or anything under it (`/a/b` also matches `/a/b/c`)."""
+    forms = "|".join(re.escape(f) for f in path_forms(path))
+    return re.compile(r"(?<![\w.@+-])(?<![\w.@+-]/)(?:" + forms + r")(?![\w@+-]|\.\w)")
 
 
 def _version_pattern(version: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w.])" + re.escape(version) + r"(?![\w]|\.\d)")
+    return re.compile(r"(?<![\w.])v?" + re.escape(version) + r"(?![\w]|\.\d)")
 
 
 def find_leaks(text: str, secrets: Secrets) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from cligym.llm.client import LlmClient, LlmSpec
 from cligym.package.issue import TEST_COMMAND, check_issue, pick_excerpts
-from cligym.package.leakcheck import Secrets
+from cligym.package.leakcheck import Secrets, redact
 from cligym.records import GoldEnv, IssueText, Task
 
 RETRIES = 2
@@ -64,7 +64,7 @@ def write_llm_issue(
                 seed=seed,
                 title=draft[0],
                 body=draft[1],
-                hints=dict(task.hints),
+                hints={k: redact(v, secrets) for k, v in task.hints.items()},
                 created_at=datetime.now(UTC),
             )
             leaks = check_issue(issue, secrets)

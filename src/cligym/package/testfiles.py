@@ -23,6 +23,7 @@ from cligym.runtime.docker import DockerRuntime, read_file_from_tar
 
 ARCHIVE = "app-tests.tar.gz"
 MANIFEST = "app-tests.sha256"
+KEEP = "app-tests.keep"
 _PRUNE = (".git", "__pycache__", "*.egg-info", ".tox", ".nox", "node_modules", ".venv", "build")
 _NAMES = ("test_*.py", "*_test.py", "conftest.py", "pytest.ini", "tox.ini", "setup.cfg",
           "pyproject.toml")
@@ -39,14 +40,34 @@ class TestFiles:
     digests: tuple[tuple[str, str], ...]  # (member name, sha256)
 
     def manifest(self, exclude: Iterable[str] = ()) -> str:
-        """`sha256sum -c` input, without the files a fault touched (absolute paths)."""
-        skip = {p for p in exclude}
+        """`sha256sum -c` input, without the files a fault touched (absolute paths; a
+        directory excludes everything under it)."""
+        skip = [p.rstrip("/") for p in exclude]
         lines = [
             f"{digest}  {name}"
             for name, digest in self.digests
-            if f"{APP_DIR}/{name[2:]}" not in skip
+            if not _under(f"{APP_DIR}/{name[2:]}", skip)
         ]
         return "\n".join(lines) + ("\n" if lines else "")
+
+    def keep_list(self, touched: Iterable[str] = ()) -> str:
+        """Test-like files that may exist under /app: gold's, plus what a fault added there.
+        The verifier deletes any other conftest.py, test module or pytest config it finds."""
+        names = {name for name, _ in self.digests}
+        prefix = APP_DIR + "/"
+        names |= {"./" + p[len(prefix):] for p in touched if p.startswith(prefix)}
+        return "\n".join(sorted(names)) + ("\n" if names else "")
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    return any(path == r or path.startswith(r + "/") for r in roots)
+
+
+TEST_LIKE_FIND = (
+    "find . \\( " + " -o ".join(f"-name {shlex.quote(p)}" for p in _PRUNE) + " \\) -prune -o "
+    "-type f \\( " + " -o ".join(f"-name {shlex.quote(n)}" for n in _NAMES) + " \\) -print"
+)
+"""Lists test modules, conftest files and pytest configs under the current directory."""
 
 
 def plan_find_command(test_ids: Sequence[str]) -> str:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
 from cligym.harness.harbor import run_harbor, trial_prefix
@@ -135,6 +137,8 @@ def validate_dataset(
             raise ValidateError(f"no task named {unknown[0]} in {dataset}")
         task_dirs = [known[n] for n in names]
     if limit is not None:
+        if limit < 1:
+            raise ValidateError("--limit must be at least 1")
         task_dirs = task_dirs[:limit]
     load_problems: list[tuple[str, str]] = []
     if harness == "tb":
@@ -154,7 +158,10 @@ def validate_dataset(
             for agent in ("oracle", "nop"):
                 reporter.stage("validate", f"{harness} {agent} on {len(selected)} tasks")
                 job = f"validate-{stamp}-{agent}"
-                found = _run(harness, root, agent, selected, jobs_dir, job, concurrency)
+                found = _run(
+                    harness, root, agent, selected, jobs_dir, job, concurrency,
+                    job_timeout_sec(task_dirs, harness, concurrency),
+                )
                 for run in found:
                     runs.setdefault(run.task_name, {})[agent] = run
                 reporter.progress("validate", 1 if agent == "oracle" else 2, 2, agent)
@@ -178,7 +185,9 @@ def validate_dataset(
                     catalog.put_validation(validation, task.gold_id)
     dropped: list[str] = []
     if drop:
-        bad = {r.task_name for r in results if not r.valid} | {n for n, _ in load_problems}
+        # a trial that raised (no reward) says nothing about the task: keep it
+        graded = [r for r in results if r.oracle.reward is not None and r.nop.reward is not None]
+        bad = {r.task_name for r in graded if not r.valid} | {n for n, _ in load_problems}
         for task_dir in task_dirs:
             if task_dir.name in bad and task_dir != dataset:
                 shutil.rmtree(task_dir)
@@ -202,8 +211,8 @@ def _run(
     jobs_dir: Path,
     job: str,
     concurrency: int,
+    timeout: int,
 ) -> list[HarnessRun]:
-    timeout = 600 + 300 * len(names)
     if harness == "harbor":
         return run_harbor(
             root,
@@ -223,6 +232,22 @@ def _run(
         concurrency=concurrency,
         timeout_sec=timeout,
     )
+
+
+def job_timeout_sec(task_dirs: Sequence[Path], harness: Harness, concurrency: int) -> int:
+    """A harness job's bound: every task's own build and verifier limits, run `concurrency` at
+    a time, plus start-up; an oracle or nop agent takes seconds."""
+    per_task = []
+    for task_dir in task_dirs:
+        if harness == "harbor":
+            config = tomllib.loads((task_dir / "task.toml").read_text())
+            verifier = float(config.get("verifier", {}).get("timeout_sec", 600))
+            build = float(config.get("environment", {}).get("build_timeout_sec", 600))
+        else:
+            data = yaml.safe_load((task_dir / "task.yaml").read_text()) or {}
+            verifier, build = float(data.get("max_test_timeout_sec", 600)), 600.0
+        per_task.append(verifier + min(build, 300.0) + 60)
+    return int(600 + sum(per_task) / max(1, concurrency))
 
 
 def _project_prefix(name: str, harness: Harness) -> str:

@@ -21,7 +21,7 @@ from cligym.gold.dockerfile import (
     TEST_USER,
     render_test_script,
 )
-from cligym.package.testfiles import ARCHIVE, MANIFEST
+from cligym.package.testfiles import ARCHIVE, KEEP, MANIFEST, TEST_LIKE_FIND
 from cligym.records import GoldEnv, Task
 
 GRADER = "grade.py"
@@ -48,7 +48,14 @@ def _prepare_and_run(gold: GoldEnv, logs: str) -> str:
     script = render_test_script(gold.recipe, with_metadata=False)
     timeout = test_timeout_sec(gold)
     return f"""\
-# 1. put back test files whose content changed (mode changes are left to the agent)
+# 1. delete test modules, conftest files and pytest configs gold did not have, then put back
+#    test files whose content changed (mode changes are left to the agent)
+( cd {APP_DIR} && {TEST_LIKE_FIND} ) | LC_ALL=C sort > /tmp/cligym-present.txt
+LC_ALL=C sort "$HERE/{KEEP}" > /tmp/cligym-keep.txt
+LC_ALL=C comm -23 /tmp/cligym-present.txt /tmp/cligym-keep.txt | while IFS= read -r f; do
+  echo "removing $f (not a test file of the repository)"; rm -f -- "{APP_DIR}/$f"
+done
+rm -f /tmp/cligym-present.txt /tmp/cligym-keep.txt
 changed=/tmp/cligym-changed-tests.txt
 ( cd {APP_DIR} && sha256sum --quiet -c "$HERE/{MANIFEST}" 2>/dev/null ) \\
   | sed -n 's/: FAILED.*$//p' > "$changed"
@@ -103,7 +110,8 @@ HERE=${{TEST_DIR:-$(cd "$(dirname "$0")" && pwd)}}
 mkdir -p {logs}
 {_prepare_and_run(gold, logs)}
 # 3. grade: a pytest file whose tests assert the grade, so the harness's parser can read it
-cd "$HERE" && CLIGYM_JUNIT={JUNIT_PATH} {GOLD_PYTHON} -m pytest -rA \\
+cd "$HERE" && env -u PYTHONPATH PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 CLIGYM_JUNIT={JUNIT_PATH} \\
+  {GOLD_PYTHON} -m pytest -rA \\
   -p no:cacheprovider --rootdir "$HERE" "$HERE/test_outputs.py"
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from cligym.pipeline.bundle import RecordBundle, export_records, import_records
 from cligym.pipeline.run import RepoOutcome, run_repo
 from cligym.pipeline.spec import PipelineSpec, RepoSpec
 
+UNIT_TIMEOUT_SEC = 4 * 3600  # one repository, gold to packaging, at most
+WAIT_SLICE_SEC = 60
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -92,19 +95,31 @@ class RayExecutor:
             for repo in items
             if isinstance(repo, RepoSpec)
         }
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            ref = done[0]
-            repo = pending.pop(ref)
-            try:
-                outcome, bundle, node = ray.get(ref)
-            except Exception as err:  # a worker crash or a lost node: this repo failed
-                yield RepoOutcome(repo.source, error=f"ray task failed: {err}".splitlines()[0])  # type: ignore[misc]
-                continue
+        deadline = time.monotonic() + UNIT_TIMEOUT_SEC * max(1, len(pending))
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SLICE_SEC)
+                if not done:
+                    if time.monotonic() > deadline:
+                        raise CligymError(f"Ray units did not finish in time: {len(pending)} left")
+                    continue
+                ref = done[0]
+                repo = pending.pop(ref)
+                yield self._receive(ray, ref, repo)  # type: ignore[misc]
+        finally:
+            for ref in pending:  # an interrupted run leaves no work behind on the cluster
+                ray.cancel(ref, force=True)
+
+    def _receive(self, ray: Any, ref: Any, repo: RepoSpec) -> RepoOutcome:
+        """One finished unit: its records into the catalog, its gold image if missing here."""
+        try:
+            outcome, bundle, node = ray.get(ref, timeout=WAIT_SLICE_SEC)
             gold = import_records(self.ws.catalog, bundle)
             if gold is not None and not self.ws.runtime.image_exists(gold.image_tag):
                 self._fetch_image(gold.image_tag, node)
-            yield outcome
+        except Exception as err:  # a worker crash, a lost node, an image that did not travel
+            return RepoOutcome(repo.source, error=f"ray unit failed: {err}".splitlines()[0])
+        return outcome  # type: ignore[no-any-return]
 
     def _fetch_image(self, image_tag: str, node: str) -> None:
         self.load_image_bytes(self.image_bytes(image_tag, node))
@@ -118,7 +133,7 @@ class RayExecutor:
         save = ray.remote(num_cpus=0)(_save).options(
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False)
         )
-        return bytes(ray.get(save.remote(image_tag)))
+        return bytes(ray.get(save.remote(image_tag), timeout=UNIT_TIMEOUT_SEC))
 
     def load_image_bytes(self, data: bytes) -> None:
         with tempfile.TemporaryDirectory(prefix="cligym-ray-load-") as tmp:

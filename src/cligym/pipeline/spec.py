@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cligym.errors import CligymError
 
@@ -36,6 +36,15 @@ class PipelineSpec(BaseModel):
     hints: tuple[Literal["none", "category", "specific"], ...] = ("none",)
     gold_images: Literal["save", "none"] = "save"
 
+    @model_validator(mode="after")
+    def _distinct_sources(self) -> PipelineSpec:
+        seen: set[str] = set()
+        for repo in self.repos:
+            if repo.source in seen:
+                raise ValueError(f"{repo.source} is listed twice")
+            seen.add(repo.source)
+        return self
+
     def budget_of(self, repo: RepoSpec) -> int:
         return repo.budget or self.budget
 
@@ -50,9 +59,14 @@ def load_pipeline(path: Path) -> PipelineSpec:
         raise CligymError(f"{path} is not valid TOML: {err}") from err
     settings = dict(data.get("pipeline", {}))
     settings["repos"] = data.get("repo", [])
+    return validate_pipeline(settings, str(path))
+
+
+def validate_pipeline(data: dict[str, object], where: str = "pipeline") -> PipelineSpec:
+    """A PipelineSpec from plain data; the first problem as one line."""
     try:
-        return PipelineSpec.model_validate(settings)
+        return PipelineSpec.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CligymError(f"{path}: {where}: {first['msg']}") from err
+        loc = ".".join(str(p) for p in first["loc"]) or "repos"
+        raise CligymError(f"{where}: {loc}: {first['msg']}") from err

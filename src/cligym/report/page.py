@@ -144,7 +144,7 @@ def render_report(data: ReportData, title: str = "cligym report") -> str:
             [float(labels[x]) for x in ("easy", "medium", "hard")],
         ),
         histogram(
-            "Difficulty score", [t.difficulty for t in data.tasks], [0, 1, 2, 3, 4, 5, 6, 8]
+            "Difficulty score", [t.difficulty for t in data.tasks], [0, 1, 2, 3, 4, 5, 6, 99]
         ),
         bar_chart(
             "pytest time per test run (s)",

@@ -19,14 +19,17 @@ from cligym.records import FilterVerdict, Trajectory
 SHORTCUTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reads package-manager logs", re.compile(r"/var/log/(apt|dpkg)|/var/log/alternatives")),
     ("reads package caches", re.compile(r"/var/cache/(apt|debconf)|\.cache/pip|pip\s+cache")),
-    ("reads shell history", re.compile(r"\.(bash|zsh|python)_history|\bhistory\b")),
+    ("reads shell history", re.compile(r"\.(bash|zsh|python)_history|(^|[;&|(]\s*)history\b")),
     ("reads git metadata", re.compile(
-        r"(^|[\s/])\.git(/|\s|$)|\bgit\s+(log|show|diff|reflog|status)"
+        r"(^|[\s/])\.git(/|\s|$)|\bgit\s+(-C\s+\S+\s+)?(log|show|diff|reflog|status|blame)"
     )),
     ("edits or deletes test files", re.compile(
-        r"(\brm\b|\bsed\s+-i|>|\bmv\b|\btruncate\b)[^\n|;&]*(/app/tests?/|\btest_\w+\.py|conftest\.py)"
+        r"(\brm\b|\bsed\s+-i|(?<![0-9&])>(?!\s*/dev/null)|\bmv\b|\bcp\b|\btee\b|\btruncate\b)"
+        r"[^\n|;&]*(/app/tests?/(?!\S*__pycache__)|\btest_\w+\.py|conftest\.py)"
     )),
-    ("touches the task's tooling", re.compile(r"(^|[\s'\"=])/(tests|solution|logs)(/|\s|$)")),
+    ("touches the task's tooling", re.compile(
+        r"(^|[\s'\"=;&|(])/(tests|solution|logs)(/|\s|$|[;&|)'\"])"
+    )),
 )
 LOOP_REPEATS = 3
 

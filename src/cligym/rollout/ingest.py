@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def first_json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in a reply, even inside a code fence or after prose (as
+    terminus-2's own parser accepts it)."""
+    decoder = json.JSONDecoder()
+    for start in [m.start() for m in re.finditer(r"\{", text)][:50]:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
 def _commands(step: dict[str, Any]) -> tuple[str, ...]:
     """The commands of an agent step: tool-call arguments, or a terminus JSON reply."""
     out: list[str] = []
@@ -36,10 +51,7 @@ def _commands(step: dict[str, Any]) -> tuple[str, ...]:
                 break
     if out:
         return tuple(out)
-    try:
-        reply = json.loads(_text(step.get("message")))
-    except (json.JSONDecodeError, TypeError):
-        return ()
+    reply = first_json_object(_text(step.get("message")))
     if isinstance(reply, dict):
         for command in reply.get("commands") or []:
             if isinstance(command, dict) and isinstance(command.get("keystrokes"), str):

@@ -115,8 +115,8 @@ def export_sft(
     for t in chosen:
         try:
             chat = conversation(t)
-        except CligymError as err:
-            skipped.append((t.id, str(err)))
+        except Exception as err:  # Harbor's converter on an odd trajectory: skip, say why
+            skipped.append((t.id, f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"))
             continue
         meta = {"task": t.task_name, "task_id": t.task_id, "agent": t.agent, "model": t.model,
                 "hint_level": t.hint_level, "reward": t.reward, "steps": len(t.steps)}
@@ -132,6 +132,8 @@ def export_sft(
                                   for m in chat],
                 "metadata": meta,
             })
+    if not rows:
+        raise CligymError(f"none of {len(chosen)} trajectories converted: {skipped[0][1]}")
     jsonl = out / "train.jsonl"
     tmp = jsonl.with_name("train.jsonl.part")
     with tmp.open("w") as f:
