@@ -202,10 +202,10 @@ def _archive(files: dict[str, bytes]) -> bytes:
 def test_test_file_manifest_leaves_out_what_the_fault_touched():
     files = load_test_files(_archive({"./tests/test_db.py": b"x", "./tests/data/x.txt": b"y"}))
     assert [n for n, _ in files.digests] == ["./tests/data/x.txt", "./tests/test_db.py"]
-    manifest = files.manifest(["/app/tests/data/x.txt"])
-    assert "./tests/test_db.py" in manifest and "x.txt" not in manifest
-    assert "x.txt" not in files.manifest(["/app/tests/data"])  # a deleted directory
-    keep = files.keep_list(["/app/tests/conftest.py", "/etc/x"]).splitlines()
+    manifest = files.manifest([("C", "/app/tests/data/x.txt"), ("C", "/app/tests")])
+    assert "./tests/test_db.py" in manifest and "x.txt" not in manifest  # a changed dir stays
+    assert "x.txt" not in files.manifest([("D", "/app/tests/data")])  # a deleted directory
+    keep = files.keep_list([("A", "/app/tests/conftest.py"), ("C", "/etc/x")]).splitlines()
     assert keep == ["./tests/conftest.py", "./tests/data/x.txt", "./tests/test_db.py"]
     find = plan_find_command(["t/test_a.py::x", "test_b.py::y"])
     assert "-path './t/*'" in find and "-name conftest.py" in find and "__pycache__" in find

@@ -79,7 +79,7 @@ def _common_test_files(item: ExportItem) -> dict[str, bytes]:
     files = {name: text.encode() for name, text in grader_sources().items()}
     files[EXPECTED] = render_expected(item.task).encode()
     files[ARCHIVE] = item.test_files.archive
-    touched = [p for _, p in item.task.restore_paths]
+    touched = list(item.task.restore_paths)
     files[MANIFEST] = item.test_files.manifest(touched).encode()
     files[KEEP] = item.test_files.keep_list(touched).encode()
     return files

@@ -39,23 +39,26 @@ class TestFiles:
     archive: bytes
     digests: tuple[tuple[str, str], ...]  # (member name, sha256)
 
-    def manifest(self, exclude: Iterable[str] = ()) -> str:
-        """`sha256sum -c` input, without the files a fault touched (absolute paths; a
-        directory excludes everything under it)."""
-        skip = [p.rstrip("/") for p in exclude]
+    def manifest(self, touched: Iterable[tuple[str, str]] = ()) -> str:
+        """`sha256sum -c` input, without the files a fault touched: `docker diff` entries
+        (kind, path); a deleted directory takes everything under it along, a changed one
+        (new mode, new entries) does not."""
+        entries = list(touched)
+        exact = {p.rstrip("/") for _, p in entries}
+        deleted = [p.rstrip("/") for k, p in entries if k == "D"]
         lines = [
             f"{digest}  {name}"
             for name, digest in self.digests
-            if not _under(f"{APP_DIR}/{name[2:]}", skip)
+            if (path := f"{APP_DIR}/{name[2:]}") not in exact and not _under(path, deleted)
         ]
         return "\n".join(lines) + ("\n" if lines else "")
 
-    def keep_list(self, touched: Iterable[str] = ()) -> str:
+    def keep_list(self, touched: Iterable[tuple[str, str]] = ()) -> str:
         """Test-like files that may exist under /app: gold's, plus what a fault added there.
         The verifier deletes any other conftest.py, test module or pytest config it finds."""
         names = {name for name, _ in self.digests}
         prefix = APP_DIR + "/"
-        names |= {"./" + p[len(prefix):] for p in touched if p.startswith(prefix)}
+        names |= {"./" + p[len(prefix):] for _, p in touched if p.startswith(prefix)}
         return "\n".join(sorted(names)) + ("\n" if names else "")
 
 
