@@ -117,7 +117,8 @@ def test_verifier_is_not_fooled_by_test_tampering(harbor_dataset: Path, sample_t
                                                   tmp_path: Path):
     import shutil
 
-    task = sample_tasks[0]
+    # the hardest case: the task whose fault changed the most under /app (modes, ownership)
+    task = max(sample_tasks, key=lambda t: sum(p.startswith("/app") for _, p in t.restore_paths))
     cheat = tmp_path / "cheat"
     shutil.copytree(harbor_dataset / task.name, cheat / task.name)
     (cheat / task.name / "solution" / "solve.sh").write_text(CHEAT)

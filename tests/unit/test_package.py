@@ -203,7 +203,8 @@ def test_test_file_manifest_leaves_out_what_the_fault_touched():
     files = load_test_files(_archive({"./tests/test_db.py": b"x", "./tests/data/x.txt": b"y"}))
     assert [n for n, _ in files.digests] == ["./tests/data/x.txt", "./tests/test_db.py"]
     manifest = files.manifest([("C", "/app/tests/data/x.txt"), ("C", "/app/tests")])
-    assert "./tests/test_db.py" in manifest and "x.txt" not in manifest  # a changed dir stays
+    assert "./tests/test_db.py" in manifest and "x.txt" in manifest  # content is restorable
+    assert "x.txt" not in files.manifest([("D", "/app/tests/data/x.txt")])  # a deleted file
     assert "x.txt" not in files.manifest([("D", "/app/tests/data")])  # a deleted directory
     keep = files.keep_list([("A", "/app/tests/conftest.py"), ("C", "/etc/x")]).splitlines()
     assert keep == ["./tests/conftest.py", "./tests/data/x.txt", "./tests/test_db.py"]

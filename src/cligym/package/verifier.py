@@ -61,7 +61,10 @@ changed=/tmp/cligym-changed-tests.txt
   | sed -n 's/: FAILED.*$//p' > "$changed"
 if [ -s "$changed" ]; then
   echo "restoring $(wc -l < "$changed") test file(s)"
-  tar -xzf "$HERE/{ARCHIVE}" -C {APP_DIR} -T "$changed"
+  while IFS= read -r f; do  # content only: an existing file keeps its mode and owner
+    if [ -e "{APP_DIR}/$f" ]; then tar -xzOf "$HERE/{ARCHIVE}" "$f" > "{APP_DIR}/$f"
+    else tar -xzf "$HERE/{ARCHIVE}" -C {APP_DIR} "$f"; fi
+  done < "$changed"
 fi
 rm -f "$changed"
 # 2. the gold test command: as {TEST_USER}, login shell, junit XML to {RESULTS_DIR}
