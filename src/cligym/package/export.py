@@ -75,13 +75,15 @@ def package_task(
     seed: int = 0,
     force: bool = False,
     llm: LlmSpec | None = None,
+    secrets: Secrets | None = None,
 ) -> PackageOutcome:
     """The task's issue text (stored); template phrasings are tried until one passes the leak
     checker, or (with `llm`) the model writes it under the same checker."""
     stored = catalog.get_issue(task.id)
     if stored is not None and not force:
         return PackageOutcome(task, stored)
-    secrets = task_secrets(catalog, task)
+    if secrets is None:
+        secrets = task_secrets(catalog, task)
     if llm is not None:
         written, reason, tokens = write_llm_issue(task, gold, secrets, llm, seed)
         if written is None:
@@ -156,14 +158,14 @@ def _export(
     test_files: dict[str, TestFiles] = {}
     for task in tasks:
         gold = golds[task.gold_id]
-        outcome = package_task(catalog, task, gold, seed=seed)
+        secrets = task_secrets(catalog, task)
+        outcome = package_task(catalog, task, gold, seed=seed, secrets=secrets)
         if outcome.issue is None:
             skipped.append((task.name, outcome.reason))
             continue
         if fmt in ("harbor", "tb") and gold.id not in test_files:
             test_files[gold.id] = collect_test_files(runtime, gold, artifacts_dir / gold.id)
         files = test_files.get(gold.id, TestFiles(b"", ()))
-        secrets = task_secrets(catalog, task)
         for level in hints:
             items.append(ExportItem(task, gold, outcome.issue, level, files, secrets))
     written: list[str] = []
