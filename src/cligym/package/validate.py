@@ -112,6 +112,14 @@ def ensure_images(
         runtime.load_image(dataset / IMAGES_DIR / name)
 
 
+def prepare_harness(
+    runtime: DockerRuntime, task_dirs: Sequence[Path], harness: Harness, reporter: Reporter
+) -> None:
+    """What a harness run needs here: Compose v2, and every gold image the tasks build FROM."""
+    ensure_compose()
+    ensure_images(runtime, task_dirs[0].parent, base_images(task_dirs, harness), reporter)
+
+
 def validate_dataset(
     dataset: Path,
     harness: Harness,
@@ -149,8 +157,7 @@ def validate_dataset(
     results: list[TaskValidation] = []
     if not load_only:
         root = task_dirs[0].parent
-        ensure_compose()
-        ensure_images(runtime, root, base_images(task_dirs, harness), reporter)
+        prepare_harness(runtime, task_dirs, harness, reporter)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         selected = [p.name for p in task_dirs]
         runs: dict[str, dict[str, HarnessRun]] = {}

@@ -18,11 +18,10 @@ from pathlib import Path
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
 from cligym.harness.harbor import run_harbor, trial_prefix
-from cligym.package.validate import base_images, ensure_images, find_task_dirs, task_meta
+from cligym.package.validate import find_task_dirs, prepare_harness, task_meta
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import HINT_LEVELS, HintLevel, Trajectory
 from cligym.rollout.ingest import ingest_trial
-from cligym.runtime.compose import ensure_compose
 from cligym.runtime.docker import DockerRuntime
 
 
@@ -105,8 +104,7 @@ def run_rollouts(
     if not chosen:
         raise CligymError(f"no task in {dataset} matches the names and --hints given")
     root = chosen[0].parent
-    ensure_compose()
-    ensure_images(runtime, root, base_images(chosen, "harbor"), reporter)
+    prepare_harness(runtime, chosen, "harbor", reporter)
     job = f"rollout-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     env = {"OPENAI_API_KEY": spec.api_key or os.environ.get("OPENAI_API_KEY") or "sk-no-key"}
     reporter.stage("rollout", f"{spec.agent} ({spec.model}) on {len(chosen)} tasks")
