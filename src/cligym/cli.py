@@ -49,7 +49,7 @@ def _main(
         typer.Option(
             "--workdir",
             "-w",
-            help="Work directory (catalog + artifacts). [default: ./cligym-work]",
+            help="Work directory (catalog + artifacts). \\[default: ./cligym-work]",
             envvar="CLIGYM_WORKDIR",
         ),
     ] = None,
@@ -71,7 +71,8 @@ def gold(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="Local directory, git repo (path or URL, optional @ref), or pypi:NAME[==VERSION]."
+            help="Local directory, git repo (path or URL, optional @ref), "
+            "or pypi:NAME\\[==VERSION]."
         ),
     ],
     runs: Annotated[int, typer.Option(help="Test runs; stable = passed in every run.")] = 2,
@@ -235,7 +236,7 @@ def invert(
         str, typer.Option(help="LLM mode: OpenAI-compatible endpoint, e.g. http://host:8000/v1")
     ] = "",
     api_key: Annotated[
-        str, typer.Option(help="LLM mode: API key [default: $OPENAI_API_KEY]")
+        str, typer.Option(help="LLM mode: API key \\[default: $OPENAI_API_KEY]")
     ] = "",
     max_steps: Annotated[int, typer.Option(help="LLM mode: tool calls per session.")] = 30,
     max_tokens: Annotated[int, typer.Option(help="LLM mode: tokens per session.")] = 200_000,

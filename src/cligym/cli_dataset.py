@@ -28,7 +28,7 @@ def package(
     issue_writer: Annotated[str, typer.Option(help="template | llm")] = "template",
     model: Annotated[str, typer.Option(help="LLM writer: model name.")] = "",
     base_url: Annotated[str, typer.Option(help="LLM writer: OpenAI-compatible endpoint.")] = "",
-    api_key: Annotated[str, typer.Option(help="LLM writer: key [default: $OPENAI_API_KEY]")] = "",
+    api_key: Annotated[str, typer.Option(help="LLM writer: key \\[default: $OPENAI_API_KEY]")] = "",
 ) -> None:
     """Write each task's issue text (symptoms only) and hints; leaky texts are rejected."""
     if issue_writer not in ("template", "llm"):

@@ -25,7 +25,7 @@ def rollout(
     base_url: Annotated[
         str, typer.Option(help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
     ] = "",
-    api_key: Annotated[str, typer.Option(help="API key [default: $OPENAI_API_KEY]")] = "",
+    api_key: Annotated[str, typer.Option(help="API key \\[default: $OPENAI_API_KEY]")] = "",
     hints: Annotated[str, typer.Option(help="Task variants to run: none,category,specific")] = (
         "none"
     ),

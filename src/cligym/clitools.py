@@ -16,12 +16,14 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from cligym.api import Workspace
 from cligym.config import Settings
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# No emoji codes: `path:dash:` is a fault target, not a dash emoji.
+console = Console(stderr=True, soft_wrap=True, emoji=False)
+out = Console(soft_wrap=True, emoji=False)
 
 
 class _State:
@@ -41,8 +43,10 @@ class RichReporter:
         self._bars: dict[str, TaskID] = {}
 
     def stage(self, stage: str, message: str) -> None:
+        """`message` is plain text: paths, targets and errors are never read as markup."""
         target = self._progress.console if self._progress else console
-        target.print(f"[dim]{stage:>8}[/dim] {message}", highlight=False)
+        style = "red" if message.startswith("failed ") else ""
+        target.print(Text.assemble((f"{stage:>8} ", "dim"), (message, style)), highlight=False)
 
     def progress(self, stage: str, done: int, total: int, label: str = "") -> None:
         with self._lock:
