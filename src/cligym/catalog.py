@@ -116,6 +116,16 @@ class Catalog:
         finally:
             conn.close()
 
+    def block_writers(self) -> sqlite3.Connection:
+        """Hold the write lock until this connection closes or the process exits.
+
+        For abandoning a run: threads still mid-unit cannot record what they saw after their
+        containers were removed; the open transaction writes nothing and dies with the process.
+        """
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        return conn
+
     def put_gold(self, gold: GoldEnv) -> None:
         with self._connect() as conn:
             conn.execute(

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
 from cligym.clitools import RichReporter, out, workspace
 from cligym.errors import CligymError
+
+if TYPE_CHECKING:
+    from cligym.api import Workspace
+
+
+def _abandon(stop: BaseException, ws: Workspace) -> NoReturn:
+    """Stop a run at once on Ctrl-C or SIGTERM, as a kill -9 would, but without orphans.
+
+    Worker threads may be mid-unit; waiting for them could take many minutes. So the catalog is
+    locked against them first (nothing they see from here on is recorded), their containers are
+    removed, and the process exits without joining them. Every unit is atomic in the catalog and
+    keyed by content, so the same command resumes where this one stopped.
+    """
+    from cligym.runtime.docker import remove_all_live_containers
+
+    with contextlib.suppress(sqlite3.Error):
+        ws.catalog.block_writers()
+    removed = remove_all_live_containers()
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()  # a local cluster this run started must not outlive it
+    code = stop.code if isinstance(stop, SystemExit) and isinstance(stop.code, int) else 130
+    out.print(
+        f"[red]interrupted[/red]: removed {removed} container(s) of this run; "
+        "run the same command again to resume"
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def report(
@@ -24,13 +57,14 @@ def report(
 
 def run(
     pipeline: Annotated[
-        Path | None, typer.Argument(help="Pipeline TOML ([pipeline] settings, [[repo]] list).")
+        Path | None,
+        typer.Argument(help="Pipeline TOML (\\[pipeline] settings, \\[\\[repo]] list)."),
     ] = None,
     repos: Annotated[
         list[str] | None, typer.Option("--repos", help="Sources instead of a pipeline file.")
     ] = None,
     budget: Annotated[int | None, typer.Option(help="Inversion attempts per repo.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Repos at once [default: cores].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Repos at once \\[default: cores].")] = None,
     export_format: Annotated[
         str | None, typer.Option("--format", help="harbor | tb | none")
     ] = None,
@@ -75,6 +109,9 @@ def run(
     reporter = RichReporter()
     try:
         report = run_pipeline(ws, spec, executor=chosen, reporter=reporter)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        reporter.close()
+        _abandon(stop, ws)
     finally:
         reporter.close()
     table = Table(title=f"{len(report.repos)} repos, {report.tasks} verified tasks")

@@ -1,5 +1,6 @@
 """`cligym run` over three repositories (and one that cannot build), killed with SIGKILL at
-several points and resumed: no duplicate or half-written rows, no orphans, nothing redone."""
+several points and stopped once with SIGTERM, then resumed: no duplicate or half-written rows,
+no orphans, nothing redone."""
 
 from __future__ import annotations
 
@@ -52,20 +53,35 @@ def _start(workdir: Path, pipeline: Path) -> subprocess.Popen[str]:
     )
 
 
-def _kill_when(proc: subprocess.Popen[str], marker: str, timeout: float = 900) -> list[str]:
-    """SIGKILL the run as soon as a line containing `marker` appears."""
+def _kill_when(
+    proc: subprocess.Popen[str],
+    markers: tuple[str, ...],
+    sig: signal.Signals = signal.SIGKILL,
+    timeout: float = 900,
+) -> list[str]:
+    """Send `sig` to the run as soon as a line containing one of `markers` appears."""
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if marker in line:
-            os.kill(proc.pid, signal.SIGKILL)
+        if any(marker in line for marker in markers):
+            os.kill(proc.pid, sig)
             break
         assert time.monotonic() < deadline, "".join(lines[-20:])
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "".join(lines[-20:])
+    lines.extend(proc.stdout)
+    proc.wait(timeout=60)  # SIGTERM too: the run does not wait for its units to finish
+    expected = -signal.SIGKILL if sig == signal.SIGKILL else 128 + sig
+    assert proc.returncode == expected, "".join(lines[-20:])
     return lines
+
+
+def _containers_of(runtime, pids: set[int]) -> list[object]:
+    return [
+        c
+        for c in runtime.client.containers.list(all=True, filters={"label": LABEL})
+        if run_id_pid((c.labels or {}).get("cligym.run", "")) in pids
+    ]
 
 
 def _integrity(workdir: Path) -> None:
@@ -82,10 +98,15 @@ def test_run_survives_kill_9_and_resumes(runtime, tmp_path: Path):
     pipeline.write_text(PIPELINE.format(sample=sample_repo_path()))
 
     first = _start(workdir, pipeline)
-    _kill_when(first, "[2/4]")  # mid-inversion
+    _kill_when(first, ("[2/4]",))  # mid-inversion
     _integrity(workdir)
     second = _start(workdir, pipeline)
-    _kill_when(second, "verified")  # mid-verification
+    _kill_when(second, ("verified",))  # mid-verification
+    _integrity(workdir)
+    third = _start(workdir, pipeline)  # what an orchestrator or Ctrl-C does: stop, not wait
+    lines = _kill_when(third, ("accepted", "rejected", "verified"), signal.SIGTERM)
+    assert "interrupted" in "".join(lines) and "resume" in "".join(lines)
+    assert _containers_of(runtime, {third.pid}) == [], "SIGTERM left containers behind"
     _integrity(workdir)
 
     ws = Workspace(Settings(workdir=workdir), runtime=runtime)
@@ -113,13 +134,7 @@ def test_run_survives_kill_9_and_resumes(runtime, tmp_path: Path):
     assert tasks and all(runtime.image_exists(t.image_tag) for t in tasks)
     exported = sorted(p.name for p in (workdir / "dataset").iterdir() if (p / "task.toml").exists())
     assert exported == sorted(t.name for t in tasks)
-    killed = {first.pid, second.pid}
-    dead = [
-        c
-        for c in runtime.client.containers.list(all=True, filters={"label": LABEL})
-        if run_id_pid((c.labels or {}).get("cligym.run", "")) in killed
-    ]
-    assert dead == [], "containers of the killed runs survived"
+    assert _containers_of(runtime, {first.pid, second.pid}) == [], "killed runs' containers"
 
     again = subprocess.run(
         [sys.executable, "-m", "cligym", "--workdir", str(workdir), "run", str(pipeline)],

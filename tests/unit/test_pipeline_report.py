@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,58 @@ def test_report_page_is_self_contained():
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "my &lt;report&gt;" in html and html.count("<svg") >= 10
     assert [name for name, _ in funnel(data)][:3] == ["attempts", "candidates", "verified tasks"]
+
+
+def test_local_executor_does_not_start_queued_units_after_an_interrupt():
+    import threading
+
+    from cligym.pipeline.run import LocalExecutor
+
+    started: list[int] = []
+    release = threading.Event()
+
+    def unit(n: int) -> int:
+        started.append(n)
+        if n == 0:
+            raise KeyboardInterrupt  # reaches the waiting consumer, as Ctrl-C would
+        release.wait(5)
+        return n
+
+    with pytest.raises(KeyboardInterrupt):
+        list(LocalExecutor(1).run(unit, list(range(5))))
+    release.set()
+    time.sleep(0.2)  # a pool that kept going would have started unit 2 by now
+    assert started in ([0], [0, 1])  # unit 1 may have started before the interrupt arrived
+
+
+def test_rich_reporter_prints_targets_and_errors_literally():
+    from rich.console import Console
+
+    from cligym import clitools
+
+    capture = Console(record=True, width=200, emoji=False)
+    reporter = clitools.RichReporter()
+    saved, clitools.console = clitools.console, capture
+    try:
+        reporter.stage("invert", "[1/4] command-shadowed-on-path path:dash: [/usr/lib] rejected")
+        reporter.stage("run", "failed pypi:x: [bold]no such package")
+    finally:
+        clitools.console = saved
+    text = capture.export_text()
+    assert "path:dash: [/usr/lib] rejected" in text
+    assert "failed pypi:x: [bold]no such package" in text
+
+
+def test_catalog_writes_wait_while_a_run_is_abandoned(tmp_path: Path):
+    import sqlite3
+
+    from cligym.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    holder = catalog.block_writers()
+    other = sqlite3.connect(tmp_path / "catalog.sqlite3", timeout=0.2)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("INSERT INTO meta VALUES ('k', 'v')")
+    holder.close()  # the process exit: nothing was written, writers go on
+    other.execute("INSERT INTO meta VALUES ('k', 'v')")
+    other.commit()

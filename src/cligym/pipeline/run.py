@@ -68,10 +68,15 @@ class LocalExecutor:
     workers: int
 
     def run(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.workers))
+        try:
             futures = [pool.submit(fn, item) for item in items]
             for future in as_completed(futures):
                 yield future.result()
+        finally:
+            # On an interrupt the queued units must not start; running ones are the caller's
+            # to abandon (all futures are done when the loop ends normally).
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def default_workers() -> int:
@@ -137,11 +142,17 @@ def run_pipeline(
     outcomes: list[RepoOutcome] = []
     total = len(spec.repos)
     reporter.progress("repos", 0, total)
-    for outcome in executor.run(lambda repo: run_repo(ws, spec, repo, reporter), spec.repos):
-        outcomes.append(outcome)
-        reporter.progress("repos", len(outcomes), total, outcome.name or outcome.source)
-        if outcome.error:
-            reporter.stage("run", f"[red]failed[/red] {outcome.source}: {outcome.error}")
+    units = executor.run(lambda repo: run_repo(ws, spec, repo, reporter), spec.repos)
+    try:
+        for outcome in units:
+            outcomes.append(outcome)
+            reporter.progress("repos", len(outcomes), total, outcome.name or outcome.source)
+            if outcome.error:
+                reporter.stage("run", f"failed {outcome.source}: {outcome.error}")
+    finally:
+        close = getattr(units, "close", None)
+        if close is not None:  # an interrupted run cancels queued units now, not at GC
+            close()
     export = None
     golds = [o.gold_id for o in outcomes if o.gold_id and o.tasks and not o.error]
     if spec.export_format != "none" and golds:

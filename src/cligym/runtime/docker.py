@@ -47,6 +47,7 @@ _CLIENT_SLACK_SEC = 30
 _live_containers: dict[str, DockerRuntime] = {}
 _live_lock = threading.Lock()
 _atexit_installed = False
+_refuse_new = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,20 @@ def _cleanup_all_live() -> None:
         items = list(_live_containers.items())
     for container_id, runtime in items:
         runtime.remove_container(container_id)
+
+
+def remove_all_live_containers() -> int:
+    """Remove every container this process still has, and refuse new ones from then on.
+
+    For an interrupt while worker threads are mid-unit: the process exits without waiting for
+    them, and a thread that creates a container in between gets it removed at once.
+    """
+    global _refuse_new
+    with _live_lock:
+        _refuse_new = True
+        count = len(_live_containers)
+    _cleanup_all_live()
+    return count
 
 
 class DockerRuntime:
@@ -276,10 +291,15 @@ class DockerRuntime:
     def _track(self, container: Container) -> None:
         global _atexit_installed
         with _live_lock:
-            _live_containers[str(container.id)] = self
+            refused = _refuse_new
+            if not refused:
+                _live_containers[str(container.id)] = self
             if not _atexit_installed:
                 atexit.register(_cleanup_all_live)
                 _atexit_installed = True
+        if refused:
+            self.remove_container(str(container.id))
+            raise DockerOperationError("the run was interrupted: no new containers")
 
     def remove_container(self, container_id: str) -> None:
         with _live_lock:
