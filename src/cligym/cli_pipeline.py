@@ -106,7 +106,7 @@ def run(
                 "use a git URL or pypi: source"
             )
         chosen = RayExecutor(ws, spec, address=address, num_cpus=spec.workers or None)
-    reporter = RichReporter()
+    reporter = RichReporter(keep={"repos", "export"})
     try:
         report = run_pipeline(ws, spec, executor=chosen, reporter=reporter)
     except (KeyboardInterrupt, SystemExit) as stop:

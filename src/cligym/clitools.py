@@ -35,12 +35,17 @@ state = _State()
 
 
 class RichReporter:
-    """Progress lines and bars on stderr (the library only emits events)."""
+    """Progress lines and bars on stderr (the library only emits events).
 
-    def __init__(self) -> None:
+    With `keep`, only the bars of those stages stay once finished; the others (one per stage of
+    each repository in a pipeline run) go away, so a 30-repo run shows what is running now.
+    """
+
+    def __init__(self, keep: set[str] | None = None) -> None:
         self._lock = threading.Lock()
         self._progress: Progress | None = None
         self._bars: dict[str, TaskID] = {}
+        self._keep = keep
 
     def stage(self, stage: str, message: str) -> None:
         """`message` is plain text: paths, targets and errors are never read as markup."""
@@ -63,8 +68,12 @@ class RichReporter:
                 )
                 self._progress.start()
             if stage not in self._bars:
+                if self._keep is not None and stage not in self._keep and done >= total:
+                    return  # a bar that would only appear finished and go away
                 self._bars[stage] = self._progress.add_task(stage, total=total)
             self._progress.update(self._bars[stage], completed=done, total=total)
+            if self._keep is not None and stage not in self._keep and done >= total:
+                self._progress.remove_task(self._bars.pop(stage))
 
     def close(self) -> None:
         with self._lock:

@@ -114,3 +114,41 @@ def test_catalog_writes_wait_while_a_run_is_abandoned(tmp_path: Path):
     holder.close()  # the process exit: nothing was written, writers go on
     other.execute("INSERT INTO meta VALUES ('k', 'v')")
     other.commit()
+
+
+def test_pipeline_bars_are_per_repository_and_go_away_when_done():
+    from rich.console import Console
+
+    from cligym import clitools
+    from cligym.pipeline.run import _RepoReporter
+
+    events: list[tuple[str, int, int]] = []
+
+    class Recorder:
+        def stage(self, stage: str, message: str) -> None:
+            return None
+
+        def progress(self, stage: str, done: int, total: int, label: str = "") -> None:
+            events.append((stage, done, total))
+
+    unit = _RepoReporter(Recorder(), "six==1.17.0")
+    unit.progress("invert", 1, 4)
+    unit.progress("verify", 2, 2)
+    unit.finish()  # the unit failed mid-inversion: its bar is closed, not left hanging
+    assert events == [
+        ("invert six==1.17.0", 1, 4), ("verify six==1.17.0", 2, 2), ("invert six==1.17.0", 4, 4)
+    ]
+
+    saved, clitools.console = clitools.console, Console(record=True, width=120)
+    try:
+        reporter = clitools.RichReporter(keep={"repos"})
+        reporter.progress("repos", 0, 3)
+        reporter.progress("invert six", 1, 4)
+        assert reporter._progress is not None
+        assert [t.description for t in reporter._progress.tasks] == ["repos", "invert six"]
+        reporter.progress("invert six", 4, 4)
+        reporter.progress("repos", 3, 3)
+        assert [t.description for t in reporter._progress.tasks] == ["repos"]
+        reporter.close()
+    finally:
+        clitools.console = saved

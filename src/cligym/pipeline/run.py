@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -84,18 +84,29 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _RepoReporter:
-    """Stage lines of one unit, prefixed with its repository; bars only for the whole run."""
+    """Stage lines and bars of one unit, named after its repository (`invert six`)."""
 
     inner: Reporter
     label: str
+    open_bars: dict[str, int] = field(default_factory=dict)
 
     def stage(self, stage: str, message: str) -> None:
         self.inner.stage(stage, f"{self.label}: {message}")
 
     def progress(self, stage: str, done: int, total: int, label: str = "") -> None:
-        return None
+        name = f"{stage} {self.label}"
+        self.open_bars[name] = total
+        if done >= total:
+            self.open_bars.pop(name, None)
+        self.inner.progress(name, done, total, label)
+
+    def finish(self) -> None:
+        """Close the bars of stages the unit left early (a failure), so none hangs around."""
+        for name, total in list(self.open_bars.items()):
+            self.inner.progress(name, total, total)
+        self.open_bars.clear()
 
 
 def run_repo(
@@ -103,14 +114,23 @@ def run_repo(
 ) -> RepoOutcome:
     """One repository through every stage up to packaging; errors become the outcome."""
     started = time.monotonic()
-    reporter = _RepoReporter(reporter, repo.source.removeprefix("pypi:").split("/")[-1])
+    unit_reporter = _RepoReporter(reporter, repo.source.removeprefix("pypi:").split("/")[-1])
+    try:
+        return _run_repo(ws, spec, repo, unit_reporter, started)
+    finally:
+        unit_reporter.finish()
+
+
+def _run_repo(
+    ws: Workspace, spec: PipelineSpec, repo: RepoSpec, reporter: Reporter, started: float
+) -> RepoOutcome:
     name = gold_id = ""
     stable = attempts = candidates = 0
     try:
         request = GoldRequest(spec=repo.source, runs=spec.runs, min_tests=spec.min_tests)
         gold = ws.gold(request, reporter).gold
         name, gold_id, stable = gold.name, gold.id, len(gold.stability.stable_passing)
-        reporter.stage("run", f"{name}: gold ready ({stable} stable tests)")
+        reporter.stage("run", f"gold ready ({stable} stable tests)")
         ws.probe(gold.id, reporter=reporter)
         report = ws.invert(gold.id, budget=spec.budget_of(repo), seed=spec.seed, reporter=reporter)
         attempts, candidates = len(report.attempts), len(report.candidates)
@@ -122,7 +142,7 @@ def run_repo(
             repo.source, name, gold_id, stable, attempts, candidates, 0,
             round(time.monotonic() - started, 1), str(err).splitlines()[0],
         )
-    reporter.stage("run", f"{name}: {tasks} tasks from {attempts} attempts")
+    reporter.stage("run", f"{tasks} tasks from {attempts} attempts")
     return RepoOutcome(
         repo.source, name, gold_id, stable, attempts, candidates, tasks,
         round(time.monotonic() - started, 1),
