@@ -152,3 +152,17 @@ def test_pipeline_bars_are_per_repository_and_go_away_when_done():
         reporter.close()
     finally:
         clitools.console = saved
+
+
+def test_a_bug_in_one_repository_becomes_its_outcome_not_the_runs_end():
+    from cligym.pipeline.run import run_repo
+    from cligym.pipeline.spec import PipelineSpec, RepoSpec
+
+    class BrokenWorkspace:
+        def gold(self, request, reporter):
+            raise ValueError("not enough values to unpack (expected 6, got 1)")
+
+    repo = RepoSpec(source="pypi:tomlkit==0.15.2")
+    outcome = run_repo(BrokenWorkspace(), PipelineSpec(repos=[repo]), repo)  # type: ignore[arg-type]
+    assert outcome.source == "pypi:tomlkit==0.15.2" and outcome.tasks == 0
+    assert outcome.error.startswith("internal error ValueError: not enough values")

@@ -73,6 +73,29 @@ def test_parse_stat_lines():
     assert stats["/a b"] == PathStat("regular file", 123, 9) and stats["/dir"].kind == "directory"
 
 
+def test_stat_of_many_paths_parses_across_exec_chunks():
+    """A fault that touches every file of a big repo (app-read-only on 1,160 files) is stat'ed
+    200 paths per exec; the joined output must parse into one row per path."""
+    from types import SimpleNamespace
+
+    from cligym.verify.contract import _stat, parse_meta_lines
+
+    paths = [f"/app/pkg/mod_{i}.py" for i in range(450)] + ["/app/odd|name.py"]
+
+    class FakeRuntime:
+        def exec(self, box, cmd, timeout_sec):
+            chunk = cmd[4:]  # sh -c SCRIPT stat PATH...
+            lines = "".join(f"{p}|regular file|644|0|0|1700000000\n" for p in chunk)
+            return SimpleNamespace(output=lines)
+
+    text = _stat(FakeRuntime(), None, paths, "%n|%F|%a|%u|%g|%Y")  # type: ignore[arg-type]
+    rows = parse_meta_lines(text)
+    assert [r[0] for r in rows] == paths
+    assert parse_meta_lines("\nstat: garbage\n/a|directory|755|0|0|1\n") == [
+        ("/a", "directory", "755", "0", "0", "1")
+    ]
+
+
 def test_clean_diff_drops_docker_runtime_noise():
     raw = [
         ("C", "/usr"),

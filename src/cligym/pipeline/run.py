@@ -8,6 +8,7 @@ only what was not finished; containers of the dead run are collected first.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,7 @@ from cligym.package.export import ExportReport
 from cligym.pipeline.spec import PipelineSpec, RepoSpec
 from cligym.progress import NULL_REPORTER, Reporter
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -137,10 +139,16 @@ def _run_repo(
         ws.verify(gold.id, jobs=spec.verify_jobs, reporter=reporter)
         ws.package(gold.id)
         tasks = len(ws.list_tasks(gold.id))
-    except CligymError as err:
+    except Exception as err:  # one repository's failure, even a bug, never stops the others
+        if isinstance(err, CligymError):
+            message = str(err).splitlines()[0]
+        else:
+            log.exception("unit %s failed", repo.source)  # the traceback, with --debug
+            first = (str(err).splitlines() or [""])[0]
+            message = f"internal error {type(err).__name__}: {first} (rerun with --debug)"
         return RepoOutcome(
             repo.source, name, gold_id, stable, attempts, candidates, 0,
-            round(time.monotonic() - started, 1), str(err).splitlines()[0],
+            round(time.monotonic() - started, 1), message,
         )
     reporter.stage("run", f"{tasks} tasks from {attempts} attempts")
     return RepoOutcome(

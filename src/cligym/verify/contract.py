@@ -283,8 +283,7 @@ def _diff_and_plan(
     dir_meta: list[tuple[str, str, str, str, str]] = []
     with runtime.container(gold.image_tag, stage="verify", user="root", network=False) as pure:
         text = _stat(runtime, pure, changed + top_deleted, "%n|%F|%a|%u|%g|%Y")
-        for line in text.splitlines():
-            path, kind, mode, uid, gid, mtime = line.rsplit("|", 5)
+        for path, kind, mode, uid, gid, mtime in parse_meta_lines(text):
             if kind == "directory" and path not in top_deleted:
                 # a changed directory: its entries are handled one by one, reset its metadata
                 dir_meta.append((path, mode, uid, gid, mtime))
@@ -322,14 +321,23 @@ def clean_diff(entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _stat(runtime: DockerRuntime, box: Container, paths: Sequence[str], fmt: str) -> str:
+    """`stat -c fmt` of many paths, 200 per exec; one line per path that exists."""
     out = []
     for i in range(0, len(paths), 200):
         chunk = paths[i : i + 200]
-        if not chunk:
-            continue
         cmd = ["sh", "-c", f"stat -c '{fmt}' -- \"$@\" 2>/dev/null; true", "stat", *chunk]
         out.append(runtime.exec(box, cmd, timeout_sec=120).output)
-    return "\n".join(out)
+    return "".join(text if text.endswith("\n") or not text else text + "\n" for text in out)
+
+
+def parse_meta_lines(text: str) -> list[tuple[str, str, str, str, str, str]]:
+    """Parse `stat -c '%n|%F|%a|%u|%g|%Y'` output (path may contain `|`); others are skipped."""
+    rows = []
+    for line in text.splitlines():
+        parts = line.rsplit("|", 5)
+        if len(parts) == 6 and parts[0]:
+            rows.append((parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]))
+    return rows
 
 
 def _epoch(created: str) -> int:
