@@ -166,6 +166,7 @@ class AttemptOutcome(Record):
     errors: dict[str, str] = Field(default_factory=dict, description="nodeid -> error excerpt")
     ran_tests: int = 0
     runner_broken: bool = False
+    timed_out: bool = False
     output_tail: str = ""
     duration_sec: float = 0.0
 

@@ -27,3 +27,19 @@ def test_disk_check_thresholds():
     assert "free at least 10 GB" in plan_disk_check("d", Path("/"), 1.0, 10).fix
     assert plan_disk_check("d", Path("/"), 15.0, 10).state is CheckState.WARN
     assert plan_disk_check("d", Path("/"), 50.0, 10).state is CheckState.OK
+
+
+def test_broken_env_test_runs_are_bounded_by_gold_speed():
+    from pathlib import Path
+
+    from cligym.config import Settings
+    from cligym.invert.attempt import suite_timeout_sec
+    from tests.unit.test_catalog import gold
+
+    settings = Settings(workdir=Path("/tmp/unused"), test_timeout_sec=900)
+    fast = gold("a")  # two runs in 1 s
+    slow = fast.model_copy(update={"test_duration_sec": 2 * 30.0})  # idna-like: 30 s per run
+    huge = fast.model_copy(update={"test_duration_sec": 2 * 200.0})
+    assert suite_timeout_sec(fast, settings) == 60  # never less than a minute
+    assert suite_timeout_sec(slow, settings) == 300  # ten times a gold run
+    assert suite_timeout_sec(huge, settings) == 900  # never more than the configured limit

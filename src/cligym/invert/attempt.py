@@ -12,6 +12,7 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from cligym.config import Settings
 from cligym.gold.dockerfile import (
     APP_DIR,
     JUNIT_PATH,
@@ -124,9 +125,17 @@ def run_attempt(
         errors=errors,
         ran_tests=seen,
         runner_broken=broken,
+        timed_out=result.timed_out,
         output_tail=_tail(result.output),
         duration_sec=result.duration_sec,
     )
+
+
+def suite_timeout_sec(gold: GoldEnv, settings: Settings) -> int:
+    """Bound for one test run of a broken env: 10x gold's run (at least a minute), at most the
+    configured limit. A fault may slow tests down; ten times slower is a hang, not a task."""
+    per_run = gold.test_duration_sec / max(1, gold.stability.runs)
+    return int(min(settings.test_timeout_sec, max(60, 10 * per_run)))
 
 
 def _excerpt(message: str) -> str:

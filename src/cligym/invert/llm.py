@@ -25,7 +25,13 @@ from cligym.config import Settings
 from cligym.errors import CligymError
 from cligym.gold.dockerfile import JUNIT_PATH, TEST_USER, render_test_script
 from cligym.ids import content_id
-from cligym.invert.attempt import ERROR_CHARS, judge, render_attempt_script, run_attempt
+from cligym.invert.attempt import (
+    ERROR_CHARS,
+    judge,
+    render_attempt_script,
+    run_attempt,
+    suite_timeout_sec,
+)
 from cligym.invert.search import InvertReport, steps_need_network
 from cligym.llm.client import LlmClient, LlmError, LlmSpec, ToolCall
 from cligym.probe.impact import render_impact_summary
@@ -361,7 +367,7 @@ def _run_tests(
     script = render_attempt_script([], render_test_script(gold.recipe, False, tuple(tests)))
     runtime.exec(
         box, ["bash", "-c", f"rm -rf /tmp/cligym-results; {script}"],
-        timeout_sec=settings.test_timeout_sec, env={"HOME": f"/home/{TEST_USER}"},
+        timeout_sec=suite_timeout_sec(gold, settings), env={"HOME": f"/home/{TEST_USER}"},
     )
     junit = read_file_from_tar(runtime.read_path(box, JUNIT_PATH))
     text = junit.decode(errors="replace") if junit else None
@@ -387,9 +393,12 @@ def _replay(
     if not session.steps:
         return None, "agent changed nothing"
     steps = tuple(session.steps)
-    outcome = run_attempt(runtime, gold, steps, timeout_sec=settings.test_timeout_sec)
+    timeout = suite_timeout_sec(gold, settings)
+    outcome = run_attempt(runtime, gold, steps, timeout_sec=timeout)
     if not outcome.applied:
         return None, "steps failed on replay: " + (outcome.output_tail.splitlines() or ["?"])[-1]
+    if outcome.timed_out:
+        return None, f"tests did not finish within {timeout} s on replay"
     if not outcome.failing:
         return None, "no gold-stable test failed on replay"
     repair = tuple(str(r) for r in session.finished["repair_commands"])

@@ -19,7 +19,7 @@ from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.faults.base import FaultContext, FaultFamily, families
 from cligym.ids import content_id
-from cligym.invert.attempt import run_attempt
+from cligym.invert.attempt import run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv
 from cligym.runtime.docker import DockerRuntime
@@ -178,13 +178,14 @@ def _attempt(
     predicted = sorted({t for f in faults for t in f.predicted_tests})
     selection = plan_selection(gold.stability.stable_passing, predicted, seed + index)
     started = time.monotonic()
+    timeout = suite_timeout_sec(gold, settings)
     solution = tuple(s for f in faults for s in fams[f.family].solution(f))
     network = any(fams[f.family].needs_network for f in faults) or steps_need_network(solution)
     outcome = run_attempt(
         runtime,
         gold,
         steps,
-        timeout_sec=settings.test_timeout_sec,
+        timeout_sec=timeout,
         select=selection,
         network=network and steps_need_network(steps),
     )
@@ -193,12 +194,14 @@ def _attempt(
             runtime,
             gold,
             steps,
-            timeout_sec=settings.test_timeout_sec,
+            timeout_sec=timeout,
             network=network and steps_need_network(steps),
         )
     reason = "ok"
     if not outcome.applied:
         reason = "steps failed: " + (outcome.output_tail.splitlines() or ["?"])[-1][:160]
+    elif outcome.timed_out:
+        reason = f"tests did not finish within {timeout} s"
     elif not outcome.failing:
         reason = "no gold-stable test failed"
     candidate = None

@@ -30,7 +30,7 @@ from cligym.errors import CligymError
 from cligym.faults.base import target_hint
 from cligym.gold.build import gold_image_tag
 from cligym.ids import content_id
-from cligym.invert.attempt import run_attempt
+from cligym.invert.attempt import run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, Task, VerifyResult
 from cligym.runtime.docker import DockerRuntime
@@ -127,7 +127,7 @@ def _check(
     runtime: DockerRuntime,
     catalog: Catalog,
 ) -> tuple[Task, str]:
-    timeout = settings.test_timeout_sec
+    timeout = suite_timeout_sec(gold, settings)
     dockerfile = render_task_dockerfile(gold, candidate.steps)
     context = settings.paths.staging_dir / f"{runtime.run_id}-{candidate.id}"
     context.mkdir(parents=True, exist_ok=True)
@@ -149,6 +149,8 @@ def _check(
     # 1. real and deterministic
     first = run_attempt(runtime, gold, [], image=tag, timeout_sec=timeout, stage="verify")
     second = run_attempt(runtime, gold, [], image=tag, timeout_sec=timeout, stage="verify")
+    if first.timed_out or second.timed_out:
+        raise Rejected(f"tests did not finish within {timeout} s in the rebuilt image")
     if not first.failing:
         raise Rejected("no gold-stable test fails in the rebuilt image")
     if first.failing != second.failing:
