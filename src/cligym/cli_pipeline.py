@@ -124,9 +124,12 @@ def run(
         )
     out.print(table)
     built = sum(1 for r in report.repos if r.gold_id)
+    resumed = report.new_tasks < report.tasks
+    made = f" ({report.new_tasks} new)" if resumed else ""
+    rate = f"{report.tasks_per_hour:.0f} {'new ' if resumed else ''}tasks/h"
     out.print(
-        f"{built}/{len(report.repos)} gold envs, {report.tasks} tasks in "
-        f"{report.duration_sec / 60:.1f} min ({report.tasks_per_hour:.0f} tasks/h)"
+        f"{built}/{len(report.repos)} gold envs, {report.tasks} tasks{made} in "
+        f"{report.duration_sec / 60:.1f} min ({rate})"
     )
     if report.export is not None:
         out.print(f"dataset: {report.export.out} ({len(report.export.written)} task dirs)")

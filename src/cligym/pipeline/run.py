@@ -40,6 +40,7 @@ class RepoOutcome:
     tasks: int = 0
     duration_sec: float = 0.0
     error: str = ""
+    new_tasks: int = 0  # verified by this run (a resumed run finds the others done)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,13 @@ class PipelineReport:
         return sum(r.tasks for r in self.repos)
 
     @property
+    def new_tasks(self) -> int:
+        return sum(r.new_tasks for r in self.repos)
+
+    @property
     def tasks_per_hour(self) -> float:
-        return self.tasks / (self.duration_sec / 3600) if self.duration_sec else 0.0
+        """Tasks this run verified per hour of its wall time (export included)."""
+        return self.new_tasks / (self.duration_sec / 3600) if self.duration_sec else 0.0
 
 
 class Executor(Protocol):
@@ -127,11 +133,12 @@ def _run_repo(
     ws: Workspace, spec: PipelineSpec, repo: RepoSpec, reporter: Reporter, started: float
 ) -> RepoOutcome:
     name = gold_id = ""
-    stable = attempts = candidates = 0
+    stable = attempts = candidates = before = 0
     try:
         request = GoldRequest(spec=repo.source, runs=spec.runs, min_tests=spec.min_tests)
         gold = ws.gold(request, reporter).gold
         name, gold_id, stable = gold.name, gold.id, len(gold.stability.stable_passing)
+        before = len(ws.list_tasks(gold.id))
         reporter.stage("run", f"gold ready ({stable} stable tests)")
         ws.probe(gold.id, reporter=reporter)
         report = ws.invert(gold.id, budget=spec.budget_of(repo), seed=spec.seed, reporter=reporter)
@@ -153,7 +160,7 @@ def _run_repo(
     reporter.stage("run", f"{tasks} tasks from {attempts} attempts")
     return RepoOutcome(
         repo.source, name, gold_id, stable, attempts, candidates, tasks,
-        round(time.monotonic() - started, 1),
+        round(time.monotonic() - started, 1), new_tasks=tasks - before,
     )
 
 
