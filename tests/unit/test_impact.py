@@ -87,3 +87,15 @@ def test_summary_lines_name_libs_and_counts():
     lib_line = next(line for line in lines if line.startswith("lib:"))
     assert "libsqlite3.so.0: 2 tests" in lib_line and "libyaml-0.so.2: 1 tests" in lib_line
     assert any("PATH lookup of tar: 1 tests" in line for line in lines)
+
+
+def test_probe_leaves_out_files_of_frozen_modules():
+    import json as json_module
+    import zipimport
+
+    from cligym.probe.plugin import _module_file
+
+    assert zipimport.__spec__ is not None and zipimport.__spec__.origin == "frozen"
+    assert _module_file(zipimport) is None  # its .py exists, but is never read
+    assert _module_file(json_module) == json_module.__file__
+    assert _module_file(None) is None

@@ -226,6 +226,17 @@ def _dpkg_owners(paths: list[str]) -> dict[str, str]:
     return owners
 
 
+def _module_file(module: Any) -> str | None:
+    """The file a module was loaded from; None for frozen ones (os, zipimport, ... in 3.11):
+    they name their source file, but the interpreter never reads it, so faults on it are duds."""
+    if module is None:
+        return None
+    spec = getattr(module, "__spec__", None)
+    if spec is not None and getattr(spec, "origin", None) == "frozen":
+        return None
+    return getattr(module, "__file__", None)
+
+
 def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
     sys.setprofile(None)
     _rec.active = False
@@ -234,7 +245,7 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
         return
     modules: dict[str, str | None] = {}
     for name, module in list(sys.modules.items()):
-        modules[name] = getattr(module, "__file__", None) if module is not None else None
+        modules[name] = _module_file(module)
     extensions = {n: f for n, f in modules.items() if f and f.endswith(".so")}
     ext_libs = {f: _ldd(f) for f in sorted(set(extensions.values()))}
     interpreter = os.path.realpath(sys.executable)
