@@ -208,3 +208,42 @@ def test_plans_are_deterministic_and_spread_over_families():
     big = [f"t::{i}" for i in range(1000)]
     chosen = plan_selection(big, big[:3], seed=1)
     assert chosen is not None and set(big[:3]) <= set(chosen) and len(chosen) == 23
+
+
+def test_single_picker_defers_resources_that_broke_nothing():
+    from datetime import UTC, datetime
+
+    from cligym.invert.search import NO_FAILURE, SinglePicker, _SearchState
+    from cligym.records import Attempt
+
+    def target(family: str, resource: str, tests: tuple[str, ...]) -> FaultTarget:
+        return FaultTarget(family=family, resource=resource, predicted_tests=tests)
+
+    def attempt(accepted: bool, reason: str) -> Attempt:
+        return Attempt(
+            id="a", gold_id="g", run_id="r", seed=0, index=0, families=("f",), resources=("x",),
+            accepted=accepted, reason=reason, failing_count=0, duration_sec=0.1,
+            created_at=datetime.now(UTC),
+        )
+
+    order = [
+        target("sitecustomize-hook", "env:SSL_CERT_FILE", ("t1",)),
+        target("elf-header-corrupt", "lib:/usr/lib/libssl.so.3", ("t1",)),
+        target("profile-env-poisoned", "env:SSL_CERT_FILE", ("t1",)),
+        target("stale-bytecode", "module:json", ("t2",)),
+        target("ld-library-path-shadow", "lib:/usr/lib/libssl.so.3", ("t1",)),
+    ]
+    state, picker = _SearchState(), SinglePicker(list(order))
+    first = picker.next(state)
+    assert first == order[0]
+    picker.record(state, first, attempt(False, NO_FAILURE))  # SSL_CERT_FILE is inert
+    second = picker.next(state)
+    assert second == order[1]
+    picker.record(state, second, attempt(True, "ok"))  # libssl broke tests: stays in the queue
+    picks = [picker.next(state) for _ in range(4)]
+    # the other SSL_CERT_FILE target waits until every other resource had its turn
+    assert picks == [order[3], order[4], order[2], None]
+
+    state, picker = _SearchState(), SinglePicker(list(order))
+    picker.record(state, order[0], attempt(False, "steps failed: no such file"))
+    assert [picker.next(state) for _ in range(5)] == order  # only a no-failure run is evidence

@@ -4,6 +4,7 @@ Plan (pure): every family proposes targets from the impact map; targets are visi
 over families in a seeded order, so attempts spread over families, resources and test subsets,
 and near-duplicates (same family, same predicted tests) are skipped. Compositions of 2..max
 accepted faults from different categories are interleaved once singles have been found.
+Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
 """
 
@@ -27,6 +28,7 @@ from cligym.runtime.docker import DockerRuntime
 FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
 SAMPLE_OTHERS = 20
 COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two singles exist
+NO_FAILURE = "no gold-stable test failed"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,40 @@ def plan_selection(stable: Sequence[str], predicted: Sequence[str], seed: int) -
 class _SearchState:
     accepted: list[Candidate] = field(default_factory=list)
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
+    inert: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SinglePicker:
+    """Pure: the next single-fault target, learning from outcomes as the search goes.
+
+    A resource whose fault broke no test is inert for these tests: it was loaded or read but
+    has a fallback (libcrypto under hashlib, a C speed-up with a pure-Python twin) or is not
+    really used (SSL_CERT_FILE without a TLS handshake). Its other targets, from other
+    families, wait until every untried resource has had its turn.
+    """
+
+    order: list[FaultTarget]
+    deferred: list[FaultTarget] = field(default_factory=list)
+
+    def next(self, state: _SearchState) -> FaultTarget | None:
+        while self.order:
+            target = self.order.pop(0)
+            if (target.family, frozenset(target.predicted_tests)) in state.used_keys:
+                continue
+            if target.resource in state.inert:
+                self.deferred.append(target)
+                continue
+            return target
+        while self.deferred:
+            target = self.deferred.pop(0)
+            if (target.family, frozenset(target.predicted_tests)) not in state.used_keys:
+                return target
+        return None
+
+    def record(self, state: _SearchState, target: FaultTarget, attempt: Attempt) -> None:
+        if not attempt.accepted and attempt.reason == NO_FAILURE:
+            state.inert.add(target.resource)
 
 
 def _compositions(
@@ -113,7 +149,7 @@ def run_search(
     state = _SearchState()
     attempts: list[Attempt] = []
     tried: set[str] = set()
-    single_iter = iter(singles)
+    picker = SinglePicker(singles)
     for index in range(budget):
         faults: tuple[FaultTarget, ...] | None = None
         if index % COMPOSE_EVERY == COMPOSE_EVERY - 1 and max_faults > 1:
@@ -126,14 +162,8 @@ def run_search(
                 None,
             )
         if faults is None:
-            faults = next(
-                (
-                    (t,)
-                    for t in single_iter
-                    if (t.family, frozenset(t.predicted_tests)) not in state.used_keys
-                ),
-                None,
-            )
+            single = picker.next(state)
+            faults = (single,) if single is not None else None
         if faults is None:
             break
         key = _steps_id(gold, fams, faults)
@@ -142,6 +172,8 @@ def run_search(
             gold, fams, faults, settings, runtime, catalog, seed, index, key
         )
         attempts.append(attempt)
+        if len(faults) == 1:
+            picker.record(state, faults[0], attempt)
         label = "+".join(f.family for f in faults)
         verdict = "accepted" if attempt.accepted else f"rejected ({attempt.reason})"
         reporter.stage("invert", f"[{index + 1}/{budget}] {label} {faults[0].resource}: {verdict}")
@@ -203,7 +235,7 @@ def _attempt(
     elif outcome.timed_out:
         reason = f"tests did not finish within {timeout} s"
     elif not outcome.failing:
-        reason = "no gold-stable test failed"
+        reason = NO_FAILURE
     candidate = None
     now = datetime.now(UTC)
     if reason == "ok":
