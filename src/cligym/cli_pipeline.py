@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from cligym.api import Workspace
 
 
+_write_lock: sqlite3.Connection | None = None
+
+
 def _abandon(stop: BaseException, ws: Workspace) -> NoReturn:
     """Stop a run at once on Ctrl-C or SIGTERM, as a kill -9 would, but without orphans.
 
@@ -29,8 +32,9 @@ def _abandon(stop: BaseException, ws: Workspace) -> NoReturn:
     """
     from cligym.runtime.docker import remove_all_live_containers
 
+    global _write_lock
     with contextlib.suppress(sqlite3.Error):
-        ws.catalog.block_writers()
+        _write_lock = ws.catalog.block_writers()  # referenced, so held until the exit
     removed = remove_all_live_containers()
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():

@@ -166,3 +166,46 @@ def test_a_bug_in_one_repository_becomes_its_outcome_not_the_runs_end():
     outcome = run_repo(BrokenWorkspace(), PipelineSpec(repos=[repo]), repo)  # type: ignore[arg-type]
     assert outcome.source == "pypi:tomlkit==0.15.2" and outcome.tasks == 0
     assert outcome.error.startswith("internal error ValueError: not enough values")
+
+
+def test_an_abandoned_run_holds_the_catalog_until_it_exits(tmp_path: Path):
+    """Ctrl-C on `cligym run`: threads still mid-unit must not record anything after their
+    containers are gone, up to the very exit (a child process, since the exit is real)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    child = textwrap.dedent(
+        f"""
+        import gc, os, sqlite3, sys
+        from pathlib import Path
+        from types import SimpleNamespace
+        from cligym import cli_pipeline
+        from cligym.catalog import Catalog
+
+        path = {str(tmp_path / "catalog.sqlite3")!r}
+        real_exit = os._exit
+
+        def exit_after_probe(code):
+            gc.collect()  # a lock nobody references would be gone by now
+            try:
+                other = sqlite3.connect(path, timeout=0.2)
+                other.execute("INSERT INTO meta VALUES ('k', 'v')")
+                other.commit()
+                print("WROTE")
+            except sqlite3.OperationalError as err:
+                print("BLOCKED", err)
+            sys.stdout.flush()
+            real_exit(code)
+
+        os._exit = exit_after_probe
+        catalog = Catalog(Path(path))
+        cli_pipeline._abandon(KeyboardInterrupt(), SimpleNamespace(catalog=catalog))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert "BLOCKED database is locked" in done.stdout, done.stdout
+    assert "interrupted" in done.stdout and "resume" in done.stdout
