@@ -96,6 +96,21 @@ def test_stat_of_many_paths_parses_across_exec_chunks():
     ]
 
 
+def test_rejection_reasons_quote_whole_last_lines():
+    from cligym.verify.contract import is_network_error, last_line
+
+    apt = (
+        "Err:1 http://deb.debian.org/debian bookworm InRelease\n"
+        "E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  \n\n"
+    )
+    assert last_line(apt) == "E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease"
+    assert last_line("") == "(no output)"
+    assert is_network_error(apt)
+    assert is_network_error("pip._vendor.urllib3.exceptions.NewConnectionError: Failed to ...")
+    assert not is_network_error("E: Unable to locate package libffi9")  # a wrong fix, not flaky
+    assert last_line("x" * 500) == "…" + "x" * 160
+
+
 def test_clean_diff_drops_docker_runtime_noise():
     raw = [
         ("C", "/usr"),

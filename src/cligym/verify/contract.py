@@ -168,20 +168,24 @@ def _check(
         network=False,
     )
     if not shell.ok or SHELL_MARKER not in shell.output:
-        raise Rejected(f"shell not operable: {shell.output.strip()[-160:]}")
+        raise Rejected(f"shell not operable: {last_line(shell.output)}")
 
-    # 3a. the specific solution
-    fixed = run_attempt(
-        runtime,
-        gold,
-        candidate.solution,
-        image=tag,
-        timeout_sec=timeout,
-        network=candidate.needs_network,
-        stage="verify",
-    )
+    # 3a. the specific solution (a package mirror's hiccup is retried, not held against it)
+    for pause in (*NETWORK_RETRY_PAUSES_SEC, None):
+        fixed = run_attempt(
+            runtime,
+            gold,
+            candidate.solution,
+            image=tag,
+            timeout_sec=timeout,
+            network=candidate.needs_network,
+            stage="verify",
+        )
+        if fixed.applied or pause is None or not is_network_error(fixed.output_tail):
+            break
+        time.sleep(pause)
     if not fixed.applied:
-        raise Rejected("specific solution did not run: " + fixed.output_tail[-160:])
+        raise Rejected("specific solution did not run: " + last_line(fixed.output_tail))
     if fixed.failing:
         raise Rejected(f"specific solution leaves {len(fixed.failing)} tests failing")
 
@@ -201,7 +205,7 @@ def _check(
         archives=plan.archives,
     )
     if not restored.applied:
-        raise Rejected("restore-from-gold did not run: " + restored.output_tail[-160:])
+        raise Rejected("restore-from-gold did not run: " + last_line(restored.output_tail))
     if restored.failing:
         raise Rejected(
             f"restore-from-gold leaves {len(restored.failing)} tests failing: "
@@ -271,7 +275,7 @@ def _diff_and_plan(
         for step in candidate.steps:
             result = runtime.exec(box, ["bash", "-c", step], timeout_sec=600)
             if not result.ok:
-                raise Rejected(f"steps do not apply on the gold image: {result.output[-160:]}")
+                raise Rejected(f"steps do not apply on the gold image: {last_line(result.output)}")
         entries = [(d.kind, d.path) for d in runtime.diff(box, helper_image=gold.base_image)]
         paths = [p for k, p in entries if k in ("A", "C")]
         stats = parse_stat_lines(_stat(runtime, box, paths, "%n|%F|%Y|%s"))
@@ -340,6 +344,26 @@ def parse_meta_lines(text: str) -> list[tuple[str, str, str, str, str, str]]:
         if len(parts) == 6 and parts[0]:
             rows.append((parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]))
     return rows
+
+
+NETWORK_RETRY_PAUSES_SEC = (10, 30)
+_NETWORK_ERRORS = re.compile(
+    r"Failed to fetch|Temporary failure (in name )?resolution|Temporary failure resolving"
+    r"|Could not resolve|Network is unreachable|Connection (timed out|refused|reset)"
+    r"|Max retries exceeded|ReadTimeoutError|ConnectTimeoutError|NewConnectionError"
+)
+
+
+def is_network_error(output: str) -> bool:
+    """Whether a failed install failed on the network (apt mirror, PyPI), not on the fix."""
+    return bool(_NETWORK_ERRORS.search(output))
+
+
+def last_line(output: str, limit: int = 160) -> str:
+    """The last non-empty line of a command's output, for a one-line rejection reason."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    last = lines[-1] if lines else "(no output)"
+    return last if len(last) <= limit else "…" + last[-limit:]
 
 
 def _epoch(created: str) -> int:
