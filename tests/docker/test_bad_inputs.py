@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cligym.ids import run_id_pid
 from cligym.runtime.docker import LABEL
 
 pytestmark = pytest.mark.docker
@@ -32,9 +33,14 @@ def labelled(runtime) -> set[str]:
     return {c.id for c in runtime.client.containers.list(all=True, filters={"label": LABEL})}
 
 
-def running_pytest(runtime) -> bool:
+def running_pytest(runtime, pid: int) -> bool:
+    """Whether a labelled container of process `pid`'s run runs pytest."""
     containers = runtime.client.containers.list(filters={"label": LABEL})
-    return any("pytest" in " ".join(c.attrs["Config"]["Cmd"] or []) for c in containers)
+    return any(
+        "pytest" in " ".join(c.attrs["Config"]["Cmd"] or [])
+        and run_id_pid((c.labels or {}).get("cligym.run", "")) == pid
+        for c in containers
+    )
 
 
 def assert_clean_failure(
@@ -142,11 +148,18 @@ def start_slow_gold(workdir: Path, repo: Path, runtime) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A suite started in the background (`cmd &` without job control) inherits an ignored
+        # SIGINT, and Python keeps it ignored; Ctrl-C is what the test is about.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not running_pytest(runtime) and proc.poll() is None:
+    while (
+        time.monotonic() < deadline
+        and not running_pytest(runtime, proc.pid)
+        and proc.poll() is None
+    ):
         time.sleep(0.5)
-    assert running_pytest(runtime), "no test container appeared"
+    assert running_pytest(runtime, proc.pid), "no test container appeared"
     return proc
 
 
