@@ -262,3 +262,19 @@ def test_single_picker_defers_resources_that_broke_nothing():
     state, picker = _SearchState(), SinglePicker(list(order))
     picker.record(state, order[0], attempt(False, "steps failed: no such file"))
     assert [picker.next(state) for _ in range(5)] == order  # only a no-failure run is evidence
+
+
+def test_compositions_only_of_faults_that_each_fail_tests_of_their_own():
+    from cligym.invert.search import every_part_shows
+
+    def single(family: str, category: FaultCategory, failing: tuple[str, ...]) -> Candidate:
+        return _candidate((FaultTarget(family=family, resource=family),), failing, (category,))
+
+    everything = single("tmp-not-writable", FaultCategory.FILESYSTEM, ("t1", "t2", "t3"))
+    json_only = single("stale-bytecode", FaultCategory.INTERPRETER, ("t1",))
+    yaml_only = single("dist-removed", FaultCategory.DEPENDENCIES, ("t2",))
+    yaml_and_json = single("lib-truncated", FaultCategory.SHARED_LIBRARIES, ("t1", "t2"))
+    assert every_part_shows([json_only, yaml_only])
+    assert every_part_shows([json_only, yaml_only, single("x", FaultCategory.ENVIRONMENT, ("t3",))])
+    assert not every_part_shows([everything, json_only])  # the broken /tmp masks the module
+    assert not every_part_shows([json_only, yaml_only, yaml_and_json])  # nothing of its own

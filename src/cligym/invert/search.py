@@ -3,7 +3,8 @@
 Plan (pure): every family proposes targets from the impact map; targets are visited round-robin
 over families in a seeded order, so attempts spread over families, resources and test subsets,
 and near-duplicates (same family, same predicted tests) are skipped. Compositions of 2..max
-accepted faults from different categories are interleaved once singles have been found.
+accepted faults from different categories, each failing tests of its own, are interleaved once
+singles have been found.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
 """
@@ -126,8 +127,22 @@ def _compositions(
         size = rng.randint(2, max(2, min(max_faults, len(singles))))
         picks = rng.sample(singles, min(size, len(singles)))
         cats = [fams[c.families[0]].category for c in picks]
-        if len(set(cats)) == len(cats):
+        if len(set(cats)) == len(cats) and every_part_shows(picks):
             yield tuple(c.faults[0] for c in picks)
+
+
+def every_part_shows(parts: Sequence[Candidate]) -> bool:
+    """Pure: each part fails some test that the others leave passing.
+
+    Otherwise one fault masks another (tmp-not-writable fails every test a stale module would),
+    the composition fails exactly like a task already found, and verification drops it as a
+    duplicate: in the default corpus, 40 of 50 compositions went that way.
+    """
+    for i, part in enumerate(parts):
+        others = {t for j, other in enumerate(parts) if j != i for t in other.failing}
+        if not set(part.failing) - others:
+            return False
+    return True
 
 
 def run_search(
