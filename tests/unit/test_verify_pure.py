@@ -78,7 +78,8 @@ def test_stat_of_many_paths_parses_across_exec_chunks():
     200 paths per exec; the joined output must parse into one row per path."""
     from types import SimpleNamespace
 
-    from cligym.verify.contract import _stat, parse_meta_lines
+    from cligym.verify.contract import _stat
+    from cligym.verify.leaks import stat_rows
 
     paths = [f"/app/pkg/mod_{i}.py" for i in range(450)] + ["/app/odd|name.py"]
 
@@ -89,9 +90,9 @@ def test_stat_of_many_paths_parses_across_exec_chunks():
             return SimpleNamespace(output=lines)
 
     text = _stat(FakeRuntime(), None, paths, "%n|%F|%a|%u|%g|%Y")  # type: ignore[arg-type]
-    rows = parse_meta_lines(text)
+    rows = stat_rows(text, 6)
     assert [r[0] for r in rows] == paths
-    assert parse_meta_lines("\nstat: garbage\n/a|directory|755|0|0|1\n") == [
+    assert stat_rows("\nstat: garbage\n/a|directory|755|0|0|1\n", 6) == [
         ("/a", "directory", "755", "0", "0", "1")
     ]
 

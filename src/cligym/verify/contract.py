@@ -34,7 +34,7 @@ from cligym.invert.attempt import run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, Task, VerifyResult
 from cligym.runtime.docker import DockerRuntime
-from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
+from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines, stat_rows
 from cligym.verify.scoring import difficulty, error_signature
 
 log = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ def _diff_and_plan(
     dir_meta: list[tuple[str, str, str, str, str]] = []
     with runtime.container(gold.image_tag, stage="verify", user="root", network=False) as pure:
         text = _stat(runtime, pure, changed + top_deleted, "%n|%F|%a|%u|%g|%Y")
-        for path, kind, mode, uid, gid, mtime in parse_meta_lines(text):
+        for path, kind, mode, uid, gid, mtime in stat_rows(text, 6):
             if kind == "directory" and path not in top_deleted:
                 # a changed directory: its entries are handled one by one, reset its metadata
                 dir_meta.append((path, mode, uid, gid, mtime))
@@ -334,16 +334,6 @@ def _stat(runtime: DockerRuntime, box: Container, paths: Sequence[str], fmt: str
         cmd = ["sh", "-c", f"stat -c '{fmt}' -- \"$@\" 2>/dev/null; true", "stat", *chunk]
         out.append(runtime.exec(box, cmd, timeout_sec=120).output)
     return "".join(text if text.endswith("\n") or not text else text + "\n" for text in out)
-
-
-def parse_meta_lines(text: str) -> list[tuple[str, str, str, str, str, str]]:
-    """Parse `stat -c '%n|%F|%a|%u|%g|%Y'` output (path may contain `|`); others are skipped."""
-    rows = []
-    for line in text.splitlines():
-        parts = line.rsplit("|", 5)
-        if len(parts) == 6 and parts[0]:
-            rows.append((parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]))
-    return rows
 
 
 NETWORK_RETRY_PAUSES_SEC = (10, 30)

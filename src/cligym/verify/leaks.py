@@ -94,14 +94,21 @@ def audit_leaks(
     return leaks
 
 
+def stat_rows(text: str, fields: int) -> list[tuple[str, ...]]:
+    """Rows of `stat -c '%n|...'` output with `fields` fields; the path (first) may contain
+    `|`; blank and malformed lines are skipped."""
+    rows = []
+    for line in text.splitlines():
+        parts = line.rsplit("|", fields - 1)
+        if len(parts) == fields and parts[0]:
+            rows.append(tuple(parts))
+    return rows
+
+
 def parse_stat_lines(text: str) -> dict[str, PathStat]:
     """Parse `stat -c '%n|%F|%Y|%s'` output."""
     out: dict[str, PathStat] = {}
-    for line in text.splitlines():
-        parts = line.rsplit("|", 3)
-        if len(parts) != 4:
-            continue
-        path, kind, mtime, size = parts
+    for path, kind, mtime, size in stat_rows(text, 4):
         try:
             out[path] = PathStat(kind, int(mtime), int(size))
         except ValueError:
