@@ -110,6 +110,11 @@ class GoldEnv(Record):
     created_at: datetime
     status: Literal["ready"] = "ready"
 
+    @property
+    def run_sec(self) -> float:
+        """Wall time of one gold test run (container included): what bounds runs scale with."""
+        return self.test_duration_sec / max(1, self.stability.runs)
+
 
 class ImpactMap(Record):
     """Per gold env: which stable tests touch which resource (modules, libs, files, env, ...)."""

@@ -134,8 +134,7 @@ def run_attempt(
 def suite_timeout_sec(gold: GoldEnv, settings: Settings) -> int:
     """Bound for one test run of a broken env: 10x gold's run (at least a minute), at most the
     configured limit. A fault may slow tests down; ten times slower is a hang, not a task."""
-    per_run = gold.test_duration_sec / max(1, gold.stability.runs)
-    return int(min(settings.test_timeout_sec, max(60, 10 * per_run)))
+    return int(min(settings.test_timeout_sec, max(60, 10 * gold.run_sec)))
 
 
 def _excerpt(message: str) -> str:

@@ -84,10 +84,8 @@ def per_repo(data: ReportData) -> list[tuple[str, int, int, float]]:
 
 def overhead(gold: GoldEnv) -> tuple[float, float]:
     """(pytest seconds, Docker and runner overhead seconds) per test run of a gold env."""
-    runs = max(1, gold.stability.runs)
-    wall = gold.test_duration_sec / runs
     pytest = sum(gold.stability.durations_sec.values())
-    return round(pytest, 2), round(max(0.0, wall - pytest), 2)
+    return round(pytest, 2), round(max(0.0, gold.run_sec - pytest), 2)
 
 
 STYLE = """
