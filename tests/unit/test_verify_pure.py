@@ -98,7 +98,8 @@ def test_stat_of_many_paths_parses_across_exec_chunks():
 
 
 def test_rejection_reasons_quote_whole_last_lines():
-    from cligym.verify.contract import is_network_error, last_line
+    from cligym.invert.attempt import last_line
+    from cligym.verify.contract import is_network_error
 
     apt = (
         "Err:1 http://deb.debian.org/debian bookworm InRelease\n"

@@ -131,6 +131,13 @@ def run_attempt(
     )
 
 
+def last_line(output: str, limit: int = 160) -> str:
+    """The last non-empty line of a command's output, for a one-line rejection reason."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    last = lines[-1] if lines else "(no output)"
+    return last if len(last) <= limit else "…" + last[-limit:]
+
+
 def suite_timeout_sec(gold: GoldEnv, settings: Settings) -> int:
     """Bound for one test run of a broken env: 10x gold's run (at least a minute), at most the
     configured limit. A fault may slow tests down; ten times slower is a hang, not a task."""

@@ -28,6 +28,7 @@ from cligym.ids import content_id
 from cligym.invert.attempt import (
     ERROR_CHARS,
     judge,
+    last_line,
     render_attempt_script,
     run_attempt,
     suite_timeout_sec,
@@ -396,7 +397,7 @@ def _replay(
     timeout = suite_timeout_sec(gold, settings)
     outcome = run_attempt(runtime, gold, steps, timeout_sec=timeout)
     if not outcome.applied:
-        return None, "steps failed on replay: " + (outcome.output_tail.splitlines() or ["?"])[-1]
+        return None, "steps failed on replay: " + last_line(outcome.output_tail)
     if outcome.timed_out:
         return None, f"tests did not finish within {timeout} s on replay"
     if not outcome.failing:

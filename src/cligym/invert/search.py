@@ -21,7 +21,7 @@ from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.faults.base import FaultContext, FaultFamily, families
 from cligym.ids import content_id
-from cligym.invert.attempt import run_attempt, suite_timeout_sec
+from cligym.invert.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv
 from cligym.runtime.docker import DockerRuntime
@@ -246,7 +246,7 @@ def _attempt(
         )
     reason = "ok"
     if not outcome.applied:
-        reason = "steps failed: " + (outcome.output_tail.splitlines() or ["?"])[-1][:160]
+        reason = "steps failed: " + last_line(outcome.output_tail)
     elif outcome.timed_out:
         reason = f"tests did not finish within {timeout} s"
     elif not outcome.failing:

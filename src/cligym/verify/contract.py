@@ -30,7 +30,7 @@ from cligym.errors import CligymError
 from cligym.faults.base import target_hint
 from cligym.gold.build import gold_image_tag
 from cligym.ids import content_id
-from cligym.invert.attempt import run_attempt, suite_timeout_sec
+from cligym.invert.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, Task, VerifyResult
 from cligym.runtime.docker import DockerRuntime
@@ -347,13 +347,6 @@ _NETWORK_ERRORS = re.compile(
 def is_network_error(output: str) -> bool:
     """Whether a failed install failed on the network (apt mirror, PyPI), not on the fix."""
     return bool(_NETWORK_ERRORS.search(output))
-
-
-def last_line(output: str, limit: int = 160) -> str:
-    """The last non-empty line of a command's output, for a one-line rejection reason."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    last = lines[-1] if lines else "(no output)"
-    return last if len(last) <= limit else "…" + last[-limit:]
 
 
 def _epoch(created: str) -> int:
