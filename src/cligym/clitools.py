@@ -67,12 +67,13 @@ class RichReporter:
                     transient=False,
                 )
                 self._progress.start()
+            ends = self._keep is not None and stage not in self._keep and done >= total
             if stage not in self._bars:
-                if self._keep is not None and stage not in self._keep and done >= total:
+                if ends:
                     return  # a bar that would only appear finished and go away
                 self._bars[stage] = self._progress.add_task(stage, total=total)
             self._progress.update(self._bars[stage], completed=done, total=total)
-            if self._keep is not None and stage not in self._keep and done >= total:
+            if ends:
                 self._progress.remove_task(self._bars.pop(stage))
 
     def close(self) -> None:
