@@ -1,6 +1,12 @@
 import shlex
 
-from cligym.gold.dockerfile import render_gold_dockerfile, render_pip_install, render_test_script
+from cligym.gold.dockerfile import (
+    render_gold_dockerfile,
+    render_pip_install,
+    render_test_command,
+    render_test_script,
+    render_user_command,
+)
 from cligym.records import RecipeSpec, RepoSource, SourceKind
 
 SOURCE = RepoSource(kind=SourceKind.LOCAL, spec="./x", name="x", location="/x", content_sha256="ab")
@@ -43,6 +49,16 @@ def test_test_script_runs_pytest_with_junit():
     script = render_test_script(RecipeSpec(pytest_args=("-k", "not slow")), with_metadata=True)
     assert "pip freeze" in script and "python.txt" in script
     pytest_cmd = shlex.split(script.split("; ")[-1])
-    assert pytest_cmd[:4] == ["exec", "/opt/venv/bin/python", "-m", "pytest"]
-    assert "--junitxml=/tmp/cligym-results/junit.xml" in pytest_cmd
-    assert pytest_cmd[-2:] == ["-k", "not slow"]
+    # exactly the documented command (python from the login PATH), then the reporting options
+    user = render_user_command(RecipeSpec(pytest_args=("-k", "not slow")))
+    assert user == "cd /app && python -m pytest -k 'not slow'"
+    assert script.split("; ")[-1].startswith(user + " -p no:cacheprovider")
+    assert "--junitxml=/run/cligym-results/junit.xml" in pytest_cmd
+    assert not any(a.startswith(("/tmp", "/home", "/app/")) for a in pytest_cmd)
+
+
+def test_tests_run_as_the_user_in_a_login_shell_with_results_out_of_faults_reach():
+    argv = render_test_command("cd /app && python -m pytest")
+    assert argv[:2] == ["bash", "-c"]
+    assert "chown tester:tester /run/cligym-results" in argv[2]
+    assert argv[2].endswith("runuser -u tester -- bash -lc 'cd /app && python -m pytest'")

@@ -3,10 +3,9 @@ and the manifest (checked with the harnesses' own models and Hugging Face `datas
 
 from __future__ import annotations
 
-import io
+import gzip
 import json
 import subprocess
-import tarfile
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cligym.package.grade import grade
+from cligym.package.gradekit import GradeKit
+from cligym.package.grader import grade
 from cligym.package.issue import check_issue, clean_excerpt, render_issue
 from cligym.package.layouts import ExportItem, render_harbor, render_tb
 from cligym.package.leakcheck import Secrets, find_leaks, redact, secrets_for
 from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
-from cligym.package.testfiles import TestFiles, load_test_files, plan_find_command
 from cligym.package.verifier import render_harbor_test_sh, render_tb_run_tests
 from cligym.records import FaultCategory, FaultTarget, IssueText, StabilityReport, Task
 from tests.unit.test_catalog import gold as make_gold
@@ -168,72 +167,60 @@ def test_grade_requires_every_expected_test_to_pass():
     assert grade("<html/>", {"fail_to_pass": [TESTS[0]]})[0] is False
 
 
-def test_grade_script_runs_standalone(tmp_path: Path):
-    from cligym.package.verifier import grader_sources
-
-    for name, text in grader_sources().items():
-        (tmp_path / name).write_text(text)
-    (tmp_path / "junit.xml").write_text(JUNIT)
-    (tmp_path / "e.json").write_text(json.dumps({"fail_to_pass": [TESTS[0]]}))
-    run = subprocess.run(
-        ["python3", "-I", str(tmp_path / "grade.py"), str(tmp_path / "junit.xml"),
-         str(tmp_path / "e.json")], capture_output=True, text=True, cwd=tmp_path, check=False
-    )
-    assert run.returncode == 0 and "RESULT: PASS" in run.stdout, run.stderr
-    (tmp_path / "e.json").write_text(json.dumps({"fail_to_pass": [TESTS[1]]}))
-    run = subprocess.run(
-        ["python3", str(tmp_path / "grade.py"), str(tmp_path / "junit.xml"),
-         str(tmp_path / "e.json")], capture_output=True, text=True, check=False
-    )
-    assert run.returncode == 1 and "RESULT: FAIL" in run.stdout
-
-
-# --------------------------------------------------------------------------- test files
-def _archive(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, body in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-    return buf.getvalue()
-
-
-def test_test_file_manifest_leaves_out_what_the_fault_touched():
-    files = load_test_files(_archive({"./tests/test_db.py": b"x", "./tests/data/x.txt": b"y"}))
-    assert [n for n, _ in files.digests] == ["./tests/data/x.txt", "./tests/test_db.py"]
-    manifest = files.manifest([("C", "/app/tests/data/x.txt"), ("C", "/app/tests")])
-    assert "./tests/test_db.py" in manifest and "x.txt" in manifest  # content is restorable
-    assert "x.txt" not in files.manifest([("D", "/app/tests/data/x.txt")])  # a deleted file
-    assert "x.txt" not in files.manifest([("D", "/app/tests/data")])  # a deleted directory
-    keep = files.keep_list([("A", "/app/tests/conftest.py"), ("C", "/etc/x")]).splitlines()
-    assert keep == ["./tests/conftest.py", "./tests/data/x.txt", "./tests/test_db.py"]
-    find = plan_find_command(["t/test_a.py::x", "test_b.py::y"])
-    assert "-path './t/*'" in find and "-name conftest.py" in find and "__pycache__" in find
-
-
 # --------------------------------------------------------------------------- layouts
 def _item(hint="none") -> ExportItem:
     task, gold = _task(), _gold()
     secrets = secrets_for(task)
     issue = render_issue(task, gold, secrets)
-    files = load_test_files(_archive({"./tests/test_db.py": b"x"}))
-    return ExportItem(task, gold, issue, hint, files, secrets)
+    return ExportItem(task, gold, issue, hint, _kit(), secrets)
 
 
-def test_verifier_scripts_are_valid_bash_and_always_write_a_reward(tmp_path: Path):
+def _kit() -> GradeKit:
+    """A small gold manifest of the shape `grader.py record` writes."""
+    manifest = {
+        "version": 1,
+        "spec": {"container_env": {"PATH": "/opt/venv/bin:/usr/bin:/bin"}},
+        "interpreter": "/usr/bin/python3.11",
+        "python_home": "/usr",
+        "stdlib": "/usr/lib/python3.11",
+        "lib_dirs": ["/usr/lib/x86_64-linux-gnu"],
+        "loader": "/lib64/ld-linux-x86-64.so.2",
+        "trees": {"/usr/lib/python3.11": {"kind": "strict", "files": {
+            "/usr/lib/python3.11/os.py": "f:" + "a" * 64,
+            "/usr/lib/python3.11/__pycache__/os.cpython-311.pyc": "f:" + "b" * 64,
+            "/usr/lib/python3.11/sitecustomize.py": "l:/etc/python3.11/sitecustomize.py"}}},
+        "boot": {"stdlib_roots": ["/usr/lib/python3.11"],
+                 "stdlib_files": ["/usr/lib/python3.11/os.py",
+                                  "/usr/lib/python3.11/sitecustomize.py"],
+                 "files": {"/usr/bin/python3.11": "f:" + "c" * 64},
+                 "absent": ["/etc/ld.so.preload", "/usr/lib/python311.zip"]},
+    }
+    return GradeKit(gzip.compress(json.dumps(manifest).encode()), b"BUSYBOX", b"BASH")
+
+
+def test_verifier_script_trusts_only_its_own_directory(tmp_path: Path):
     item = _item()
-    for name, script in (
-        ("test.sh", render_harbor_test_sh(item.task, item.gold)),
-        ("run-tests.sh", render_tb_run_tests(item.task, item.gold)),
-    ):
+    harbor = render_harbor_test_sh(item.task, item.gold, item.kit.manifest)
+    tb = render_tb_run_tests(item.task, item.gold, item.kit.manifest)
+    for name, script in (("test.sh", harbor), ("run-tests.sh", tb)):
         path = tmp_path / name
         path.write_text(script)
-        assert subprocess.run(["bash", "-n", str(path)], check=False).returncode == 0, name
-        assert "runuser -u tester -- bash -lc" in script
-        assert "sha256sum --quiet -c" in script
-    harbor = render_harbor_test_sh(item.task, item.gold)
-    assert harbor.index("echo 0 > /logs/verifier/reward.txt") < harbor.index("runuser")
+        assert subprocess.run(["sh", "-n", str(path)], check=False).returncode == 0, name
+    assert harbor.startswith("#!/tests/busybox sh\n")
+    # planted reward files are removed before anything runs, and a reward 0 is written first
+    assert harbor.index('rm -rf "$L/reward.txt" "$L/reward.json"') < harbor.index("echo 0 >")
+    assert harbor.index("echo 0 >") < harbor.index("reap.sh") < harbor.index("sha256sum -c")
+    assert harbor.index("sha256sum -c") < harbor.index("grader.py grade")
+    # the grading interpreter: a private copy, through the verified loader, isolated
+    assert "--inhibit-cache --library-path /usr/lib/x86_64-linux-gnu" in harbor
+    assert "-s -S -B -X pycache_prefix=" in harbor and "env -i PYTHONHOME=/usr" in harbor
+    assert "/etc/ld.so.preload" in harbor
+    kit = item.kit
+    assert kit.boot_sha256() == (
+        "c" * 64 + "  /usr/bin/python3.11\n" + "a" * 64 + "  /usr/lib/python3.11/os.py\n"
+    )
+    assert "__pycache__" not in kit.boot_sha256() and "sitecustomize" not in kit.boot_sha256()
+    assert kit.stdlib_listing().splitlines() == kit.manifest["boot"]["stdlib_files"]
 
 
 def test_harbor_layout_loads_in_harbors_own_models():
@@ -244,11 +231,16 @@ def test_harbor_layout_loads_in_harbors_own_models():
     assert item.dir_name.endswith("-hint-specific")
     assert {"task.toml", "instruction.md", "environment/Dockerfile",
             "environment/docker-compose.yaml", "solution/solve.sh", "tests/test.sh",
-            "tests/grade.py", "tests/junitxml.py", "tests/expected.json",
-            "tests/app-tests.tar.gz", "tests/app-tests.sha256"} <= set(files)
+            "tests/grader.py", "tests/junitxml.py", "tests/expected.json", "tests/busybox",
+            "tests/gold-manifest.json.gz", "tests/boot.sha256", "tests/stdlib.list",
+            "tests/reap.sh", "environment/cligym-trusted/bin/bash",
+            "environment/.dockerignore"} <= set(files)
     config = TaskConfig.model_validate(tomllib.loads(files["task.toml"].decode()))
     assert config.metadata["cligym_task_id"] == item.task.id
-    assert yaml.safe_load(files["environment/docker-compose.yaml"])["services"]["main"]["init"]
+    main = yaml.safe_load(files["environment/docker-compose.yaml"])["services"]["main"]
+    assert main["init"] and main["volumes"] == ["./cligym-trusted:/opt/cligym:ro"]
+    assert main["environment"]["PATH"] == "/opt/cligym/bin:/opt/venv/bin:/usr/bin:/bin"
+    assert config.verifier.collect[0].command == "/opt/cligym/busybox sh /opt/cligym/reap.sh"
     assert b"Hint: A shared library" in files["instruction.md"]
     expected = json.loads(files["tests/expected.json"])
     assert expected["fail_to_pass"] == list(item.task.fail_to_pass)
@@ -287,7 +279,6 @@ def test_issue_record_instruction_levels():
     assert issue.instruction() == "# T\n\nB\n"
     assert issue.instruction("category").endswith("Hint: C\n")
     assert issue.instruction("specific") == issue.instruction()
-    assert TestFiles(b"", ()).manifest() == ""
 
 
 # --------------------------------------------------------------------------- LLM issue writer

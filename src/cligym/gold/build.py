@@ -266,7 +266,7 @@ def _run_tests(
             render_test_command(script),
             stage="gold",
             timeout_sec=settings.test_timeout_sec,
-            user=TEST_USER,
+            user="root",
             workdir=APP_DIR,
             env={"HOME": f"/home/{TEST_USER}", "PYTHONHASHSEED": str(index)},
             network=False,

@@ -17,7 +17,7 @@ from cligym.gold.dockerfile import (
     APP_DIR,
     JUNIT_PATH,
     RESULTS_DIR,
-    TEST_USER,
+    render_as_tester,
     render_test_script,
 )
 from cligym.gold.junit import JunitParseError, parse_junit
@@ -35,9 +35,7 @@ def render_attempt_script(steps: Sequence[str], test_script: str) -> str:
     lines += [
         "set +e",
         f"echo {shlex.quote(APPLIED_MARKER)}",
-        f"cd {APP_DIR}",
-        f"exec env HOME=/home/{TEST_USER} /usr/sbin/runuser -u {TEST_USER} -- "
-        f"bash -lc {shlex.quote(test_script)}",
+        render_as_tester(test_script),
     ]
     return "\n".join(lines)
 

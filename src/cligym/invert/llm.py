@@ -23,7 +23,7 @@ from docker.models.containers import Container
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
-from cligym.gold.dockerfile import JUNIT_PATH, TEST_USER, render_test_script
+from cligym.gold.dockerfile import JUNIT_PATH, RESULTS_DIR, TEST_USER, render_test_script
 from cligym.ids import content_id
 from cligym.invert.attempt import (
     ERROR_CHARS,
@@ -367,13 +367,13 @@ def _run_tests(
 ) -> str:
     script = render_attempt_script([], render_test_script(gold.recipe, False, tuple(tests)))
     runtime.exec(
-        box, ["bash", "-c", f"rm -rf /tmp/cligym-results; {script}"],
+        box, ["bash", "-c", script],
         timeout_sec=suite_timeout_sec(gold, settings), env={"HOME": f"/home/{TEST_USER}"},
     )
     junit = read_file_from_tar(runtime.read_path(box, JUNIT_PATH))
     text = junit.decode(errors="replace") if junit else None
     failing, errors, _, broken = judge(gold.stability.stable_passing, tests or None, text)
-    runtime.exec(box, ["rm", "-rf", "/tmp/cligym-results"], timeout_sec=30)
+    runtime.exec(box, ["rm", "-rf", RESULTS_DIR], timeout_sec=30)
     if broken:
         return "the test runner itself failed: no test could run"
     lines = [f"{len(failing)} of {len(tests) or len(gold.stability.stable_passing)} tests fail"]

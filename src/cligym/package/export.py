@@ -20,12 +20,12 @@ from typing import Literal
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
 from cligym.llm.client import LlmSpec
+from cligym.package.gradekit import GradeKit, collect_grade_kit
 from cligym.package.issue import check_issue, render_issue
 from cligym.package.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
 from cligym.package.leakcheck import Secrets, secrets_for
 from cligym.package.llm_issue import write_llm_issue
 from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
-from cligym.package.testfiles import TestFiles, collect_test_files
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
 from cligym.runtime.docker import DockerRuntime
@@ -155,7 +155,7 @@ def _export(
 ) -> ExportReport:
     items: list[ExportItem] = []
     skipped: list[tuple[str, str]] = []
-    test_files: dict[str, TestFiles] = {}
+    kits: dict[str, GradeKit] = {}
     for task in tasks:
         gold = golds[task.gold_id]
         secrets = task_secrets(catalog, task)
@@ -163,11 +163,12 @@ def _export(
         if outcome.issue is None:
             skipped.append((task.name, outcome.reason))
             continue
-        if fmt in ("harbor", "tb") and gold.id not in test_files:
-            test_files[gold.id] = collect_test_files(runtime, gold, artifacts_dir / gold.id)
-        files = test_files.get(gold.id, TestFiles(b"", ()))
+        if fmt in ("harbor", "tb") and gold.id not in kits:
+            kits[gold.id] = collect_grade_kit(runtime, gold, artifacts_dir / gold.id)
         for level in hints:
-            items.append(ExportItem(task, gold, outcome.issue, level, files, secrets))
+            items.append(
+                ExportItem(task, gold, outcome.issue, level, kits.get(gold.id), secrets)
+            )
     written: list[str] = []
     images: list[GoldImageFile] = []
     if fmt in ("jsonl", "parquet"):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import random
 import re
+import shlex
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from cligym.gold.dockerfile import APP_DIR, TEST_USER
+from cligym.gold.dockerfile import APP_DIR, TEST_USER, render_user_command
 from cligym.package.leakcheck import Secrets, find_leaks, redact
 from cligym.records import GoldEnv, IssueText, Task
 
@@ -21,7 +22,12 @@ MAX_TESTS_LISTED = 8
 MAX_EXCERPTS = 2
 EXCERPT_LINES = 8
 
-TEST_COMMAND = f"runuser -u {TEST_USER} -- bash -lc 'cd {APP_DIR} && python -m pytest'"
+
+
+def test_command(gold: GoldEnv) -> str:
+    """What the issue tells the user to run: the command verification measured with."""
+    return f"runuser -u {TEST_USER} -- bash -lc {shlex.quote(render_user_command(gold.recipe))}"
+
 
 _TITLES = (
     "{repo}: {n} tests fail in this environment",
@@ -56,9 +62,11 @@ _ERROR_LINES = (
 )
 _ASKS = (
     "Please repair the environment so that the whole test suite passes again when run as "
-    "`{user}` with the command above. Do not modify the project's source code or its tests.",
+    "`{user}` with the command above. Do not modify the project's source code or its tests: "
+    "they, the interpreter and the installed packages are checked against the original.",
     "Fix whatever is wrong with the environment so that all tests pass again (same command, "
-    "as `{user}`). The repository's code and tests must stay as they are.",
+    "as `{user}`). The repository's code and tests must stay as they are, and the fix must "
+    "repair the environment, not work around the test runner.",
     "Can you get the environment back into a state where the full suite passes for `{user}`? "
     "Changing the project's code or tests is not an option.",
 )
@@ -77,7 +85,7 @@ def render_issue(
         tests += f"\n- ... and {n - len(listed)} more"
     parts = [
         rng.choice(_OPENINGS).format(**fmt),
-        rng.choice(_COMMAND_LINES).format(**fmt) + f"\n\n```\n{TEST_COMMAND}\n```",
+        rng.choice(_COMMAND_LINES).format(**fmt) + f"\n\n```\n{test_command(gold)}\n```",
         rng.choice(_FAILING_LINES).format(**fmt) + "\n\n" + tests,
     ]
     excerpts = pick_excerpts(task.errors, secrets, rng)

@@ -13,12 +13,16 @@ from typing import Any
 import tomli_w
 import yaml
 
+from cligym.errors import CligymError
+from cligym.package.gradekit import MANIFEST_FILE, GradeKit, shipped_sources
 from cligym.package.leakcheck import Secrets
-from cligym.package.testfiles import ARCHIVE, KEEP, MANIFEST, TestFiles
 from cligym.package.verifier import (
+    BOOT_SHA256,
     EXPECTED,
+    REAP,
+    REAP_SH,
+    STDLIB_LIST,
     TB_TEST_OUTPUTS,
-    grader_sources,
     render_expected,
     render_harbor_test_sh,
     render_solution,
@@ -43,12 +47,18 @@ class ExportItem:
     gold: GoldEnv
     issue: IssueText
     hint: HintLevel
-    test_files: TestFiles
+    kit_or_none: GradeKit | None  # only task-directory layouts need it
     secrets: Secrets
 
     @property
     def dir_name(self) -> str:
         return self.task.name if self.hint == "none" else f"{self.task.name}-hint-{self.hint}"
+
+    @property
+    def kit(self) -> GradeKit:
+        if self.kit_or_none is None:
+            raise CligymError(f"{self.task.name}: no gold manifest to build its verifier from")
+        return self.kit_or_none
 
     @property
     def instruction(self) -> str:
@@ -75,14 +85,40 @@ class ExportItem:
         }
 
 
+TRUSTED_DIR = "cligym-trusted"  # environment/<this>, mounted read-only at TRUSTED_MOUNT
+TRUSTED_MOUNT = "/opt/cligym"
+
+
 def _common_test_files(item: ExportItem) -> dict[str, bytes]:
-    files = {name: text.encode() for name, text in grader_sources().items()}
+    """tests/: the verifier and all it trusts (see package/verifier.py)."""
+    files = {name: text.encode() for name, text in shipped_sources().items()}
     files[EXPECTED] = render_expected(item.task).encode()
-    files[ARCHIVE] = item.test_files.archive
-    touched = list(item.task.restore_paths)
-    files[MANIFEST] = item.test_files.manifest(touched).encode()
-    files[KEEP] = item.test_files.keep_list(touched).encode()
+    files[MANIFEST_FILE] = item.kit.manifest_gz
+    files[BOOT_SHA256] = item.kit.boot_sha256().encode()
+    files[STDLIB_LIST] = item.kit.stdlib_listing().encode()
+    files[REAP] = REAP_SH.encode()
+    files["busybox"] = item.kit.busybox
     return files
+
+
+def _trusted_mount_files(item: ExportItem) -> dict[str, bytes]:
+    """A read-only mount first on the container's PATH: the `bash` a harness starts its
+    commands with, and the reaper its collect hook runs, are then not the agent's to change."""
+    return {
+        f"{TRUSTED_DIR}/bin/bash": item.kit.static_bash,
+        f"{TRUSTED_DIR}/busybox": item.kit.busybox,
+        f"{TRUSTED_DIR}/{REAP}": REAP_SH.encode(),
+    }
+
+
+def _main_service(item: ExportItem) -> dict[str, Any]:
+    gold_path = item.kit.manifest["spec"]["container_env"].get("PATH", "/usr/bin:/bin")
+    return {
+        # `init: true` makes teardown immediate: `sleep infinity` as PID 1 ignores SIGTERM.
+        "init": True,
+        "volumes": [f"./{TRUSTED_DIR}:{TRUSTED_MOUNT}:ro"],
+        "environment": {"PATH": f"{TRUSTED_MOUNT}/bin:{gold_path}"},
+    }
 
 
 def render_harbor(item: ExportItem) -> dict[str, bytes]:
@@ -90,7 +126,17 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
     config = {
         "schema_version": "1.4",
         "metadata": item.metadata(),
-        "verifier": {"timeout_sec": float(test_timeout_sec(item.gold) + 120)},
+        "verifier": {
+            "timeout_sec": float(test_timeout_sec(item.gold) + 120),
+            # before tests/ is copied in: no process of the agent phase survives to touch it
+            "collect": [
+                {
+                    "command": f"{TRUSTED_MOUNT}/busybox sh {TRUSTED_MOUNT}/{REAP}",
+                    "user": "root",
+                    "timeout_sec": 60.0,
+                }
+            ],
+        },
         "agent": {"timeout_sec": float(AGENT_TIMEOUT_SEC)},
         "environment": {
             "build_timeout_sec": float(BUILD_TIMEOUT_SEC),
@@ -99,16 +145,17 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
             "storage_mb": STORAGE_MB,
         },
     }
-    # `init: true` makes teardown immediate: `sleep infinity` as PID 1 ignores SIGTERM.
-    compose = {"services": {"main": {"init": True}}}
+    compose = {"services": {"main": _main_service(item)}}
     files = {
         "task.toml": tomli_w.dumps(config).encode(),
         "instruction.md": item.instruction.encode(),
         "environment/Dockerfile": item.task.dockerfile.encode(),
         "environment/docker-compose.yaml": yaml.safe_dump(compose, sort_keys=False).encode(),
+        "environment/.dockerignore": f"{TRUSTED_DIR}\n".encode(),
         "solution/solve.sh": render_solution(item.task).encode(),
-        "tests/test.sh": render_harbor_test_sh(item.task, item.gold).encode(),
+        "tests/test.sh": render_harbor_test_sh(item.task, item.gold, item.kit.manifest).encode(),
     }
+    files.update({f"environment/{k}": v for k, v in _trusted_mount_files(item).items()})
     files.update({f"tests/{k}": v for k, v in _common_test_files(item).items()})
     return files
 
@@ -166,7 +213,8 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
         "task.yaml": task_yaml.encode(),
         "Dockerfile": item.task.dockerfile.encode(),
         "docker-compose.yaml": yaml.safe_dump(TB_COMPOSE, sort_keys=False).encode(),
-        "run-tests.sh": render_tb_run_tests(item.task, item.gold).encode(),
+        "run-tests.sh": render_tb_run_tests(item.task, item.gold, item.kit.manifest).encode(),
+        "tests/test.sh": render_harbor_test_sh(item.task, item.gold, item.kit.manifest).encode(),
         "solution.sh": render_solution(item.task).encode(),
         "tests/test_outputs.py": TB_TEST_OUTPUTS.encode(),
         "cligym.json": json.dumps(meta, indent=1).encode(),
@@ -175,4 +223,12 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
     return files
 
 
-EXECUTABLES = {"tests/test.sh", "solution/solve.sh", "run-tests.sh", "solution.sh"}
+EXECUTABLES = {
+    "tests/test.sh",
+    "tests/busybox",
+    "solution/solve.sh",
+    "run-tests.sh",
+    "solution.sh",
+    f"environment/{TRUSTED_DIR}/bin/bash",
+    f"environment/{TRUSTED_DIR}/busybox",
+}

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 
 from cligym.llm.client import LlmClient, LlmSpec
-from cligym.package.issue import TEST_COMMAND, check_issue, pick_excerpts
+from cligym.package.issue import check_issue, pick_excerpts, test_command
 from cligym.package.leakcheck import Secrets, redact
 from cligym.records import GoldEnv, IssueText, Task
 
@@ -42,7 +42,7 @@ def write_llm_issue(
     excerpts = pick_excerpts(task.errors, secrets, random.Random(f"{seed}:{task.id}"))
     prompt = PROMPT.format(
         repo=gold.name,
-        command=TEST_COMMAND,
+        command=test_command(gold),
         n=len(task.fail_to_pass),
         total=len(task.fail_to_pass) + len(task.pass_to_pass),
         tests="\n".join(f"- {t}" for t in task.fail_to_pass[:8]),

@@ -1,33 +1,34 @@
 """The verifier files every exported task carries (pure rendering, no Docker).
 
-The verifier (1) puts back any of the repository's test files whose content changed, from the
-task's own copy; (2) runs the gold test command exactly as the gold runs did: as the test user,
-in a login shell, with the gold interpreter; (3) grades every FAIL_TO_PASS and PASS_TO_PASS test
-from pytest's junit XML with `grade.py`. Harbor reads the reward file; Terminal-Bench parses
-the `-rA` summary of a tiny pytest file that asserts the same grade.
+tests/test.sh runs under the static busybox shipped beside it (its `#!` line), so no shell,
+tool or library of the container runs before the container has been checked:
+1. the reward files are removed and reward 0 written, so a planted reward or symlink is void;
+2. every process left from the agent phase is stopped and killed (`reap.sh`);
+3. the gold interpreter, its loader, libraries and standard library are checked byte for byte
+   against the gold manifest with busybox's sha256sum, and nothing may have been added where
+   it imports from;
+4. grader.py runs under a private copy of that interpreter started through the verified loader
+   (no loader cache, no environment, no site, bytecode caches bypassed). It checks the grading
+   path against the manifest, runs the documented test command and grades the junit report;
+5. processes are reaped again and the reward is written: 1 only when grader.py passed.
+See docs/threat-model.md for what each step defends against.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from importlib import resources
+from typing import Any
 
-from cligym.gold.dockerfile import (
-    APP_DIR,
-    GOLD_PYTHON,
-    JUNIT_PATH,
-    RESULTS_DIR,
-    TEST_USER,
-    render_test_script,
-)
-from cligym.package.testfiles import ARCHIVE, KEEP, MANIFEST, TEST_LIKE_FIND
 from cligym.records import GoldEnv, Task
 
-GRADER = "grade.py"
+GRADER = "grader.py"
 JUNIT_MODULE = "junitxml.py"
 EXPECTED = "expected.json"
-HASH_SEED = "1"  # as in verification runs
+BOOT_SHA256 = "boot.sha256"
+STDLIB_LIST = "stdlib.list"
+REAP = "reap.sh"
+HARBOR_LOGS = "/logs/verifier"
 
 
 def test_timeout_sec(gold: GoldEnv) -> int:
@@ -42,117 +43,104 @@ def render_expected(task: Task) -> str:
     )
 
 
-def _prepare_and_run(gold: GoldEnv, logs: str) -> str:
-    """Shell that restores test files and runs the suite; $HERE is the verifier's directory."""
-    script = render_test_script(gold.recipe, with_metadata=False)
-    timeout = test_timeout_sec(gold)
-    return f"""\
-# 1. delete test modules, conftest files and pytest configs gold did not have, then put back
-#    test files whose content changed (mode changes are left to the agent)
-( cd {APP_DIR} && {TEST_LIKE_FIND} ) | LC_ALL=C sort > /tmp/cligym-present.txt
-LC_ALL=C sort "$HERE/{KEEP}" > /tmp/cligym-keep.txt
-LC_ALL=C comm -23 /tmp/cligym-present.txt /tmp/cligym-keep.txt | while IFS= read -r f; do
-  echo "removing $f (not a test file of the repository)"; rm -f -- "{APP_DIR}/$f"
+REAP_SH = """\
+# Stop and kill every process but PID 1 and this script's ancestors (the harness's exec).
+# Run with busybox: `busybox sh reap.sh` (B= the busybox binary).
+B=${B:-${0%/*}/busybox}
+keep=" 0 1 $$ "
+p=$$
+while [ "$p" -gt 1 ]; do
+  p=$($B sed -n 's/^PPid:[[:space:]]*//p' /proc/$p/status 2>/dev/null)
+  [ -n "$p" ] || break
+  keep="$keep$p "
 done
-rm -f /tmp/cligym-present.txt /tmp/cligym-keep.txt
-changed=/tmp/cligym-changed-tests.txt
-( cd {APP_DIR} && sha256sum --quiet -c "$HERE/{MANIFEST}" 2>/dev/null ) \\
-  | sed -n 's/: FAILED.*$//p' > "$changed"
-if [ -s "$changed" ]; then
-  echo "restoring $(wc -l < "$changed") test file(s)"
-  while IFS= read -r f; do  # content only: an existing file keeps its mode and owner
-    if [ -e "{APP_DIR}/$f" ]; then tar -xzOf "$HERE/{ARCHIVE}" "$f" > "{APP_DIR}/$f"
-    else tar -xzf "$HERE/{ARCHIVE}" -C {APP_DIR} "$f"; fi
-  done < "$changed"
-fi
-rm -f "$changed"
-# 2. the gold test command: as {TEST_USER}, login shell, junit XML to {RESULTS_DIR}
-rm -rf {RESULTS_DIR}
-cd {APP_DIR} && timeout -k 10 {timeout} env HOME=/home/{TEST_USER} PYTHONHASHSEED={HASH_SEED} \\
-  /usr/sbin/runuser -u {TEST_USER} -- bash -lc {shlex.quote(script)} > "{logs}/pytest.txt" 2>&1
-echo "pytest exit code: $?"
+for round in 1 2 3 4 5; do
+  pids=""
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    case "$keep" in *" $pid "*) ;; *) pids="$pids $pid" ;; esac
+  done
+  [ -n "$pids" ] || break
+  $B kill -STOP $pids 2>/dev/null
+  $B kill -KILL $pids 2>/dev/null
+  $B sleep 0.2
+done
 """
 
 
-def _python_finder() -> str:
-    """Any interpreter that still starts (grading itself never needs the project's venv)."""
-    return (
-        'PY=""\n'
-        "for p in /usr/bin/python3 /usr/local/bin/python3 /opt/venv/bin/python python3; do\n"
-        '  if "$p" -c "import json, xml.etree.ElementTree" >/dev/null 2>&1; then PY=$p; break; fi\n'
-        "done\n"
-    )
-
-
-def render_harbor_test_sh(task: Task, gold: GoldEnv) -> str:
-    """tests/test.sh for Harbor: always writes /logs/verifier/reward.txt (1 or 0)."""
-    logs = "/logs/verifier"
-    return f"""#!/bin/bash
-# cligym verifier for {task.name}: restore test files, run the gold tests, grade.
-HERE=$(cd "$(dirname "$0")" && pwd)
-mkdir -p {logs}
-echo 0 > {logs}/reward.txt
-{_prepare_and_run(gold, logs)}
-# 3. grade every FAIL_TO_PASS and PASS_TO_PASS test
-{_python_finder()}if [ -n "$PY" ] && "$PY" -I "$HERE/{GRADER}" {JUNIT_PATH} "$HERE/{EXPECTED}" \\
-     > {logs}/grade.txt 2>&1; then
-  echo 1 > {logs}/reward.txt
-fi
-cat {logs}/grade.txt 2>/dev/null
-echo "reward: $(cat {logs}/reward.txt)"
+def render_test_sh(task: Task, manifest: dict[str, Any], timeout_sec: int, logs: str) -> str:
+    """tests/test.sh: always leaves `logs`/reward.txt (1 or 0) and never a reward.json."""
+    boot = manifest["boot"]
+    stdlib_roots = " ".join(shlex.quote(r) for r in boot["stdlib_roots"])
+    absent = " ".join(shlex.quote(p) for p in boot["absent"])
+    lib_path = ":".join(manifest["lib_dirs"])
+    return f"""#!/tests/busybox sh
+# cligym verifier for {task.name}. It trusts only this directory, copied in after the agent:
+# the static busybox it runs under, the gold manifest and the grader.
+T=/tests
+B=$T/busybox
+L=${{CLIGYM_VERIFIER_LOGS:-{logs}}}
+$B mkdir -p "$L"
+$B rm -rf "$L/reward.txt" "$L/reward.json"
+echo 0 > "$L/reward.txt"
+fail() {{ echo "integrity: $*"; echo "RESULT: FAIL"; echo "reward: 0"; exit 0; }}
+B=$B $B sh $T/{REAP}
+W=$($B mktemp -d /run/cligym-grade.XXXXXX) || fail "cannot create a scratch directory"
+# the interpreter that grades: gold's binary, loader, libraries and standard library
+( cd / && $B sha256sum -c $T/{BOOT_SHA256} ) > "$W/boot.txt" 2>&1 || {{
+  $B grep -v ': OK$' "$W/boot.txt" | $B head -n 20
+  fail "the interpreter, its libraries or its standard library differ from the original"
+}}
+$B find {stdlib_roots} ! -type d ! -name '*.pyc' 2>/dev/null | LC_ALL=C $B sort -u > "$W/stdlib.txt"
+$B cmp -s "$W/stdlib.txt" $T/{STDLIB_LIST} || {{
+  $B diff $T/{STDLIB_LIST} "$W/stdlib.txt" | $B grep '^[-+]/' | $B head -n 20
+  fail "files were added to or removed from the standard library"
+}}
+for f in {absent}; do
+  if [ -e "$f" ] || [ -L "$f" ]; then fail "$f exists; the original environment has none"; fi
+done
+$B cp {shlex.quote(manifest["interpreter"])} "$W/python" || fail "cannot copy the interpreter"
+$B env -i PYTHONHOME={shlex.quote(manifest["python_home"])} \\
+  {shlex.quote(manifest["loader"])} --inhibit-cache --library-path {shlex.quote(lib_path)} \\
+  "$W/python" -s -S -B -X pycache_prefix="$W/pyc" $T/{GRADER} grade \\
+  $T/gold-manifest.json.gz $T/{EXPECTED} {timeout_sec} > "$W/grade.txt" 2>&1
+rc=$?
+B=$B $B sh $T/{REAP}
+$B rm -rf "$L/reward.txt" "$L/reward.json"
+if [ "$rc" -eq 0 ]; then echo 1 > "$L/reward.txt"; else echo 0 > "$L/reward.txt"; fi
+$B cp "$W/grade.txt" "$L/grade.txt"
+$B cat "$W/grade.txt"
+$B rm -rf "$W"
+echo "reward: $($B cat "$L/reward.txt")"
 """
 
 
-def render_tb_run_tests(task: Task, gold: GoldEnv) -> str:
-    """run-tests.sh for Terminal-Bench 1: its pytest parser reads the `-rA` summary."""
-    logs = "/tmp/cligym-verifier"
-    return f"""#!/bin/bash
-# cligym verifier for {task.name}: restore test files, run the gold tests, grade.
-HERE=${{TEST_DIR:-$(cd "$(dirname "$0")" && pwd)}}
-mkdir -p {logs}
-{_prepare_and_run(gold, logs)}
-# 3. grade: a pytest file whose tests assert the grade, so the harness's parser can read it
-cd "$HERE" && env -u PYTHONPATH PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 CLIGYM_JUNIT={JUNIT_PATH} \\
-  {GOLD_PYTHON} -m pytest -rA \\
-  -p no:cacheprovider --rootdir "$HERE" "$HERE/test_outputs.py"
+def render_harbor_test_sh(task: Task, gold: GoldEnv, manifest: dict[str, Any]) -> str:
+    return render_test_sh(task, manifest, test_timeout_sec(gold), HARBOR_LOGS)
+
+
+def render_tb_run_tests(task: Task, gold: GoldEnv, manifest: dict[str, Any]) -> str:
+    """run-tests.sh for Terminal-Bench 1: the same verifier, whose reward a tiny pytest file
+    asserts, so the harness's `-rA` parser can read it."""
+    del task, gold, manifest
+    return """#!/bin/bash
+# cligym verifier: the grade comes from test.sh (busybox, gold-verified grader)
+CLIGYM_VERIFIER_LOGS=/tmp/cligym-verifier /tests/test.sh
+cd /tests && /tests/busybox env -i CLIGYM_REWARD=/tmp/cligym-verifier/reward.txt \\
+  /opt/venv/bin/python -I -m pytest -rA -p no:cacheprovider --rootdir /tests /tests/test_outputs.py
 """
 
 
-TB_TEST_OUTPUTS = '''"""Terminal-Bench view of the cligym grade: one test per group of tests."""
+TB_TEST_OUTPUTS = '''"""Terminal-Bench view of the cligym grade."""
 
-import json
 import os
 from pathlib import Path
 
-from grade import grade
 
-HERE = Path(__file__).parent
-EXPECTED = json.loads((HERE / "expected.json").read_text())
-JUNIT = Path(os.environ.get("CLIGYM_JUNIT", "/tmp/cligym-results/junit.xml"))
-
-
-def _check(group):
-    text = JUNIT.read_text(errors="replace") if JUNIT.is_file() else None
-    ok, lines = grade(text, {group: EXPECTED[group]})
-    assert ok, "\\n".join(lines)
-
-
-def test_fail_to_pass():
-    _check("fail_to_pass")
-
-
-def test_pass_to_pass():
-    _check("pass_to_pass")
+def test_grade():
+    reward = Path(os.environ.get("CLIGYM_REWARD", "/tmp/cligym-verifier/reward.txt"))
+    assert reward.is_file() and reward.read_text().strip() == "1", "see the verifier output"
 '''
-
-
-def grader_sources() -> dict[str, str]:
-    """The grader and the junit walker it imports, as shipped files."""
-    pkg = resources.files("cligym")
-    return {
-        GRADER: (pkg / "package" / "grade.py").read_text(),
-        JUNIT_MODULE: (pkg / "gold" / "junitxml.py").read_text(),
-    }
 
 
 def render_solution(task: Task) -> str:

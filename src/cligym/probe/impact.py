@@ -26,7 +26,13 @@ _IGNORED_MODULE_PREFIXES = (
     "_virtualenv",
     "iniconfig",
 )
-_IGNORED_FILE_PREFIXES = ("/tmp/pytest-of-", "/tmp/cligym-", "/opt/venv/lib/", "/usr/lib/python3")
+_IGNORED_FILE_PREFIXES = (
+    "/tmp/pytest-of-",
+    "/tmp/cligym-",
+    "/run/cligym-",
+    "/opt/venv/lib/",
+    "/usr/lib/python3",
+)
 SESSION = "<session>"
 
 

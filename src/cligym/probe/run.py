@@ -55,7 +55,7 @@ def run_probe(
             render_test_command(script),
             stage="probe",
             timeout_sec=settings.test_timeout_sec * 3,
-            user=TEST_USER,
+            user="root",
             workdir=APP_DIR,
             env={
                 "HOME": f"/home/{TEST_USER}",

@@ -47,6 +47,9 @@ BASE_PACKAGES = (
     "file",
     "less",
     "tmux",
+    # static binaries that exported verifiers carry as their trusted toolbox
+    "busybox-static",
+    "bash-static",
 )
 
 _DOCKERFILE = """\

@@ -154,6 +154,12 @@ class DockerRuntime:
         except docker.errors.ImageNotFound:
             return {}
 
+    def image_env(self, ref: str) -> dict[str, str]:
+        """The environment an image's containers start with (its `ENV` lines)."""
+        config = self.client.images.get(ref).attrs.get("Config") or {}
+        pairs = (item.partition("=") for item in config.get("Env") or [])
+        return {name: value for name, _, value in pairs}
+
     def image_size_bytes(self, ref: str) -> int:
         return int(self.client.images.get(ref).attrs.get("Size", 0))
 
@@ -470,6 +476,24 @@ class DockerRuntime:
 
     def read_file(self, container: Container, path: str) -> bytes | None:
         return read_file_from_tar(self._read_path(container, path))
+
+    def put_files(
+        self, container: Container, dest_dir: str, files: Mapping[str, str | bytes]
+    ) -> None:
+        """Create dest_dir (mode 700, root) in the container holding `files` (name -> data)."""
+        buf = io.BytesIO()
+        parent, name = dest_dir.rstrip("/").rsplit("/", 1)
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o700
+            tar.addfile(info)
+            for member, data in files.items():
+                body = data.encode() if isinstance(data, str) else data
+                info = tarfile.TarInfo(f"{name}/{member}")
+                info.size, info.mode = len(body), 0o755
+                tar.addfile(info, io.BytesIO(body))
+        if not container.put_archive(parent or "/", buf.getvalue()):
+            raise DockerOperationError(f"could not copy files into container:{dest_dir}")
 
     def copy_in(self, container: Container, src: Path, dest_dir: str) -> None:
         """Copy a local file or directory into dest_dir inside the container."""
