@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cligym.package.grader import (
+from cligym.grading.grader import (
     LIBS,
     PROBE_SEPARATOR,
     STARTUP,

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cligym.package.gradekit import GradeKit
-from cligym.package.grader import grade
+from cligym.grading.grader import grade
+from cligym.grading.kit import GradeKit
+from cligym.grading.verifier import TB_RUN_TESTS, render_test_sh
 from cligym.package.issue import check_issue, clean_excerpt, render_issue
 from cligym.package.layouts import ExportItem, render_harbor, render_tb
 from cligym.package.leakcheck import Secrets, find_leaks, redact, secrets_for
 from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
-from cligym.package.verifier import render_harbor_test_sh, render_tb_run_tests
 from cligym.records import FaultCategory, FaultTarget, IssueText, StabilityReport, Task
 from tests.unit.test_catalog import gold as make_gold
 
@@ -200,8 +200,8 @@ def _kit() -> GradeKit:
 
 def test_verifier_script_trusts_only_its_own_directory(tmp_path: Path):
     item = _item()
-    harbor = render_harbor_test_sh(item.task, item.gold, item.kit.manifest)
-    tb = render_tb_run_tests(item.task, item.gold, item.kit.manifest)
+    harbor = render_test_sh(item.task.name, item.kit.manifest, 300, "/logs/verifier")
+    tb = TB_RUN_TESTS
     for name, script in (("test.sh", harbor), ("run-tests.sh", tb)):
         path = tmp_path / name
         path.write_text(script)

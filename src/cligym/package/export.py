@@ -19,8 +19,8 @@ from typing import Literal
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
+from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.llm.client import LlmSpec
-from cligym.package.gradekit import GradeKit, collect_grade_kit
 from cligym.package.issue import check_issue, render_issue
 from cligym.package.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
 from cligym.package.leakcheck import Secrets, secrets_for

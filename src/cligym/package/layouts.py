@@ -14,21 +14,17 @@ import tomli_w
 import yaml
 
 from cligym.errors import CligymError
-from cligym.package.gradekit import MANIFEST_FILE, GradeKit, shipped_sources
-from cligym.package.leakcheck import Secrets
-from cligym.package.verifier import (
-    BOOT_SHA256,
-    EXPECTED,
+from cligym.grading.kit import GradeKit
+from cligym.grading.verifier import (
     REAP,
     REAP_SH,
-    STDLIB_LIST,
+    TB_RUN_TESTS,
     TB_TEST_OUTPUTS,
-    render_expected,
-    render_harbor_test_sh,
     render_solution,
-    render_tb_run_tests,
     test_timeout_sec,
+    tests_dir_files,
 )
+from cligym.package.leakcheck import Secrets
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
 
 AGENT_TIMEOUT_SEC = 1800
@@ -90,15 +86,11 @@ TRUSTED_MOUNT = "/opt/cligym"
 
 
 def _common_test_files(item: ExportItem) -> dict[str, bytes]:
-    """tests/: the verifier and all it trusts (see package/verifier.py)."""
-    files = {name: text.encode() for name, text in shipped_sources().items()}
-    files[EXPECTED] = render_expected(item.task).encode()
-    files[MANIFEST_FILE] = item.kit.manifest_gz
-    files[BOOT_SHA256] = item.kit.boot_sha256().encode()
-    files[STDLIB_LIST] = item.kit.stdlib_listing().encode()
-    files[REAP] = REAP_SH.encode()
-    files["busybox"] = item.kit.busybox
-    return files
+    """tests/: the verifier and all it trusts (see grading/verifier.py)."""
+    t = item.task
+    return tests_dir_files(
+        item.kit, t.name, t.fail_to_pass, t.pass_to_pass, test_timeout_sec(item.gold)
+    )
 
 
 def _trusted_mount_files(item: ExportItem) -> dict[str, bytes]:
@@ -153,7 +145,6 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
         "environment/docker-compose.yaml": yaml.safe_dump(compose, sort_keys=False).encode(),
         "environment/.dockerignore": f"{TRUSTED_DIR}\n".encode(),
         "solution/solve.sh": render_solution(item.task).encode(),
-        "tests/test.sh": render_harbor_test_sh(item.task, item.gold, item.kit.manifest).encode(),
     }
     files.update({f"environment/{k}": v for k, v in _trusted_mount_files(item).items()})
     files.update({f"tests/{k}": v for k, v in _common_test_files(item).items()})
@@ -213,8 +204,7 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
         "task.yaml": task_yaml.encode(),
         "Dockerfile": item.task.dockerfile.encode(),
         "docker-compose.yaml": yaml.safe_dump(TB_COMPOSE, sort_keys=False).encode(),
-        "run-tests.sh": render_tb_run_tests(item.task, item.gold, item.kit.manifest).encode(),
-        "tests/test.sh": render_harbor_test_sh(item.task, item.gold, item.kit.manifest).encode(),
+        "run-tests.sh": TB_RUN_TESTS.encode(),
         "solution.sh": render_solution(item.task).encode(),
         "tests/test_outputs.py": TB_TEST_OUTPUTS.encode(),
         "cligym.json": json.dumps(meta, indent=1).encode(),

@@ -14,10 +14,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cligym.grading.verifier import render_solution
 from cligym.package.issue import clean_excerpt
 from cligym.package.layouts import ExportItem
 from cligym.package.leakcheck import redact
-from cligym.package.verifier import render_solution
 
 SCHEMA = pa.schema(
     [

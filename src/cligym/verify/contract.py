@@ -3,8 +3,9 @@
 1. Rebuilt fresh with a real `docker build` as `FROM <gold>` + one `RUN` per step, the tests run
    twice and the same non-empty set of gold-stable tests fails (FAIL_TO_PASS).
 2. The environment stays operable: a shell starts and basic tools run.
-3. The specific solution restores every gold-stable test, and so does the universal one:
-   restore what `docker diff` shows the steps changed, from the gold image.
+3. The task's own verifier (the grader the export ships, with its integrity checks) scores 1
+   after the specific solution, and after the universal one: restore what `docker diff` shows
+   the steps changed, from the gold image.
 4. The leak audit finds nothing that reveals the fix.
 5. No verified task of the same gold env has the same failing set and error signature.
 """
@@ -29,6 +30,9 @@ from cligym.config import Settings
 from cligym.errors import CligymError
 from cligym.faults.base import target_hint
 from cligym.gold.build import gold_image_tag
+from cligym.grading.kit import collect_grade_kit
+from cligym.grading.run import SOLUTION_MARKER, run_verifier
+from cligym.grading.verifier import tests_dir_files
 from cligym.ids import content_id
 from cligym.invert.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
@@ -170,47 +174,36 @@ def _check(
     if not shell.ok or SHELL_MARKER not in shell.output:
         raise Rejected(f"shell not operable: {last_line(shell.output)}")
 
-    # 3a. the specific solution (a package mirror's hiccup is retried, not held against it)
-    for pause in (*NETWORK_RETRY_PAUSES_SEC, None):
-        fixed = run_attempt(
-            runtime,
-            gold,
-            candidate.solution,
-            image=tag,
-            timeout_sec=timeout,
-            network=candidate.needs_network,
-            stage="verify",
+    # 3. the task's own verifier (the files the export ships) gives reward 1 after the specific
+    #    solution and after the universal restore-from-gold: the fix passes its integrity
+    #    checks and restores every gold-stable test under the documented command
+    kit = collect_grade_kit(runtime, gold, settings.paths.gold_artifacts(gold.id))
+    tests = tests_dir_files(kit, candidate.id, fail_to_pass, pass_to_pass, timeout)
+    for pause in (*NETWORK_RETRY_PAUSES_SEC, None):  # a package mirror's hiccup is retried
+        fixed = run_verifier(
+            runtime, tag, tests, agent_steps=("set -e", *candidate.solution),
+            timeout_sec=timeout, network=candidate.needs_network,
         )
-        if fixed.applied or pause is None or not is_network_error(fixed.output_tail):
+        if fixed.reward == 1 or pause is None or not is_network_error(fixed.agent_output):
             break
         time.sleep(pause)
-    if not fixed.applied:
-        raise Rejected("specific solution did not run: " + last_line(fixed.output_tail))
-    if fixed.failing:
-        raise Rejected(f"specific solution leaves {len(fixed.failing)} tests failing")
+    if SOLUTION_MARKER not in fixed.agent_output:
+        raise Rejected("specific solution did not run: " + last_line(fixed.agent_output))
+    if fixed.reward != 1:
+        raise Rejected(f"specific solution scores 0 in the task's verifier: {fixed.reason}")
 
-    # 3b + 4. universal restore from gold, leak audit
+    # 4. leak audit, then the universal restore from gold
     diff, stats, plan = _diff_and_plan(gold, candidate, runtime)
     created = _epoch(runtime.image_created(gold.image_tag))
     leaks = audit_leaks(diff, stats, created, FAULT_ARTIFACT_DIRS)
     if leaks:
         raise Rejected(f"leak: {leaks[0].reason}: {leaks[0].path}")
-    restored = run_attempt(
-        runtime,
-        gold,
-        [plan.script()],
-        image=tag,
-        timeout_sec=timeout,
-        stage="verify",
+    restored = run_verifier(
+        runtime, tag, tests, agent_steps=(plan.script(),), timeout_sec=timeout,
         archives=plan.archives,
     )
-    if not restored.applied:
-        raise Rejected("restore-from-gold did not run: " + last_line(restored.output_tail))
-    if restored.failing:
-        raise Rejected(
-            f"restore-from-gold leaves {len(restored.failing)} tests failing: "
-            + next(iter(restored.errors.values()), "")[-120:]
-        )
+    if restored.reward != 1:
+        raise Rejected(f"restore-from-gold scores 0 in the task's verifier: {restored.reason}")
 
     # 5. dedupe
     signature = error_signature(first.errors)

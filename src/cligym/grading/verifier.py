@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
+from cligym.grading.kit import MANIFEST_FILE, GradeKit, shipped_sources
 from cligym.records import GoldEnv, Task
 
 GRADER = "grader.py"
@@ -36,16 +38,17 @@ def test_timeout_sec(gold: GoldEnv) -> int:
     return int(max(300, 10 * gold.run_sec))
 
 
-def render_expected(task: Task) -> str:
+def render_expected_lists(fail_to_pass: Sequence[str], pass_to_pass: Sequence[str]) -> str:
     return json.dumps(
-        {"fail_to_pass": list(task.fail_to_pass), "pass_to_pass": list(task.pass_to_pass)},
-        indent=1,
+        {"fail_to_pass": list(fail_to_pass), "pass_to_pass": list(pass_to_pass)}, indent=1
     )
 
 
 REAP_SH = """\
-# Stop and kill every process but PID 1 and this script's ancestors (the harness's exec).
-# Run with busybox: `busybox sh reap.sh` (B= the busybox binary).
+# Stop and kill every process but PID 1, this script's ancestors (the harness's exec) and, when
+# PID 1 is an init, the container's own command with its children (PID 1's first child:
+# killing it ends the container). Processes an agent left behind are exec'd (parent 0) or orphans adopted by PID 1
+# after the container started, so none of them is spared. Run with busybox: `busybox sh reap.sh`.
 B=${B:-${0%/*}/busybox}
 keep=" 0 1 $$ "
 p=$$
@@ -54,6 +57,13 @@ while [ "$p" -gt 1 ]; do
   [ -n "$p" ] || break
   keep="$keep$p "
 done
+case "$($B cat /proc/1/comm 2>/dev/null)" in
+  docker-init|tini|dumb-init|catatonit)
+    keep="$keep$($B awk '/^Pid:/ {p = $2} /^PPid:/ {print p, $2}' /proc/[0-9]*/status 2>/dev/null \\
+      | $B awk '{par[$1] = $2; if ($2 == 1 && (m == "" || $1 + 0 < m + 0)) m = $1}
+          END {for (p in par) {q = p; while ((q in par) && q != m && q > 1) q = par[q]
+                               if (q == m && m != "") printf "%s ", p}}')" ;;
+esac
 for round in 1 2 3 4 5; do
   pids=""
   for d in /proc/[0-9]*; do
@@ -68,14 +78,14 @@ done
 """
 
 
-def render_test_sh(task: Task, manifest: dict[str, Any], timeout_sec: int, logs: str) -> str:
+def render_test_sh(name: str, manifest: dict[str, Any], timeout_sec: int, logs: str) -> str:
     """tests/test.sh: always leaves `logs`/reward.txt (1 or 0) and never a reward.json."""
     boot = manifest["boot"]
     stdlib_roots = " ".join(shlex.quote(r) for r in boot["stdlib_roots"])
     absent = " ".join(shlex.quote(p) for p in boot["absent"])
     lib_path = ":".join(manifest["lib_dirs"])
     return f"""#!/tests/busybox sh
-# cligym verifier for {task.name}. It trusts only this directory, copied in after the agent:
+# cligym verifier for {name}. It trusts only this directory, copied in after the agent:
 # the static busybox it runs under, the gold manifest and the grader.
 T=/tests
 B=$T/busybox
@@ -115,20 +125,14 @@ echo "reward: $($B cat "$L/reward.txt")"
 """
 
 
-def render_harbor_test_sh(task: Task, gold: GoldEnv, manifest: dict[str, Any]) -> str:
-    return render_test_sh(task, manifest, test_timeout_sec(gold), HARBOR_LOGS)
-
-
-def render_tb_run_tests(task: Task, gold: GoldEnv, manifest: dict[str, Any]) -> str:
-    """run-tests.sh for Terminal-Bench 1: the same verifier, whose reward a tiny pytest file
-    asserts, so the harness's `-rA` parser can read it."""
-    del task, gold, manifest
-    return """#!/bin/bash
+TB_RUN_TESTS = """#!/bin/bash
 # cligym verifier: the grade comes from test.sh (busybox, gold-verified grader)
 CLIGYM_VERIFIER_LOGS=/tmp/cligym-verifier /tests/test.sh
 cd /tests && /tests/busybox env -i CLIGYM_REWARD=/tmp/cligym-verifier/reward.txt \\
   /opt/venv/bin/python -I -m pytest -rA -p no:cacheprovider --rootdir /tests /tests/test_outputs.py
 """
+"""run-tests.sh for Terminal-Bench 1: the same verifier, whose reward a tiny pytest file
+asserts, so the harness's `-rA` parser can read it."""
 
 
 TB_TEST_OUTPUTS = '''"""Terminal-Bench view of the cligym grade."""
@@ -141,6 +145,25 @@ def test_grade():
     reward = Path(os.environ.get("CLIGYM_REWARD", "/tmp/cligym-verifier/reward.txt"))
     assert reward.is_file() and reward.read_text().strip() == "1", "see the verifier output"
 '''
+
+
+def tests_dir_files(
+    kit: GradeKit, name: str, fail_to_pass: Sequence[str], pass_to_pass: Sequence[str],
+    timeout_sec: int,
+) -> dict[str, bytes]:
+    """Relative path -> content of a task's tests/ directory (what the harness copies in)."""
+    files = {n: t.encode() for n, t in shipped_sources().items()}
+    files["test.sh"] = render_test_sh(name, kit.manifest, timeout_sec, "/logs/verifier").encode()
+    files[EXPECTED] = render_expected_lists(fail_to_pass, pass_to_pass).encode()
+    files[MANIFEST_FILE] = kit.manifest_gz
+    files[BOOT_SHA256] = kit.boot_sha256().encode()
+    files[STDLIB_LIST] = kit.stdlib_listing().encode()
+    files[REAP] = REAP_SH.encode()
+    files["busybox"] = kit.busybox
+    return files
+
+
+EXECUTABLE_TESTS = {"test.sh", "busybox"}
 
 
 def render_solution(task: Task) -> str:

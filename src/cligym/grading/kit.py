@@ -57,7 +57,7 @@ def shipped_sources() -> dict[str, str]:
     """The grader and the junit walker it imports, as files of a task's tests/."""
     pkg = resources.files("cligym")
     return {
-        "grader.py": (pkg / "package" / "grader.py").read_text(),
+        "grader.py": (pkg / "grading" / "grader.py").read_text(),
         "junitxml.py": (pkg / "gold" / "junitxml.py").read_text(),
     }
 
