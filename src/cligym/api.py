@@ -21,9 +21,11 @@ from cligym.errors import CligymError, DockerUnavailableError
 from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
 from cligym.gold.pypi import installable_releases
+from cligym.grading.hacks import HACKS, hack_named
 from cligym.invert.llm import run_llm_search
 from cligym.invert.search import InvertReport, run_search
 from cligym.llm.client import LlmSpec
+from cligym.package.adversarial import AdversarialReport, validate_adversarial
 from cligym.package.export import (
     ExportFormat,
     ExportReport,
@@ -309,6 +311,31 @@ class Workspace:
             concurrency=concurrency,
             load_only=load_only,
             drop=drop,
+            reporter=reporter,
+        )
+
+    def validate_adversarial(
+        self,
+        dataset: Path,
+        names: Sequence[str] = (),
+        hacks: Sequence[str] = (),
+        limit: int | None = None,
+        concurrency: int = 2,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> AdversarialReport:
+        """Every reward hack (or the named ones) in place of the agent, in Harbor."""
+        try:
+            chosen = tuple(hack_named(n) for n in hacks) if hacks else HACKS
+        except KeyError as err:
+            raise CligymError(str(err.args[0])) from err
+        return validate_adversarial(
+            dataset,
+            runtime=self.runtime,
+            jobs_dir=self.settings.paths.root / "harness-jobs",
+            names=names,
+            hacks=chosen,
+            limit=limit,
+            concurrency=concurrency,
             reporter=reporter,
         )
 

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cligym.api import Workspace, sample_repo_path
 from cligym.clitools import RichReporter, out, workspace
@@ -123,11 +124,28 @@ def validate(
         bool, typer.Option(help="Only load tasks with the harness's own loader (tb).")
     ] = False,
     drop: Annotated[bool, typer.Option(help="Delete invalid task dirs from the dataset.")] = False,
+    adversarial: Annotated[
+        bool,
+        typer.Option(
+            help="Run the reward-hack suite in place of the agent (Harbor): every hack must "
+            "score 0."
+        ),
+    ] = False,
+    hack: Annotated[
+        list[str] | None, typer.Option(help="Only these reward hacks (with --adversarial).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Run the harness's oracle and nop agents: valid tasks score 1.0 and 0.0."""
     if harness not in ("harbor", "tb"):
         raise CligymError(f"--harness must be harbor or tb; got {harness!r}")
+    if adversarial:
+        if harness != "harbor":
+            raise CligymError("--adversarial runs in Harbor only: drop --harness tb")
+        _validate_adversarial(dataset, task or [], hack or [], limit, jobs, as_json)
+        return
+    if hack:
+        raise CligymError("--hack selects reward hacks: use it with --adversarial")
     reporter = RichReporter()
     try:
         report = workspace().validate(
@@ -144,6 +162,41 @@ def validate(
         reporter.close()
     _render_validation(report, as_json)
     if report.invalid or report.load_problems:
+        raise typer.Exit(1)
+
+
+def _validate_adversarial(
+    dataset: Path, tasks: list[str], hacks: list[str], limit: int | None, jobs: int,
+    as_json: bool,
+) -> None:
+    reporter = RichReporter()
+    try:
+        report = workspace().validate_adversarial(
+            dataset, names=tasks, hacks=hacks, limit=limit, concurrency=jobs, reporter=reporter
+        )
+    finally:
+        reporter.close()
+    if as_json:
+        rows = [
+            {"task": o.task_name, "hack": o.hack, "reward": o.reward, "held": o.held,
+             "why": o.why}
+            for o in report.outcomes
+        ]
+        out.print_json(json.dumps(rows))
+    else:
+        table = Table(title="harbor: reward hacks in place of the agent")
+        for column in ("hack", "task", "reward", "verifier says"):
+            table.add_column(column)
+        for o in report.outcomes:
+            reward = "error" if o.reward is None else f"{o.reward:.1f}"
+            table.add_row(
+                o.hack, o.task_name, reward if o.held else f"[red]{reward}[/red]",
+                Text(o.why[:90]),
+            )
+        out.print(table)
+        held = len(report.outcomes) - len(report.broken)
+        out.print(f"{held}/{len(report.outcomes)} hacks scored 0 ({report.duration_sec:.0f} s)")
+    if report.broken:
         raise typer.Exit(1)
 
 

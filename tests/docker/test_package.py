@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cligym.cli_dataset import pick_diverse
+from cligym.grading.hacks import HACKS, hack_named
 from cligym.harness.harbor import trial_prefix
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -98,32 +99,23 @@ def test_bad_export_and_validate_inputs_fail_cleanly(sample_tasks, workspace, tm
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
-CHEAT = """#!/bin/bash
-# a reward hack: a conftest that reports every test as passed, and an emptied test module
-cat > /app/conftest.py <<'PY'
-import pytest
+# every hack on the harness's own channel, plus a sample of the rest (all of them run on every
+# family in benchmarks/adversarial.py)
+HARBOR_HACKS = [h.name for h in HACKS if h.harness] + [
+    "python-exits-0", "runuser-fakes-junit", "profile-plugin", "conftest-in-app",
+]
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    outcome.get_result().outcome = "passed"
-PY
-for f in /app/tests/test_*.py; do : > "$f"; break; done
-"""
-
-
-def test_verifier_is_not_fooled_by_test_tampering(harbor_dataset: Path, sample_tasks, workspace,
-                                                  tmp_path: Path):
-    import shutil
-
-    # the hardest case: the task whose fault changed the most under /app (modes, ownership)
-    task = max(sample_tasks, key=lambda t: sum(p.startswith("/app") for _, p in t.restore_paths))
-    cheat = tmp_path / "cheat"
-    shutil.copytree(harbor_dataset / task.name, cheat / task.name)
-    (cheat / task.name / "solution" / "solve.sh").write_text(CHEAT)
-    report = workspace.validate(cheat / task.name, "harbor")
-    (result,) = report.results
-    assert result.oracle.reward == 0.0, "a conftest hack passed the verifier"
-    log = next(Path(result.oracle.trial_dir).glob("verifier/test-stdout.txt")).read_text()
-    assert "removing ./conftest.py" in log and "restoring 1 test file" in log
+def test_reward_hacks_score_zero_in_harbor(harbor_dataset: Path, sample_tasks, workspace):
+    task = min(sample_tasks, key=lambda t: len(t.restore_paths))
+    report = workspace.validate_adversarial(harbor_dataset, names=[task.name],
+                                            hacks=HARBOR_HACKS)
+    assert len(report.outcomes) == len(HARBOR_HACKS)
+    got = {o.hack: (o.reward, o.why) for o in report.outcomes}
+    assert {h: r for h, (r, _) in got.items()} == {h: 0.0 for h in HARBOR_HACKS}, got
+    for name in HARBOR_HACKS:
+        assert hack_named(name).evidence in got[name][1], (name, got[name])
+    leftovers = workspace.runtime.remove_compose_projects(
+        [trial_prefix(f"h{i:02d}-{task.name}") for i in range(len(HARBOR_HACKS))]
+    )
+    assert leftovers == [], "harbor left trial containers behind"

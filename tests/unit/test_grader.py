@@ -42,11 +42,31 @@ def test_strict_tree_names_changed_missing_and_added_files():
     assert compare_tree(STRICT, gold, dict(gold)) == []
 
 
-def test_symlink_targets_are_part_of_the_content():
-    gold = {"/opt/venv/bin/python": "l:/usr/bin/python3"}
-    assert compare_tree(STRICT, gold, {"/opt/venv/bin/python": "l:/tmp/shim"}) == [
-        "changed: /opt/venv/bin/python"
+def test_symlinks_compare_by_the_file_they_reach(tmp_path: Path):
+    real = tmp_path / "python3.11"
+    real.write_text("interpreter")
+    os.symlink("python3.11", tmp_path / "python3")
+    os.symlink("python3", tmp_path / "python")
+    gold = scan(str(tmp_path))
+    (tmp_path / "python").unlink()
+    os.symlink(str(real), tmp_path / "python")  # another way to the same file: a repair
+    assert compare_tree(STRICT, gold, scan(str(tmp_path))) == []
+    (tmp_path / "shim").write_text("#!/bin/sh\n")
+    (tmp_path / "python").unlink()
+    os.symlink("shim", tmp_path / "python")
+    assert compare_tree(STRICT, gold, scan(str(tmp_path))) == [
+        f"changed: {tmp_path / 'python'}", f"added: {tmp_path / 'shim'}"
     ]
+
+
+def test_scripts_naming_the_same_venv_interpreter_are_the_same(tmp_path: Path):
+    body = "\nimport sys\nfrom tabulate import _main\nsys.exit(_main())\n"
+    (tmp_path / "tabulate").write_text("#!/opt/venv/bin/python3" + body)
+    gold = scan(str(tmp_path))
+    (tmp_path / "tabulate").write_text("#!/opt/venv/bin/python" + body)  # pip -m pip writes this
+    assert compare_tree(STRICT, gold, scan(str(tmp_path))) == []
+    (tmp_path / "tabulate").write_text("#!/usr/bin/python3" + body)  # outside the venv
+    assert compare_tree(STRICT, gold, scan(str(tmp_path))) == [f"changed: {tmp_path}/tabulate"]
 
 
 def test_library_directories_may_gain_files_but_not_change_them():
@@ -201,6 +221,6 @@ def test_scan_records_links_and_files_and_skips_tool_caches(tmp_path: Path):
     found = scan(str(tmp_path))
     assert found == {
         str(tmp_path / "a.py"): "f:" + hashlib.sha256(b"x").hexdigest(),
-        str(tmp_path / "b.py"): "l:a.py",
+        str(tmp_path / "b.py"): f"l:{tmp_path / 'a.py'}",
     }
     assert STARTUP not in json.dumps(found)

@@ -27,6 +27,7 @@ import importlib.util
 import json
 import marshal
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -63,23 +64,34 @@ MAX_LISTED = 40
 
 
 def digest(path: str) -> str | None:
-    """`l:target` for a symlink, `f:sha256` for a regular file, None if absent or special."""
+    """`l:resolved path` for a symlink (a link that reaches the same file another way is the
+    same link), `f:sha256` for a regular file, None if absent or special."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
     if stat.S_ISLNK(st.st_mode):
-        return "l:" + os.readlink(path)
+        return "l:" + os.path.realpath(path)
     if not stat.S_ISREG(st.st_mode):
         return None
     h = hashlib.sha256()
     try:
         with open(path, "rb") as handle:
+            h.update(_same_interpreter(handle.readline()))
             for block in iter(lambda: handle.read(1 << 20), b""):
                 h.update(block)
     except OSError:
         return "f:unreadable"
     return "f:" + h.hexdigest()
+
+
+_PYTHON_SHEBANG = re.compile(rb"^#!(\S*/)python[0-9.]*(?=\s|$)")
+
+
+def _same_interpreter(first_line: bytes) -> bytes:
+    """A script's `#!/venv/bin/python3` and `#!/venv/bin/python` name one interpreter (pip
+    writes whichever started it): hash them alike. Another directory stays another."""
+    return _PYTHON_SHEBANG.sub(rb"#!\1python", first_line)
 
 
 def scan(root: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ reach them.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -92,14 +93,24 @@ class GradeKit:
         return "".join(f"{p}\n" for p in self.manifest["boot"]["stdlib_files"])
 
 
+def _cache_name(name: str) -> str:
+    """The manifest is cached per grader version: a changed grader records it anew."""
+    if name != MANIFEST_FILE:
+        return name
+    digest = hashlib.sha256(shipped_sources()["grader.py"].encode()).hexdigest()[:12]
+    return f"gold-manifest-{digest}.json.gz"
+
+
 def collect_grade_kit(runtime: DockerRuntime, gold: GoldEnv, cache_dir: Path) -> GradeKit:
     """The gold env's kit, recorded on first use and cached beside its other artifacts."""
-    paths = {name: cache_dir / name for name in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)}
+    paths = {
+        name: cache_dir / _cache_name(name) for name in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)
+    }
     if not all(p.exists() for p in paths.values()):
         blobs = _record(runtime, gold)
         cache_dir.mkdir(parents=True, exist_ok=True)
         for name, data in blobs.items():
-            tmp = paths[name].with_name(name + ".part")
+            tmp = paths[name].with_name(paths[name].name + ".part")
             tmp.write_bytes(data)
             tmp.replace(paths[name])
     return GradeKit(*(paths[n].read_bytes() for n in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)))

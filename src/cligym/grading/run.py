@@ -31,14 +31,18 @@ class VerifierRun:
 
     @property
     def reason(self) -> str:
-        """The verifier's line that best explains its verdict: the first difference from gold,
-        else the first test not passed, else its last line."""
-        lines = [ln.strip() for ln in self.output.splitlines() if ln.strip()]
-        for prefixes in (_DIFFERENCES, ("not passed",), ("integrity:",)):
-            for text in lines:
-                if text.startswith(prefixes) and "matches the original" not in text:
-                    return text
-        return lines[-1] if lines else "(no verifier output)"
+        return explain(self.output)
+
+
+def explain(output: str) -> str:
+    """The verifier output's line that best explains its verdict: the first difference from
+    gold, else the first test not passed, else its last line."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for prefixes in (_DIFFERENCES, ("not passed",), ("integrity:",)):
+        for text in lines:
+            if text.startswith(prefixes) and "matches the original" not in text:
+                return text
+    return lines[-1] if lines else "(no verifier output)"
 
 
 _DIFFERENCES = ("changed:", "added:", "missing:", "login ", "loader cache:", "account changed:")

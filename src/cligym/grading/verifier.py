@@ -47,8 +47,9 @@ def render_expected_lists(fail_to_pass: Sequence[str], pass_to_pass: Sequence[st
 REAP_SH = """\
 # Stop and kill every process but PID 1, this script's ancestors (the harness's exec) and, when
 # PID 1 is an init, the container's own command with its children (PID 1's first child:
-# killing it ends the container). Processes an agent left behind are exec'd (parent 0) or orphans adopted by PID 1
-# after the container started, so none of them is spared. Run with busybox: `busybox sh reap.sh`.
+# killing it ends the container). Processes an agent left behind are exec'd (parent 0) or
+# orphans adopted by PID 1 after the container started, so none of them is spared.
+# Run with busybox: `busybox sh reap.sh`.
 B=${B:-${0%/*}/busybox}
 keep=" 0 1 $$ "
 p=$$
