@@ -70,6 +70,11 @@ def _task(errors=None, solution=None, faults=None, steps=None) -> Task:
 
 
 # --------------------------------------------------------------------------- leak checker
+def test_excerpts_never_show_the_measuring_runs_own_paths():
+    text = "ERROR: usage: python -m pytest --junitxml=/run/cligym-results/junit.xml\nboom"
+    assert clean_excerpt(text) == "boom"
+
+
 def test_secrets_cover_target_aliases_versions_and_fix():
     task = _task(
         faults=(

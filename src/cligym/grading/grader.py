@@ -28,6 +28,7 @@ import json
 import marshal
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -432,7 +433,10 @@ def grade(junit_text: str | None, expected: dict[str, list[str]]) -> tuple[bool,
 def run_tests(spec: dict[str, Any], timeout_sec: int) -> str | None:
     """The documented command, as the test user in a login shell; the junit report's text."""
     results = str(spec["results_dir"])
-    subprocess.run(["rm", "-rf", results], check=False)
+    if os.path.islink(results) or os.path.isfile(results):
+        os.unlink(results)
+    elif os.path.isdir(results):
+        shutil.rmtree(results)
     os.makedirs(results, mode=0o755)
     os.chown(results, int(spec["uid"]), int(spec["gid"]))
     argv = [str(spec["runuser"]), "-u", str(spec["user"]), "--", "bash", "-lc",
@@ -441,7 +445,7 @@ def run_tests(spec: dict[str, Any], timeout_sec: int) -> str | None:
         result = subprocess.run(argv, cwd=str(spec["app"]), env=runner_env(spec),
                                 capture_output=True, text=True, errors="replace",
                                 timeout=timeout_sec, start_new_session=True)
-        print("\n".join(result.stdout.splitlines()[-15:]))
+        print("\n".join((result.stdout + result.stderr).splitlines()[-15:]))
     except subprocess.TimeoutExpired:
         print(f"the tests did not finish within {timeout_sec} s")
     junit = Path(results) / "junit.xml"

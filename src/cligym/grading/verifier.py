@@ -128,6 +128,7 @@ echo "reward: $($B cat "$L/reward.txt")"
 
 TB_RUN_TESTS = """#!/bin/bash
 # cligym verifier: the grade comes from test.sh (busybox, gold-verified grader)
+chmod 755 /tests/test.sh /tests/busybox 2>/dev/null
 CLIGYM_VERIFIER_LOGS=/tmp/cligym-verifier /tests/test.sh
 cd /tests && /tests/busybox env -i CLIGYM_REWARD=/tmp/cligym-verifier/reward.txt \\
   /opt/venv/bin/python -I -m pytest -rA -p no:cacheprovider --rootdir /tests /tests/test_outputs.py

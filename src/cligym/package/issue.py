@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from cligym.gold.dockerfile import APP_DIR, TEST_USER, render_user_command
+from cligym.gold.dockerfile import APP_DIR, RESULTS_DIR, TEST_USER, render_user_command
 from cligym.package.leakcheck import Secrets, find_leaks, redact
 from cligym.records import GoldEnv, IssueText, Task
 
@@ -128,6 +128,8 @@ def clean_excerpt(text: str) -> str:
         text = text.split("\n...\n", 1)[1].split("\n", 1)[-1]
     lines = [ln.rstrip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln.strip() and ln.strip() != "..."]
+    # what the measuring run added to the documented command is not the user's to see
+    lines = [ln for ln in lines if RESULTS_DIR not in ln and "--junitxml" not in ln]
     return "\n".join(lines[-EXCERPT_LINES:])
 
 
