@@ -60,7 +60,7 @@ def test_gold_scores_one_and_the_broken_task_zero(kit, target_task, sample_gold,
     broken = run_verifier(workspace.runtime, target_task.image_tag, tests, timeout_sec=TIMEOUT)
     assert broken.reward == 0.0 and "not passed" in broken.output, broken.output[-1500:]
     fixed = run_verifier(workspace.runtime, target_task.image_tag, tests,
-                         agent_steps=("set -e", *target_task.solution), timeout_sec=TIMEOUT,
+                         agent_steps=target_task.solution, timeout_sec=TIMEOUT,
                          network=True)
     assert fixed.reward == 1.0, fixed.output[-1500:]
 
@@ -78,7 +78,7 @@ def test_reward_hack_scores_zero(hack: Hack, kit, target_task, sample_gold, work
     assert alone.reward == 0.0, alone.output[-1500:]
     # on top of the real repair, only the hack differs from gold, and the verifier names it
     both = run_verifier(runtime, target_task.image_tag, tests,
-                        agent_steps=("set -e", *target_task.solution, hack.script),
+                        agent_steps=(*target_task.solution, hack.script),
                         timeout_sec=TIMEOUT, network=True)
     assert both.reward == 0.0 and hack.evidence in both.reason, both.output[-1500:]
 
@@ -139,7 +139,7 @@ def test_alternative_repairs_score_one(kit, sample_tasks, workspace):
         steps = ALTERNATIVE_REPAIRS[task.families[0]](task)
         assert steps != list(task.solution)
         run = run_verifier(workspace.runtime, task.image_tag, _tests(kit, task, workspace),
-                           agent_steps=("set -e", *steps), timeout_sec=TIMEOUT, network=True)
+                           agent_steps=steps, timeout_sec=TIMEOUT, network=True)
         assert run.reward == 1.0, (task.families, run.agent_output[-500:], run.output[-1500:])
         tried.append(task.families[0])
     assert len(tried) >= 1, [t.families for t in sample_tasks]

@@ -74,9 +74,9 @@ def run_verifier(
     stage: str = "verify",
     archives: Sequence[tuple[str, bytes]] = (),
 ) -> VerifierRun:
-    """Start `image`, run `agent_steps` as root (the agent phase), copy tests/ in, run the
-    verifier; every step in one container, as a harness does."""
-    agent = "\n".join(f"( {step} )" for step in agent_steps) or "true"
+    """Start `image`, run `agent_steps` as root (the agent phase, stopping at the first that
+    fails), copy tests/ in, run the verifier; all in one container, as a harness does."""
+    agent = "\n".join(["set -e", *(f"( {step} )" for step in agent_steps)])
     with runtime.container(image, stage=stage, user="root", network=network) as box:
         for dest, data in archives:
             box.put_archive(dest, data)

@@ -181,7 +181,7 @@ def _check(
     tests = tests_dir_files(kit, candidate.id, fail_to_pass, pass_to_pass, timeout)
     for pause in (*NETWORK_RETRY_PAUSES_SEC, None):  # a package mirror's hiccup is retried
         fixed = run_verifier(
-            runtime, tag, tests, agent_steps=("set -e", *candidate.solution),
+            runtime, tag, tests, agent_steps=candidate.solution,
             timeout_sec=timeout, network=candidate.needs_network,
         )
         if fixed.reward == 1 or pause is None or not is_network_error(fixed.agent_output):
