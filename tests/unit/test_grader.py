@@ -187,7 +187,7 @@ def test_loader_cache_entries_of_gold_must_resolve_the_same():
     ]
 
 
-def test_login_environment_and_python_resolution():
+def test_login_environment_and_python_resolution(tmp_path: Path):
     probe = (
         'declare -x HOME="/home/tester"\ndeclare -x PATH="/opt/venv/bin:/usr/bin"\n'
         'declare -x PWD="/app"\ndeclare -x SHLVL="1"\n'
@@ -199,6 +199,17 @@ def test_login_environment_and_python_resolution():
     assert compare_login(gold, env, python) == []
     cheat = {**env, "PYTEST_ADDOPTS": '"-p cheat"'}
     assert compare_login(gold, cheat, python) == ['login environment: PYTEST_ADDOPTS="-p cheat"']
+    # an added PATH directory is harmless while it is empty
+    shims = tmp_path / ".local" / "bin"
+    shims.mkdir(parents=True)
+    longer = {**env, "PATH": f'"{shims}:/opt/venv/bin:/usr/bin"'}
+    assert compare_login(gold, longer, python) == []
+    (shims / "python").write_text("#!/bin/sh\n")
+    assert compare_login(gold, longer, python) == [f"login PATH adds {shims}, which holds python"]
+    reordered = {**env, "PATH": '"/usr/bin:/opt/venv/bin"'}
+    assert compare_login(gold, reordered, python) == [
+        'login environment: PATH="/usr/bin:/opt/venv/bin"'
+    ]
     assert compare_login(gold, env, "/home/tester/.local/bin/python") == [
         "login shell runs python from /home/tester/.local/bin/python, "
         "gold from /opt/venv/bin/python"

@@ -243,11 +243,30 @@ def compare_login(gold: dict[str, Any], env: dict[str, str], python: str) -> lis
     problems = []
     gold_env = gold["env"]
     for name in sorted(set(gold_env) | set(env)):
-        if gold_env.get(name) != env.get(name):
+        if name == "PATH" and name in gold_env and name in env:
+            problems += compare_path(gold_env[name], env[name])
+        elif gold_env.get(name) != env.get(name):
             problems.append(f"login environment: {name}={env.get(name, '(unset)')}")
     if python != gold["python"]:
         problems.append(f"login shell runs python from {python or '(nothing)'}, "
                         f"gold from {gold['python']}")
+    return problems
+
+
+def compare_path(gold_value: str, value: str) -> list[str]:
+    """The login PATH keeps gold's directories in gold's order; a directory it adds must hold
+    nothing (Debian's ~/.profile adds ~/.local/bin whenever it exists, even empty)."""
+    gold_dirs, dirs = gold_value.strip('"').split(":"), value.strip('"').split(":")
+    if [d for d in dirs if d in gold_dirs] != gold_dirs:
+        return [f"login environment: PATH={value}"]
+    problems = []
+    for extra in (d for d in dirs if d not in gold_dirs):
+        try:
+            held = sorted(os.listdir(extra))
+        except OSError:
+            continue
+        if held:
+            problems.append(f"login PATH adds {extra}, which holds {', '.join(held[:5])}")
     return problems
 
 
