@@ -23,7 +23,14 @@ def sample_ctx(sample_gold, workspace: Workspace) -> FaultContext:
     return workspace.fault_context(sample_gold.gold)
 
 
-@pytest.mark.parametrize("fam", families(), ids=lambda f: f.name)
+# The sample's tests never need a writable /tmp (tempfile falls back to /var/tmp): that family
+# breaks nothing under the documented command here, which test_grading asserts.
+NOT_IN_THE_SAMPLE = {"tmp-not-writable"}
+
+
+@pytest.mark.parametrize(
+    "fam", [f for f in families() if f.name not in NOT_IN_THE_SAMPLE], ids=lambda f: f.name
+)
 def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Workspace):
     gold = sample_ctx.gold
     targets = sorted(fam.targets(sample_ctx), key=lambda t: (len(t.predicted_tests), t.resource))

@@ -376,6 +376,7 @@ def record(spec: dict[str, Any]) -> dict[str, Any]:
         "version": MANIFEST_VERSION,
         "spec": spec,
         "interpreter": interpreter,
+        "bash": bash,
         "python_home": sys.base_prefix,
         "stdlib": stdlib,
         "lib_dirs": lib_dirs,
@@ -419,6 +420,11 @@ def check_integrity(manifest: dict[str, Any]) -> list[str]:
     except OSError:
         passwd = ""
     problems += compare_users(manifest["users"], passwd)
+    path = str(spec["container_env"].get("PATH", ""))
+    bash = _which("bash", path)
+    if bash != manifest["bash"]:
+        problems.append(f"runuser would start bash from {bash or '(nothing)'}, "
+                        f"gold from {manifest['bash']}")
     if problems:
         return problems  # the checks below run programs that the files above must vouch for
     ldcache = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout

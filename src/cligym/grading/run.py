@@ -36,16 +36,17 @@ class VerifierRun:
 
 def explain(output: str) -> str:
     """The verifier output's line that best explains its verdict: the first difference from
-    gold, else the first test not passed, else its last line."""
+    gold, else why the interpreter was not trusted, else the first test not passed, else the
+    last line."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    for prefixes in (_DIFFERENCES, ("not passed",), ("integrity:",)):
+    for i, text in enumerate(lines):
+        if text.startswith("integrity:") and "difference(s)" in text and i + 1 < len(lines):
+            return lines[i + 1]
+    for prefix in ("integrity:", "not passed"):
         for text in lines:
-            if text.startswith(prefixes) and "matches the original" not in text:
+            if text.startswith(prefix) and "matches the original" not in text:
                 return text
     return lines[-1] if lines else "(no verifier output)"
-
-
-_DIFFERENCES = ("changed:", "added:", "missing:", "login ", "loader cache:", "account changed:")
 
 
 def _tar(dest: str, files: dict[str, bytes]) -> bytes:
