@@ -117,7 +117,7 @@ $B env -i PYTHONHOME={shlex.quote(manifest["python_home"])} \\
   $T/gold-manifest.json.gz $T/{EXPECTED} {timeout_sec} > "$W/grade.txt" 2>&1
 rc=$?
 B=$B $B sh $T/{REAP}
-$B rm -rf "$L/reward.txt" "$L/reward.json"
+$B rm -rf "$L/reward.txt" "$L/reward.json" "$L/grade.txt"
 if [ "$rc" -eq 0 ]; then echo 1 > "$L/reward.txt"; else echo 0 > "$L/reward.txt"; fi
 $B cp "$W/grade.txt" "$L/grade.txt"
 $B cat "$W/grade.txt"
