@@ -14,7 +14,7 @@ from cligym.gold.dockerfile import RESULTS_DIR
 from cligym.grading.hacks import HACKS, Hack
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.grading.run import run_verifier
-from cligym.grading.verifier import test_timeout_sec, tests_dir_files
+from cligym.grading.verifier import verifier_timeout_sec, tests_dir_files
 from cligym.invert.attempt import run_attempt
 from cligym.records import Task
 
@@ -39,7 +39,7 @@ def kit(sample_gold, workspace) -> GradeKit:
 def _tests(kit: GradeKit, task: Task, workspace) -> dict[str, bytes]:
     gold = workspace.get_gold(task.gold_id)
     return tests_dir_files(kit, task.name, task.fail_to_pass, task.pass_to_pass,
-                           test_timeout_sec(gold))
+                           verifier_timeout_sec(gold))
 
 
 @pytest.fixture(scope="session")

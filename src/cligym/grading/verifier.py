@@ -33,7 +33,7 @@ REAP = "reap.sh"
 HARBOR_LOGS = "/logs/verifier"
 
 
-def test_timeout_sec(gold: GoldEnv) -> int:
+def verifier_timeout_sec(gold: GoldEnv) -> int:
     """Bound for one verifier test run: generous over the gold runs' duration."""
     return int(max(300, 10 * gold.run_sec))
 

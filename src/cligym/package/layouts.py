@@ -21,7 +21,7 @@ from cligym.grading.verifier import (
     TB_RUN_TESTS,
     TB_TEST_OUTPUTS,
     render_solution,
-    test_timeout_sec,
+    verifier_timeout_sec,
     tests_dir_files,
 )
 from cligym.package.leakcheck import Secrets
@@ -89,7 +89,7 @@ def _common_test_files(item: ExportItem) -> dict[str, bytes]:
     """tests/: the verifier and all it trusts (see grading/verifier.py)."""
     t = item.task
     return tests_dir_files(
-        item.kit, t.name, t.fail_to_pass, t.pass_to_pass, test_timeout_sec(item.gold)
+        item.kit, t.name, t.fail_to_pass, t.pass_to_pass, verifier_timeout_sec(item.gold)
     )
 
 
@@ -119,7 +119,7 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
         "schema_version": "1.4",
         "metadata": item.metadata(),
         "verifier": {
-            "timeout_sec": float(test_timeout_sec(item.gold) + 120),
+            "timeout_sec": float(verifier_timeout_sec(item.gold) + 120),
             # before tests/ is copied in: no process of the agent phase survives to touch it
             "collect": [
                 {
@@ -195,7 +195,7 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
         "tags": meta["tags"],
         "parser_name": "pytest",
         "max_agent_timeout_sec": float(AGENT_TIMEOUT_SEC),
-        "max_test_timeout_sec": float(test_timeout_sec(item.gold) + 120),
+        "max_test_timeout_sec": float(verifier_timeout_sec(item.gold) + 120),
         "run_tests_in_same_shell": False,
         "disable_asciinema": True,
     }
