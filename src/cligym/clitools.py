@@ -87,5 +87,5 @@ class RichReporter:
 def workspace(test_timeout: int | None = None) -> Workspace:
     settings = Settings.from_env(state.workdir)
     if test_timeout is not None:
-        settings = replace(settings, verifier_timeout_sec=test_timeout)
+        settings = replace(settings, test_timeout_sec=test_timeout)
     return Workspace(settings)

@@ -57,7 +57,7 @@ class Settings:
     limits: ContainerLimits = field(default_factory=ContainerLimits)
     base_image: str = "cligym-base:bookworm"
     build_timeout_sec: int = 1800
-    verifier_timeout_sec: int = 900
+    test_timeout_sec: int = 900
 
     @property
     def paths(self) -> WorkPaths:
@@ -76,5 +76,5 @@ class Settings:
             ),
             base_image=env.get("CLIGYM_BASE_IMAGE", default.base_image),
             build_timeout_sec=int(env.get("CLIGYM_BUILD_TIMEOUT_SEC", default.build_timeout_sec)),
-            verifier_timeout_sec=int(env.get("CLIGYM_TEST_TIMEOUT_SEC", default.verifier_timeout_sec)),
+            test_timeout_sec=int(env.get("CLIGYM_TEST_TIMEOUT_SEC", default.test_timeout_sec)),
         )

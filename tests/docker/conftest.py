@@ -21,7 +21,7 @@ def runtime() -> DockerRuntime:
 
 @pytest.fixture(scope="session")
 def workspace(session_workdir: Path, runtime: DockerRuntime) -> Workspace:
-    ws = Workspace(Settings(workdir=session_workdir, verifier_timeout_sec=300), runtime=runtime)
+    ws = Workspace(Settings(workdir=session_workdir, test_timeout_sec=300), runtime=runtime)
     ws.build_base()
     return ws
 

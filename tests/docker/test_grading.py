@@ -14,7 +14,7 @@ from cligym.gold.dockerfile import RESULTS_DIR
 from cligym.grading.hacks import HACKS, Hack
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.grading.run import run_verifier
-from cligym.grading.verifier import verifier_timeout_sec, tests_dir_files
+from cligym.grading.verifier import tests_dir_files, verifier_timeout_sec
 from cligym.invert.attempt import run_attempt
 from cligym.records import Task
 

@@ -36,7 +36,7 @@ def test_broken_env_test_runs_are_bounded_by_gold_speed():
     from cligym.invert.attempt import suite_timeout_sec
     from tests.unit.test_catalog import gold
 
-    settings = Settings(workdir=Path("/tmp/unused"), verifier_timeout_sec=900)
+    settings = Settings(workdir=Path("/tmp/unused"), test_timeout_sec=900)
     fast = gold("a")  # two runs in 1 s
     slow = fast.model_copy(update={"test_duration_sec": 2 * 30.0})  # idna-like: 30 s per run
     huge = fast.model_copy(update={"test_duration_sec": 2 * 200.0})

@@ -265,7 +265,7 @@ def _run_tests(
             tag,
             render_test_command(script),
             stage="gold",
-            timeout_sec=settings.verifier_timeout_sec,
+            timeout_sec=settings.test_timeout_sec,
             user="root",
             workdir=APP_DIR,
             env={"HOME": f"/home/{TEST_USER}", "PYTHONHASHSEED": str(index)},
@@ -274,7 +274,7 @@ def _run_tests(
         )
         if result.timed_out:
             raise GoldTestsError(
-                f"the test suite did not finish within {settings.verifier_timeout_sec} s; "
+                f"the test suite did not finish within {settings.test_timeout_sec} s; "
                 "raise --test-timeout or exclude slow tests with a profile (pytest_args)"
             )
         (artifacts / f"pytest-{index}.log").write_text(result.output)

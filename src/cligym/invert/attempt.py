@@ -139,7 +139,7 @@ def last_line(output: str, limit: int = 160) -> str:
 def suite_timeout_sec(gold: GoldEnv, settings: Settings) -> int:
     """Bound for one test run of a broken env: 10x gold's run (at least a minute), at most the
     configured limit. A fault may slow tests down; ten times slower is a hang, not a task."""
-    return int(min(settings.verifier_timeout_sec, max(60, 10 * gold.run_sec)))
+    return int(min(settings.test_timeout_sec, max(60, 10 * gold.run_sec)))
 
 
 def _excerpt(message: str) -> str:

@@ -21,8 +21,8 @@ from cligym.grading.verifier import (
     TB_RUN_TESTS,
     TB_TEST_OUTPUTS,
     render_solution,
-    verifier_timeout_sec,
     tests_dir_files,
+    verifier_timeout_sec,
 )
 from cligym.package.leakcheck import Secrets
 from cligym.records import GoldEnv, HintLevel, IssueText, Task

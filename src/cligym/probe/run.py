@@ -54,7 +54,7 @@ def run_probe(
             gold.image_tag,
             render_test_command(script),
             stage="probe",
-            timeout_sec=settings.verifier_timeout_sec * 3,
+            timeout_sec=settings.test_timeout_sec * 3,
             user="root",
             workdir=APP_DIR,
             env={
