@@ -14,7 +14,7 @@ from cligym.gold.dockerfile import RESULTS_DIR
 from cligym.grading.hacks import HACKS, Hack
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.grading.run import run_verifier
-from cligym.grading.verifier import tests_dir_files, verifier_timeout_sec
+from cligym.grading.verifier import render_tests_dir, verifier_timeout_sec
 from cligym.invert.attempt import run_attempt
 from cligym.records import Task
 
@@ -38,7 +38,7 @@ def kit(sample_gold, workspace) -> GradeKit:
 
 def _tests(kit: GradeKit, task: Task, workspace) -> dict[str, bytes]:
     gold = workspace.get_gold(task.gold_id)
-    return tests_dir_files(kit, task.name, task.fail_to_pass, task.pass_to_pass,
+    return render_tests_dir(kit, task.name, task.fail_to_pass, task.pass_to_pass,
                            verifier_timeout_sec(gold))
 
 

@@ -149,7 +149,7 @@ def test_grade():
 '''
 
 
-def tests_dir_files(
+def render_tests_dir(
     kit: GradeKit, name: str, fail_to_pass: Sequence[str], pass_to_pass: Sequence[str],
     timeout_sec: int,
 ) -> dict[str, bytes]:

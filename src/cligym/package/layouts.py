@@ -21,7 +21,7 @@ from cligym.grading.verifier import (
     TB_RUN_TESTS,
     TB_TEST_OUTPUTS,
     render_solution,
-    tests_dir_files,
+    render_tests_dir,
     verifier_timeout_sec,
 )
 from cligym.package.leakcheck import Secrets
@@ -88,7 +88,7 @@ TRUSTED_MOUNT = "/opt/cligym"
 def _common_test_files(item: ExportItem) -> dict[str, bytes]:
     """tests/: the verifier and all it trusts (see grading/verifier.py)."""
     t = item.task
-    return tests_dir_files(
+    return render_tests_dir(
         item.kit, t.name, t.fail_to_pass, t.pass_to_pass, verifier_timeout_sec(item.gold)
     )
 

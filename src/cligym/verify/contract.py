@@ -32,7 +32,7 @@ from cligym.faults.base import target_hint
 from cligym.gold.build import gold_image_tag
 from cligym.grading.kit import collect_grade_kit
 from cligym.grading.run import SOLUTION_MARKER, run_verifier
-from cligym.grading.verifier import tests_dir_files
+from cligym.grading.verifier import render_tests_dir
 from cligym.ids import content_id
 from cligym.invert.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
@@ -178,7 +178,7 @@ def _check(
     #    solution and after the universal restore-from-gold: the fix passes its integrity
     #    checks and restores every gold-stable test under the documented command
     kit = collect_grade_kit(runtime, gold, settings.paths.gold_artifacts(gold.id))
-    tests = tests_dir_files(kit, candidate.id, fail_to_pass, pass_to_pass, timeout)
+    tests = render_tests_dir(kit, candidate.id, fail_to_pass, pass_to_pass, timeout)
     for pause in (*NETWORK_RETRY_PAUSES_SEC, None):  # a package mirror's hiccup is retried
         fixed = run_verifier(
             runtime, tag, tests, agent_steps=candidate.solution,
