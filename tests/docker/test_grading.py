@@ -120,8 +120,8 @@ ALTERNATIVE_REPAIRS = {
     "profile-env-poisoned": lambda t: ["sed -i 's/^export /# export /' /etc/profile.d/zz-*.sh"],
     "pythonpath-shadow": lambda t: ["sed -i 's/^export /# export /' /etc/profile.d/zz-*.sh"],
     "path-truncated": lambda t: ["sed -i 's/^export /# export /' /etc/profile.d/zz-*.sh"],
-    # the link made to the file it should reach, by another path
-    "venv-link-broken": lambda t: ["ln -sfn python /opt/venv/bin/python3"],
+    # the link made to the interpreter through the system's python3 link, not its real path
+    "venv-link-broken": lambda t: ["ln -sfn /usr/bin/python3 /opt/venv/bin/python3"],
     # the stale cache deleted instead of recompiled
     "stale-bytecode": lambda t: [
         "/usr/bin/python3 -c 'import importlib.util, os, sys; "
