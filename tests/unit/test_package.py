@@ -245,7 +245,10 @@ def test_harbor_layout_loads_in_harbors_own_models():
     main = yaml.safe_load(files["environment/docker-compose.yaml"])["services"]["main"]
     assert main["init"] and main["volumes"] == ["./cligym-trusted:/opt/cligym:ro"]
     assert main["environment"]["PATH"] == "/opt/cligym/bin:/opt/venv/bin:/usr/bin:/bin"
-    assert config.verifier.collect[0].command == "/opt/cligym/busybox sh /opt/cligym/reap.sh"
+    assert config.verifier.collect[0].command == (
+        "/opt/cligym/busybox sh /opt/cligym/reap.sh; /opt/cligym/busybox rm -rf "
+        "/logs/verifier/reward.txt /logs/verifier/reward.json"
+    )
     assert b"Hint: A shared library" in files["instruction.md"]
     expected = json.loads(files["tests/expected.json"])
     assert expected["fail_to_pass"] == list(item.task.fail_to_pass)

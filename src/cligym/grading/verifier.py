@@ -60,7 +60,10 @@ while [ "$p" -gt 1 ]; do
 done
 case "$($B cat /proc/1/comm 2>/dev/null)" in
   docker-init|tini|dumb-init|catatonit)
-    keep="$keep$($B awk '/^Pid:/ {p = $2} /^PPid:/ {print p, $2}' /proc/[0-9]*/status 2>/dev/null \\
+    # cat, not awk, reads the files: busybox awk stops at a file that vanished (a process
+    # that ended meanwhile), and the container's own command would go unlisted
+    keep="$keep$($B cat /proc/[0-9]*/status 2>/dev/null \\
+      | $B awk '/^Name:/ {p = ""} /^Pid:/ {p = $2} /^PPid:/ {if (p != "") print p, $2}' \\
       | $B awk '{par[$1] = $2; if ($2 == 1 && (m == "" || $1 + 0 < m + 0)) m = $1}
           END {for (p in par) {q = p; while ((q in par) && q != m && q > 1) q = par[q]
                                if (q == m && m != "") printf "%s ", p}}')" ;;
@@ -95,7 +98,7 @@ $B mkdir -p "$L"
 $B rm -rf "$L/reward.txt" "$L/reward.json"
 echo 0 > "$L/reward.txt"
 fail() {{ echo "integrity: $*"; echo "RESULT: FAIL"; echo "reward: 0"; exit 0; }}
-B=$B $B sh $T/{REAP}
+[ -n "$CLIGYM_KEEP_PROCESSES" ] || B=$B $B sh $T/{REAP}
 W=$($B mktemp -d /run/cligym-grade.XXXXXX) || fail "cannot create a scratch directory"
 # the interpreter that grades: gold's binary, loader, libraries and standard library
 ( cd / && $B sha256sum -c $T/{BOOT_SHA256} ) > "$W/boot.txt" 2>&1 || {{
@@ -116,7 +119,7 @@ $B env -i PYTHONHOME={shlex.quote(manifest["python_home"])} \\
   "$W/python" -s -S -B -X pycache_prefix="$W/pyc" $T/{GRADER} grade \\
   $T/gold-manifest.json.gz $T/{EXPECTED} {timeout_sec} > "$W/grade.txt" 2>&1
 rc=$?
-B=$B $B sh $T/{REAP}
+[ -n "$CLIGYM_KEEP_PROCESSES" ] || B=$B $B sh $T/{REAP}
 $B rm -rf "$L/reward.txt" "$L/reward.json" "$L/grade.txt"
 if [ "$rc" -eq 0 ]; then echo 1 > "$L/reward.txt"; else echo 0 > "$L/reward.txt"; fi
 $B cp "$W/grade.txt" "$L/grade.txt"
@@ -129,7 +132,8 @@ echo "reward: $($B cat "$L/reward.txt")"
 TB_RUN_TESTS = """#!/bin/bash
 # cligym verifier: the grade comes from test.sh (busybox, gold-verified grader)
 chmod 755 /tests/test.sh /tests/busybox 2>/dev/null
-CLIGYM_VERIFIER_LOGS=/tmp/cligym-verifier /tests/test.sh
+# TB drives the container through its own tmux processes: they must survive, so no reaping
+CLIGYM_KEEP_PROCESSES=1 CLIGYM_VERIFIER_LOGS=/tmp/cligym-verifier /tests/test.sh
 cd /tests && /tests/busybox env -i CLIGYM_REWARD=/tmp/cligym-verifier/reward.txt \\
   /opt/venv/bin/python -I -m pytest -rA -p no:cacheprovider --rootdir /tests /tests/test_outputs.py
 """

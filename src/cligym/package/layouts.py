@@ -16,6 +16,7 @@ import yaml
 from cligym.errors import CligymError
 from cligym.grading.kit import GradeKit
 from cligym.grading.verifier import (
+    HARBOR_LOGS,
     REAP,
     REAP_SH,
     TB_RUN_TESTS,
@@ -123,7 +124,11 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
             # before tests/ is copied in: no process of the agent phase survives to touch it
             "collect": [
                 {
-                    "command": f"{TRUSTED_MOUNT}/busybox sh {TRUSTED_MOUNT}/{REAP}",
+                    # and a reward file planted in the agent phase is void even if the
+                    # verifier then cannot run (the trial errs instead of scoring it)
+                    "command": f"{TRUSTED_MOUNT}/busybox sh {TRUSTED_MOUNT}/{REAP}; "
+                    f"{TRUSTED_MOUNT}/busybox rm -rf {HARBOR_LOGS}/reward.txt "
+                    f"{HARBOR_LOGS}/reward.json",
                     "user": "root",
                     "timeout_sec": 60.0,
                 }
