@@ -181,3 +181,25 @@ def test_verifier_files_come_from_gold(kit, sample_gold, tmp_path: Path):
     assert any(p.endswith("/runuser") for p in manifest["trees"])
     assert kit.busybox[:4] == b"\x7fELF" and kit.static_bash[:4] == b"\x7fELF"
     assert manifest["login"]["python"] == "/opt/venv/bin/python"
+
+
+def test_reaper_kills_what_the_agent_left_and_keeps_the_container(kit, sample_gold, workspace):
+    """A daemon that forks a process every 10 ms (files in /proc come and go while the reaper
+    lists them) dies; the container's own command survives, so the verifier can still run."""
+    from cligym.grading.verifier import REAP, REAP_SH
+
+    runtime = workspace.runtime
+    with runtime.container(sample_gold.gold.image_tag, stage="test", user="root",
+                           network=False) as box:
+        runtime.put_files(box, "/run/reaper", {"busybox": kit.busybox, REAP: REAP_SH})
+        churn = "while :; do sleep 0.01; done"
+        runtime.exec(box, ["bash", "-c", f"nohup setsid sh -c '{churn}' >/dev/null 2>&1 &"],
+                     timeout_sec=30)
+        before = runtime.exec(box, ["ps", "-eo", "args"], timeout_sec=30).output
+        assert churn in before
+        for _ in range(3):
+            reaped = runtime.exec(box, ["/run/reaper/busybox", "sh", f"/run/reaper/{REAP}"],
+                                  timeout_sec=60, bound_inside=False)
+            assert reaped.exit_code == 0, reaped.output
+        after = runtime.exec(box, ["ps", "-eo", "args"], timeout_sec=30).output
+        assert churn not in after and "sleep infinity" in after, after
