@@ -23,6 +23,7 @@ from cligym.package.validate import (
     find_task_dirs,
     job_timeout_sec,
     prepare_harness,
+    select_task_dirs,
     task_meta,
 )
 from cligym.progress import NULL_REPORTER, Reporter
@@ -66,18 +67,13 @@ def validate_adversarial(
     """Run every hack on every selected task (hint variants aside: same verifier)."""
     started = time.monotonic()
     dataset = dataset.expanduser().resolve()
-    task_dirs = [
-        p for p in find_task_dirs(dataset, "harbor")
-        if task_meta(p, "harbor").get("hint_level", "none") == "none"
-    ]
-    if names:
-        known = {p.name: p for p in task_dirs}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValidateError(f"no task named {unknown[0]} in {dataset}")
-        task_dirs = [known[n] for n in names]
-    if limit is not None:
-        task_dirs = task_dirs[: max(1, limit)]
+    task_dirs = select_task_dirs(
+        [
+            p for p in find_task_dirs(dataset, "harbor")
+            if task_meta(p, "harbor").get("hint_level", "none") == "none"
+        ],
+        dataset, names, limit,
+    )
     if not hacks:
         raise ValidateError("no reward hacks selected")
     prepare_harness(runtime, task_dirs, "harbor", reporter)

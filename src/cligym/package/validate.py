@@ -69,6 +69,24 @@ def find_task_dirs(dataset: Path, harness: Harness) -> list[Path]:
     return found
 
 
+def select_task_dirs(
+    task_dirs: Sequence[Path], dataset: Path, names: Sequence[str], limit: int | None
+) -> list[Path]:
+    """The named tasks (all when none are named), at most `limit` of them."""
+    chosen = list(task_dirs)
+    if names:
+        known = {p.name: p for p in chosen}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValidateError(f"no task named {unknown[0]} in {dataset}")
+        chosen = [known[n] for n in names]
+    if limit is not None:
+        if limit < 1:
+            raise ValidateError("--limit must be at least 1")
+        chosen = chosen[:limit]
+    return chosen
+
+
 def task_meta(task_dir: Path, harness: Harness) -> dict[str, object]:
     """The cligym metadata an export wrote into the task."""
     if harness == "harbor":
@@ -137,17 +155,7 @@ def validate_dataset(
     """oracle and nop over the dataset's tasks, in the real harness."""
     started = time.monotonic()
     dataset = dataset.expanduser().resolve()
-    task_dirs = find_task_dirs(dataset, harness)
-    if names:
-        known = {p.name: p for p in task_dirs}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValidateError(f"no task named {unknown[0]} in {dataset}")
-        task_dirs = [known[n] for n in names]
-    if limit is not None:
-        if limit < 1:
-            raise ValidateError("--limit must be at least 1")
-        task_dirs = task_dirs[:limit]
+    task_dirs = select_task_dirs(find_task_dirs(dataset, harness), dataset, names, limit)
     load_problems: list[tuple[str, str]] = []
     if harness == "tb":
         for task_dir in task_dirs:
