@@ -12,6 +12,7 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cligym.errors import CommandTimeoutError
 from cligym.gold.dockerfile import APP_DIR
 from cligym.grading.verifier import EXECUTABLE_TESTS
 from cligym.runtime.docker import DockerRuntime, read_file_from_tar
@@ -80,16 +81,19 @@ def run_verifier(
     agent = "\n".join(["set -e", *(f"( {step} )" for step in agent_steps)])
     with runtime.container(image, stage=stage, user="root", network=network) as box:
         for dest, data in archives:
-            box.put_archive(dest, data)
-        first = runtime.exec(
-            box, ["bash", "-c", f"{agent}\necho '{SOLUTION_MARKER}'"],
-            timeout_sec=timeout_sec, workdir=APP_DIR,
-        )
-        box.put_archive("/", _tar("/tests", tests))
-        verdict = runtime.exec(
-            box, ["/tests/test.sh"], timeout_sec=timeout_sec + 300,
-            env={"CLIGYM_VERIFIER_LOGS": LOGS}, bound_inside=False,
-        )
+            runtime.extract(box, dest, data)
+        try:
+            first = runtime.exec(
+                box, ["bash", "-c", f"{agent}\necho '{SOLUTION_MARKER}'"],
+                timeout_sec=timeout_sec, workdir=APP_DIR,
+            )
+            runtime.extract(box, "/", _tar("/tests", tests))
+            verdict = runtime.exec(
+                box, ["/tests/test.sh"], timeout_sec=timeout_sec + 300,
+                env={"CLIGYM_VERIFIER_LOGS": LOGS}, bound_inside=False,
+            )
+        except CommandTimeoutError as err:  # a hung repair or verifier is a 0, not a crash
+            return VerifierRun(reward=0.0, output=str(err), agent_output="", timed_out=True)
         reward_text = read_file_from_tar(runtime.read_path(box, f"{LOGS}/reward.txt"))
     try:
         reward = float((reward_text or b"0").decode().strip() or 0)

@@ -480,6 +480,11 @@ class DockerRuntime:
     def read_file(self, container: Container, path: str) -> bytes | None:
         return read_file_from_tar(self._read_path(container, path))
 
+    def extract(self, container: Container, dest_dir: str, tar_bytes: bytes) -> None:
+        """Extract a tar archive into dest_dir inside the container."""
+        if not container.put_archive(dest_dir, tar_bytes):
+            raise DockerOperationError(f"could not extract an archive into container:{dest_dir}")
+
     def put_files(
         self, container: Container, dest_dir: str, files: Mapping[str, str | bytes]
     ) -> None:

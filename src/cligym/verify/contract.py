@@ -187,6 +187,8 @@ def _check(
         if fixed.reward == 1 or pause is None or not is_network_error(fixed.agent_output):
             break
         time.sleep(pause)
+    if fixed.timed_out:
+        raise Rejected(f"specific solution and verifier did not finish: {fixed.reason}")
     if SOLUTION_MARKER not in fixed.agent_output:
         raise Rejected("specific solution did not run: " + last_line(fixed.agent_output))
     if fixed.reward != 1:
