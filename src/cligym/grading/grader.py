@@ -183,8 +183,6 @@ def compare_tree(kind: str, gold: dict[str, str], now: dict[str, str]) -> list[s
             continue
         if path.endswith(".pyc") and (have is None or pyc_is_faithful(path)):
             continue
-        if kind == STARTUP:
-            continue  # compared by meaning, below
         if have is None:
             problems.append(f"missing: {path}")
         elif want is None:

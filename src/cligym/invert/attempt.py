@@ -85,7 +85,6 @@ def run_attempt(
     network: bool = False,
     image: str | None = None,
     stage: str = "invert",
-    archives: Sequence[tuple[str, bytes]] = (),
 ) -> AttemptOutcome:
     """Apply `steps` on a container of `image` (default: gold) and run (selected) tests."""
     test_script = render_test_script(
@@ -102,7 +101,6 @@ def run_attempt(
         env={"PYTHONHASHSEED": "1"},
         network=network,
         collect=[RESULTS_DIR],
-        archives=archives,
     )
     if APPLIED_MARKER not in result.output:
         return AttemptOutcome(

@@ -331,12 +331,10 @@ class DockerRuntime:
         volumes: Mapping[str, Mapping[str, str]] | None = None,
         collect: Sequence[str] = (),
         inputs: Sequence[tuple[Path, str]] = (),
-        archives: Sequence[tuple[str, bytes]] = (),
     ) -> tuple[ExecResult, dict[str, bytes]]:
         """Run argv in a fresh container; return its result and the files at `collect` paths.
 
-        `inputs` are (local path, container directory) pairs copied in before the start;
-        `archives` are (container directory, tar bytes) extracted there before the start.
+        `inputs` are (local path, container directory) pairs copied in before the start.
 
         The container is always removed; a run past `timeout_sec` is killed and marked timed out.
         """
@@ -356,9 +354,6 @@ class DockerRuntime:
         try:
             for local, dest in inputs:
                 self.copy_in(container, local, dest)
-            for dest, data in archives:
-                if not container.put_archive(dest, data):
-                    raise DockerOperationError(f"could not extract an archive into {dest}")
             container.start()
             timed_out = False
             try:
