@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from cligym.records import (
 )
 
 SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_SEC = 60
 R = TypeVar("R", bound=Record)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,8 +91,11 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._use_wal()
         with self._connect() as conn:
-            conn.executescript(_SCHEMA)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute(
@@ -101,16 +106,52 @@ class Catalog:
                     f"{path} was written by a newer cligym (schema {row[0]}); upgrade cligym"
                 )
 
+    def _use_wal(self) -> None:
+        """Switch the file to WAL once; persistent, so later connections need no exclusive lock.
+
+        The switch takes an exclusive lock that SQLite's busy handler does not always wait for
+        (several processes opening a new catalog at once), so it is retried here.
+        """
+        deadline = time.monotonic() + _BUSY_TIMEOUT_SEC
+        while True:
+            try:
+                conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SEC, isolation_level=None)
+            except sqlite3.Error as err:
+                raise CatalogError(f"cannot open catalog {self.path}: {err}") from err
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.DatabaseError as err:
+                locked = isinstance(err, sqlite3.OperationalError) and "locked" in str(err)
+                if not locked or time.monotonic() > deadline:
+                    raise CatalogError(
+                        f"catalog {self.path} is unreadable ({err}); move it away"
+                    ) from err
+            finally:
+                conn.close()
+            time.sleep(0.05)
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One transaction that takes the write lock up front.
+
+        A deferred transaction that reads and then writes cannot wait for a concurrent writer
+        (SQLite answers "database is locked" at once to avoid a deadlock); BEGIN IMMEDIATE waits
+        for the lock under the busy timeout instead, so concurrent processes simply queue.
+        """
         try:
-            conn = sqlite3.connect(self.path, timeout=30)
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SEC, isolation_level=None)
         except sqlite3.Error as err:
             raise CatalogError(f"cannot open catalog {self.path}: {err}") from err
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         except sqlite3.DatabaseError as err:
             raise CatalogError(f"catalog {self.path} is unreadable ({err}); move it away") from err
         finally:

@@ -66,3 +66,30 @@ def test_garbage_file_is_a_catalog_error(tmp_path: Path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(CatalogError):
         Catalog(path)
+
+
+
+def _open_and_write(args: tuple[str, int]) -> str:
+    path, worker = args
+    try:
+        catalog = Catalog(Path(path))
+        for i in range(5):
+            catalog.put_gold(gold(f"{worker:02d}{i:02d}", name=f"repo{worker}"))
+            catalog.list_gold()
+    except CatalogError as err:
+        return str(err)
+    return ""
+
+
+def test_processes_opening_one_new_catalog_at_once_all_succeed(tmp_path: Path):
+    """Ray workers open one fresh catalog together: none may see "database is locked" (or
+    race on the schema row) while the file is created and switched to WAL."""
+    import multiprocessing
+
+    workers, rounds = 10, 25
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for r in range(rounds):
+            path = str(tmp_path / f"round{r}" / "catalog.sqlite3")
+            errors = pool.map(_open_and_write, [(path, w) for w in range(workers)])
+            assert errors == [""] * workers
+            assert len(Catalog(Path(path)).list_gold()) == workers * 5
