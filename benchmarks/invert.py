@@ -21,7 +21,8 @@ from pathlib import Path
 from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest
-from cligym.gold.dockerfile import APP_DIR, TEST_USER, render_test_command, render_test_script
+from cligym.testbed.command import render_test_command, render_test_script
+from cligym.testbed.layout import APP_DIR, TEST_USER
 
 DEFAULT_SOURCES = ["pypi:tabulate==0.9.0", "pypi:cachetools==5.5.2"]
 

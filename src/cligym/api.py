@@ -22,11 +22,11 @@ from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
 from cligym.gold.pypi import installable_releases
 from cligym.grading.hacks import HACKS, hack_named
+from cligym.harness.datasets import Harness
 from cligym.invert.llm import run_llm_search
 from cligym.invert.search import InvertReport, run_search
 from cligym.llm.client import LlmSpec
-from cligym.package.adversarial import AdversarialReport, validate_adversarial
-from cligym.package.export import (
+from cligym.package.export.writer import (
     ExportFormat,
     ExportReport,
     GoldImages,
@@ -34,7 +34,6 @@ from cligym.package.export import (
     export_tasks,
     package_task,
 )
-from cligym.package.validate import Harness, ValidationReport, validate_dataset
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, HintLevel, ImpactMap, Task, VerifyResult
@@ -45,6 +44,8 @@ from cligym.rollout.sft import SftFormat, SftReport, export_sft
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
+from cligym.validate.adversarial import AdversarialReport, validate_adversarial
+from cligym.validate.dataset import ValidationReport, validate_dataset
 from cligym.verify.contract import verify_candidate
 
 SAMPLE_NAME = "stashkit"

@@ -20,8 +20,8 @@ from cligym.errors import CligymError
 from cligym.faults.base import families
 from cligym.gold.build import GoldRequest
 from cligym.llm.client import LlmSpec
-from cligym.probe.impact import render_impact_summary
 from cligym.records import GoldEnv
+from cligym.resources import render_impact_summary
 from cligym.runtime.doctor import CheckState
 
 app = typer.Typer(

@@ -15,10 +15,11 @@ from cligym.api import Workspace, sample_repo_path
 from cligym.clitools import RichReporter, out, workspace
 from cligym.errors import CligymError
 from cligym.gold.build import GoldRequest
+from cligym.harness.datasets import Harness
 from cligym.llm.client import LlmSpec
-from cligym.package.export import ExportFormat, ExportReport, GoldImages
-from cligym.package.validate import Harness, ValidationReport
+from cligym.package.export.writer import ExportFormat, ExportReport, GoldImages
 from cligym.records import HINT_LEVELS, HintLevel, Task
+from cligym.validate.dataset import ValidationReport
 
 
 def package(

@@ -10,8 +10,8 @@ import pytest
 from cligym.api import Workspace
 from cligym.faults.base import FaultContext, families
 from cligym.ids import content_id
-from cligym.invert.attempt import run_attempt
 from cligym.records import Candidate
+from cligym.testbed.attempt import run_attempt
 from cligym.verify.contract import verify_candidate
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

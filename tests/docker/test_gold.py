@@ -12,7 +12,7 @@ import pytest
 
 from cligym.api import Workspace
 from cligym.gold.build import GoldRequest
-from cligym.gold.dockerfile import TEST_USER
+from cligym.testbed.layout import TEST_USER
 
 pytestmark = pytest.mark.docker
 

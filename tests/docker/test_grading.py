@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from cligym.faults.base import family
-from cligym.gold.dockerfile import RESULTS_DIR
 from cligym.grading.hacks import HACKS, Hack
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.grading.run import run_verifier
 from cligym.grading.verifier import render_tests_dir, verifier_timeout_sec
-from cligym.invert.attempt import run_attempt
 from cligym.records import Task
+from cligym.testbed.attempt import run_attempt
+from cligym.testbed.layout import RESULTS_DIR
 
 pytestmark = [pytest.mark.docker]
 
@@ -163,7 +163,7 @@ def test_tmp_not_writable_is_no_failure_under_the_documented_command(sample_gold
 
 
 def test_issue_text_quotes_the_measured_command(sample_tasks, workspace, kit):
-    from cligym.package.issue import test_command
+    from cligym.package.text.issue import test_command
 
     gold = workspace.get_gold(sample_tasks[0].gold_id)
     command = test_command(gold)

@@ -8,8 +8,8 @@ import pytest
 
 from cligym.api import Workspace
 from cligym.ids import content_id
-from cligym.invert.attempt import run_attempt
 from cligym.records import Candidate, FaultCategory, FaultTarget
+from cligym.testbed.attempt import run_attempt
 from cligym.verify.contract import verify_candidate
 
 pytestmark = pytest.mark.docker

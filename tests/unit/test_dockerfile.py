@@ -1,13 +1,8 @@
 import shlex
 
-from cligym.gold.dockerfile import (
-    render_gold_dockerfile,
-    render_pip_install,
-    render_test_command,
-    render_test_script,
-    render_user_command,
-)
+from cligym.gold.dockerfile import render_gold_dockerfile, render_pip_install
 from cligym.records import RecipeSpec, RepoSource, SourceKind
+from cligym.testbed.command import render_test_command, render_test_script, render_user_command
 
 SOURCE = RepoSource(kind=SourceKind.LOCAL, spec="./x", name="x", location="/x", content_sha256="ab")
 

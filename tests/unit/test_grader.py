@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cligym.grading.grader import (
+from cligym.shipped.grader import (
     LIBS,
     PROBE_SEPARATOR,
     STARTUP,

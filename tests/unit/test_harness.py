@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from cligym.harness.datasets import DatasetError, base_images, find_task_dirs
 from cligym.harness.harbor import parse_trial_result
 from cligym.harness.tb import load_tb_task, parse_tb_results
-from cligym.package.validate import ValidateError, base_images, find_task_dirs
 from cligym.records import HarnessRun, TaskValidation
 
 
@@ -74,13 +74,13 @@ def test_validity_needs_oracle_one_and_nop_zero(oracle, nop, valid):
 
 
 def test_task_dirs_are_found_and_wrong_layouts_explained(tmp_path: Path):
-    with pytest.raises(ValidateError, match="not a directory"):
+    with pytest.raises(DatasetError, match="not a directory"):
         find_task_dirs(tmp_path / "missing", "harbor")
-    with pytest.raises(ValidateError, match="no harbor tasks"):
+    with pytest.raises(DatasetError, match="no harbor tasks"):
         find_task_dirs(tmp_path, "harbor")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "task.yaml").write_text("instruction: x\n")
-    with pytest.raises(ValidateError, match="use --harness tb"):
+    with pytest.raises(DatasetError, match="use --harness tb"):
         find_task_dirs(tmp_path, "harbor")
     assert find_task_dirs(tmp_path, "tb") == [tmp_path / "a"]
     assert find_task_dirs(tmp_path / "a", "tb") == [tmp_path / "a"]

@@ -1,8 +1,5 @@
-from cligym.probe.impact import (
-    extension_owners,
-    parse_probe_payload,
-    render_impact_summary,
-)
+from cligym.probe.impact import extension_owners, parse_probe_payload
+from cligym.resources import render_impact_summary
 
 SQLITE_SO = "/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so"
 YAML_SO = "/opt/venv/lib/python3.11/site-packages/yaml/_yaml.cpython-311-x86_64-linux-gnu.so"
@@ -93,7 +90,7 @@ def test_probe_leaves_out_files_of_frozen_modules():
     import json as json_module
     import zipimport
 
-    from cligym.probe.plugin import _module_file
+    from cligym.shipped.probe_plugin import _module_file
 
     assert zipimport.__spec__ is not None and zipimport.__spec__.origin == "frozen"
     assert _module_file(zipimport) is None  # its .py exists, but is never read

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from cligym.gold.junit import JunitParseError, nodeid_for, parse_junit
 from cligym.records import TestStatus
+from cligym.testbed.junit import JunitParseError, nodeid_for, parse_junit
 
 SAMPLE = (Path(__file__).parent.parent / "fixtures" / "junit_xunit1.xml").read_text()
 

@@ -33,7 +33,7 @@ def test_broken_env_test_runs_are_bounded_by_gold_speed():
     from pathlib import Path
 
     from cligym.config import Settings
-    from cligym.invert.attempt import suite_timeout_sec
+    from cligym.testbed.attempt import suite_timeout_sec
     from tests.unit.test_catalog import gold
 
     settings = Settings(workdir=Path("/tmp/unused"), test_timeout_sec=900)

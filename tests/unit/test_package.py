@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cligym.grading.grader import grade
 from cligym.grading.kit import GradeKit
 from cligym.grading.verifier import TB_RUN_TESTS, render_test_sh
-from cligym.package.issue import check_issue, clean_excerpt, render_issue
-from cligym.package.layouts import ExportItem, render_harbor, render_tb
-from cligym.package.leakcheck import Secrets, find_leaks, redact, secrets_for
-from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.export.layouts import ExportItem, render_harbor, render_tb
+from cligym.package.export.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.text.issue import check_issue, clean_excerpt, render_issue
+from cligym.package.text.leakcheck import Secrets, find_leaks, redact, secrets_for
 from cligym.records import FaultCategory, FaultTarget, IssueText, StabilityReport, Task
+from cligym.shipped.grader import grade
 from tests.unit.test_catalog import gold as make_gold
 
 LIB = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"
@@ -292,7 +292,7 @@ def test_issue_record_instruction_levels():
 # --------------------------------------------------------------------------- LLM issue writer
 def test_llm_issue_writer_is_held_to_the_leak_checker():
     from cligym.llm.client import LlmSpec
-    from cligym.package.llm_issue import write_llm_issue
+    from cligym.package.text.llm_issue import write_llm_issue
     from tests.fakellm import FakeLLM, Item
 
     task, gold = _task(), _gold()

@@ -3,9 +3,9 @@
 from datetime import UTC, datetime
 
 from cligym.faults.base import families
-from cligym.invert.attempt import judge, render_attempt_script
 from cligym.invert.search import plan_selection, plan_singles
 from cligym.records import Candidate, FaultCategory, FaultTarget
+from cligym.testbed.attempt import judge, render_attempt_script
 from cligym.verify.contract import RestorePlan, clean_diff, render_task_dockerfile
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
 from cligym.verify.scoring import difficulty, error_signature, normalize_error
@@ -98,7 +98,7 @@ def test_stat_of_many_paths_parses_across_exec_chunks():
 
 
 def test_rejection_reasons_quote_whole_last_lines():
-    from cligym.invert.attempt import last_line
+    from cligym.testbed.attempt import last_line
     from cligym.verify.contract import is_network_error
 
     apt = (

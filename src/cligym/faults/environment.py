@@ -10,8 +10,8 @@ import os
 
 from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, q, register
 from cligym.faults.dependencies import third_party, top_level_modules
-from cligym.gold.dockerfile import TEST_USER
 from cligym.records import FaultCategory, FaultTarget
+from cligym.testbed.layout import TEST_USER
 
 PROFILE_D = "/etc/profile.d"
 # Imported by the interpreter itself before any test code: shadowing them breaks every program.

@@ -7,8 +7,8 @@ import os
 from cligym.faults.base import FaultContext, FaultFamily, q, register
 from cligym.faults.dependencies import site_packages, third_party, top_level_modules
 from cligym.faults.environment import commands
-from cligym.gold.dockerfile import APP_DIR, TEST_USER
 from cligym.records import FaultCategory, FaultTarget
+from cligym.testbed.layout import APP_DIR, TEST_USER
 
 _SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", "/opt/venv/")
 

@@ -8,8 +8,8 @@ from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, keep_m
 from cligym.faults.dependencies import third_party, top_level_modules
 from cligym.faults.environment import commands, env_targets
 from cligym.faults.sharedlibs import reinstall
-from cligym.gold.dockerfile import GOLD_PYTHON
 from cligym.records import FaultCategory, FaultTarget
+from cligym.testbed.layout import GOLD_PYTHON
 
 # dpkg and apt run these: without them the package that provides them cannot be reinstalled.
 PACKAGING_TOOLS = frozenset(

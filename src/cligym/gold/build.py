@@ -23,16 +23,7 @@ from pydantic import ValidationError
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError, DockerOperationError, GoldTestsError, InstallError
-from cligym.gold.dockerfile import (
-    APP_DIR,
-    JUNIT_PATH,
-    RESULTS_DIR,
-    TEST_USER,
-    render_gold_dockerfile,
-    render_test_command,
-    render_test_script,
-)
-from cligym.gold.junit import JunitParseError, parse_junit
+from cligym.gold.dockerfile import render_gold_dockerfile
 from cligym.gold.recipe import ProjectFiles, RecipeProfile, plan_recipe
 from cligym.gold.sources import iter_files, resolve_source
 from cligym.gold.stability import compute_stability
@@ -41,6 +32,9 @@ from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
 from cligym.runtime.base import ensure_base_image
 from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.testbed.command import render_test_command, render_test_script
+from cligym.testbed.junit import JunitParseError, parse_junit
+from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR, TEST_USER, gold_image_tag
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +88,6 @@ def load_profile(name: str, repo_root: Path, profile_path: Path | None) -> Recip
             where = ".".join(str(p) for p in first["loc"])
             raise CligymError(f"{origin}: invalid profile field {where!r}: {first['msg']}") from err
     return profile
-
-
-def gold_image_tag(name: str, gold_id: str) -> str:
-    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "repo"
-    return f"cligym-gold/{slug}:{gold_id}"
 
 
 def base_python_version(runtime: DockerRuntime, base_tag: str) -> str:

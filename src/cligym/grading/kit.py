@@ -15,21 +15,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from cligym.errors import CligymError
-from cligym.gold.dockerfile import (
-    APP_DIR,
-    GOLD_PYTHON,
-    RESULTS_DIR,
-    TEST_USER,
-    VENV,
-    render_test_script,
-)
 from cligym.records import GoldEnv
 from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.shipped import shipped_source
+from cligym.testbed.command import render_test_script
+from cligym.testbed.layout import APP_DIR, GOLD_PYTHON, RESULTS_DIR, TEST_USER, VENV
 
 MANIFEST_FILE = "gold-manifest.json.gz"
 BUSYBOX = "busybox"
@@ -56,11 +50,7 @@ def grader_spec(gold: GoldEnv, container_env: dict[str, str], uid: int, gid: int
 
 def shipped_sources() -> dict[str, str]:
     """The grader and the junit walker it imports, as files of a task's tests/."""
-    pkg = resources.files("cligym")
-    return {
-        "grader.py": (pkg / "grading" / "grader.py").read_text(),
-        "junitxml.py": (pkg / "gold" / "junitxml.py").read_text(),
-    }
+    return {name: shipped_source(name) for name in ("grader.py", "junitxml.py")}
 
 
 @dataclass(frozen=True)

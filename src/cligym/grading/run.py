@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cligym.errors import CommandTimeoutError
-from cligym.gold.dockerfile import APP_DIR
 from cligym.grading.verifier import EXECUTABLE_TESTS
 from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.testbed.layout import APP_DIR
 
 LOGS = "/run/cligym-verifier-logs"
 SOLUTION_MARKER = "=== cligym: agent phase done ==="

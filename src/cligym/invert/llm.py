@@ -23,9 +23,14 @@ from docker.models.containers import Container
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
-from cligym.gold.dockerfile import JUNIT_PATH, RESULTS_DIR, TEST_USER, render_test_script
 from cligym.ids import content_id
-from cligym.invert.attempt import (
+from cligym.invert.search import InvertReport, steps_need_network
+from cligym.llm.client import LlmClient, LlmError, LlmSpec, ToolCall
+from cligym.progress import NULL_REPORTER, Reporter
+from cligym.records import Attempt, Candidate, FaultCategory, FaultTarget, GoldEnv, ImpactMap
+from cligym.resources import render_impact_summary
+from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.testbed.attempt import (
     ERROR_CHARS,
     judge,
     last_line,
@@ -33,12 +38,8 @@ from cligym.invert.attempt import (
     run_attempt,
     suite_timeout_sec,
 )
-from cligym.invert.search import InvertReport, steps_need_network
-from cligym.llm.client import LlmClient, LlmError, LlmSpec, ToolCall
-from cligym.probe.impact import render_impact_summary
-from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Attempt, Candidate, FaultCategory, FaultTarget, GoldEnv, ImpactMap
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.testbed.command import render_test_script
+from cligym.testbed.layout import JUNIT_PATH, RESULTS_DIR, TEST_USER
 
 OUTPUT_CHARS = 3000
 COMMAND_TIMEOUT_SEC = 120

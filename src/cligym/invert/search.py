@@ -21,10 +21,10 @@ from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.faults.base import FaultContext, FaultFamily, families
 from cligym.ids import content_id
-from cligym.invert.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv
 from cligym.runtime.docker import DockerRuntime
+from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 
 FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
 SAMPLE_OTHERS = 20

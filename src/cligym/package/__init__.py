@@ -1,0 +1,1 @@
+"""Packaging: issue text (text/) and task directories for the harnesses (export/)."""

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 from cligym.api import Workspace
 from cligym.errors import CligymError
 from cligym.gold.build import GoldRequest
-from cligym.package.export import ExportReport
+from cligym.package.export.writer import ExportReport
 from cligym.pipeline.spec import PipelineSpec, RepoSpec
 from cligym.progress import NULL_REPORTER, Reporter
 

@@ -155,34 +155,3 @@ def parse_probe_payload(
         module_dists={k: tuple(v) for k, v in sorted(payload.get("distributions", {}).items())},
         owners=dict(sorted(payload.get("owners", {}).items())),
     )
-
-
-def describe_resource(key: str, impact: ImpactMap) -> str:
-    kind, _, name = key.partition(":")
-    if kind == "lib":
-        return impact.lib_names.get(name, os.path.basename(name))
-    if kind == "path":
-        return f"PATH lookup of {name}"
-    if kind == "exe":
-        return f"runs {name}"
-    return f"{kind} {name}"
-
-
-def render_impact_summary(
-    impact: ImpactMap,
-    kinds: tuple[str, ...] = ("lib", "path", "exe", "env", "dist", "file", "module"),
-    top: int = 12,
-) -> list[str]:
-    """Pure: lines such as 'libsqlite3.so.0: 12 tests', most used first, per kind."""
-    lines = [f"{len(impact.tests)} tests probed; {len(impact.resources)} resources"]
-    for kind in kinds:
-        entries = [(k, v) for k, v in impact.resources.items() if k.startswith(kind + ":")]
-        if not entries:
-            continue
-        entries.sort(key=lambda kv: (-len(kv[1]), kv[0]))
-        shown = "; ".join(
-            f"{describe_resource(k, impact)}: {len(v)} tests" for k, v in entries[:top]
-        )
-        more = f" (+{len(entries) - top} more)" if len(entries) > top else ""
-        lines.append(f"{kind}: {shown}{more}")
-    return lines

@@ -5,23 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import GoldTestsError
-from cligym.gold.dockerfile import (
-    APP_DIR,
-    RESULTS_DIR,
-    TEST_USER,
-    render_test_command,
-    render_test_script,
-)
 from cligym.probe.impact import parse_probe_payload
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, ImpactMap
 from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.shipped import shipped_source
+from cligym.testbed.command import render_test_command, render_test_script
+from cligym.testbed.layout import APP_DIR, RESULTS_DIR, TEST_USER
 
 PLUGIN_DIR = "/tmp/cligym-probe"
 PLUGIN_MODULE = "cligym_probe"
@@ -45,8 +40,7 @@ def run_probe(
     with tempfile.TemporaryDirectory(prefix="cligym-probe-") as tmp:
         plugin_dir = Path(tmp) / Path(PLUGIN_DIR).name
         plugin_dir.mkdir()
-        source = resources.files("cligym.probe") / "plugin.py"
-        (plugin_dir / f"{PLUGIN_MODULE}.py").write_text(source.read_text())
+        (plugin_dir / f"{PLUGIN_MODULE}.py").write_text(shipped_source("probe_plugin.py"))
         script = render_test_script(
             gold.recipe, with_metadata=False, extra_args=("-p", PLUGIN_MODULE)
         )

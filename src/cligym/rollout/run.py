@@ -17,8 +17,8 @@ from pathlib import Path
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
+from cligym.harness.datasets import find_task_dirs, prepare_harness, task_meta
 from cligym.harness.harbor import run_harbor, trial_prefix
-from cligym.package.validate import find_task_dirs, prepare_harness, task_meta
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import HINT_LEVELS, HintLevel, Trajectory
 from cligym.rollout.ingest import ingest_trial

@@ -29,15 +29,15 @@ from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
 from cligym.faults.base import target_hint
-from cligym.gold.build import gold_image_tag
 from cligym.grading.kit import collect_grade_kit
 from cligym.grading.run import SOLUTION_MARKER, run_verifier
 from cligym.grading.verifier import render_tests_dir
 from cligym.ids import content_id
-from cligym.invert.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, Task, VerifyResult
 from cligym.runtime.docker import DockerRuntime
+from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
+from cligym.testbed.layout import gold_image_tag
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines, stat_rows
 from cligym.verify.scoring import difficulty, error_signature
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cligym.gold.junitxml import JunitParseError, iter_cases, nodeid_for
 from cligym.records import TestCaseResult, TestStatus
+from cligym.shipped.junitxml import JunitParseError, iter_cases, nodeid_for
 
 __all__ = ["JunitParseError", "nodeid_for", "parse_junit"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cligym.gold.dockerfile import APP_DIR, TEST_USER, VENV
 from cligym.records import Candidate, Task
+from cligym.testbed.layout import APP_DIR, TEST_USER, VENV
 
 CONTEXT_PATHS = frozenset(
     {"/", APP_DIR, VENV, f"{VENV}/bin", f"{VENV}/bin/python", f"/home/{TEST_USER}", "/tmp",

@@ -13,8 +13,8 @@ import re
 from datetime import UTC, datetime
 
 from cligym.llm.client import LlmClient, LlmSpec
-from cligym.package.issue import check_issue, pick_excerpts, test_command
-from cligym.package.leakcheck import Secrets, redact
+from cligym.package.text.issue import check_issue, pick_excerpts, test_command
+from cligym.package.text.leakcheck import Secrets, redact
 from cligym.records import GoldEnv, IssueText, Task
 
 RETRIES = 2

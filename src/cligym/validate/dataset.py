@@ -7,8 +7,6 @@ Docker Engine lacks them, so a dataset runs on a machine that cannot pull from r
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 import time
 import tomllib
@@ -16,21 +14,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import yaml
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
+from cligym.harness.datasets import (
+    Harness,
+    find_task_dirs,
+    prepare_harness,
+    select_task_dirs,
+    task_meta,
+)
 from cligym.harness.harbor import run_harbor, trial_prefix
 from cligym.harness.tb import load_tb_task, run_tb
-from cligym.package.export import IMAGES_DIR
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import HarnessRun, TaskValidation
-from cligym.runtime.compose import ensure_compose
 from cligym.runtime.docker import DockerRuntime
-
-Harness = Literal["harbor", "tb"]
 
 
 class ValidateError(CligymError):
@@ -50,92 +50,6 @@ class ValidationReport:
     @property
     def invalid(self) -> list[TaskValidation]:
         return [r for r in self.results if not r.valid]
-
-
-def find_task_dirs(dataset: Path, harness: Harness) -> list[Path]:
-    """Task directories of a dataset (or the dataset itself when it is one task)."""
-    marker = "task.toml" if harness == "harbor" else "task.yaml"
-    if not dataset.is_dir():
-        raise ValidateError(f"{dataset} is not a directory: give an exported dataset")
-    if (dataset / marker).is_file():
-        return [dataset]
-    found = sorted(p for p in dataset.iterdir() if p.is_dir() and (p / marker).is_file())
-    if not found:
-        other = "task.yaml" if harness == "harbor" else "task.toml"
-        if any((p / other).is_file() for p in dataset.iterdir() if p.is_dir()):
-            flip = "tb" if harness == "harbor" else "harbor"
-            raise ValidateError(f"{dataset} holds {flip} tasks: use --harness {flip}")
-        raise ValidateError(f"no {harness} tasks ({marker}) in {dataset}")
-    return found
-
-
-def select_task_dirs(
-    task_dirs: Sequence[Path], dataset: Path, names: Sequence[str], limit: int | None
-) -> list[Path]:
-    """The named tasks (all when none are named), at most `limit` of them."""
-    chosen = list(task_dirs)
-    if names:
-        known = {p.name: p for p in chosen}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValidateError(f"no task named {unknown[0]} in {dataset}")
-        chosen = [known[n] for n in names]
-    if limit is not None:
-        if limit < 1:
-            raise ValidateError("--limit must be at least 1")
-        chosen = chosen[:limit]
-    return chosen
-
-
-def task_meta(task_dir: Path, harness: Harness) -> dict[str, object]:
-    """The cligym metadata an export wrote into the task."""
-    if harness == "harbor":
-        meta = tomllib.loads((task_dir / "task.toml").read_text()).get("metadata", {})
-    else:
-        path = task_dir / "cligym.json"
-        meta = json.loads(path.read_text()) if path.is_file() else {}
-    return meta if isinstance(meta, dict) else {}
-
-
-_FROM = re.compile(r"^\s*FROM\s+(\S+)", re.M | re.I)
-
-
-def base_images(task_dirs: Sequence[Path], harness: Harness) -> set[str]:
-    rel = "environment/Dockerfile" if harness == "harbor" else "Dockerfile"
-    out = set()
-    for task_dir in task_dirs:
-        path = task_dir / rel
-        if path.is_file():
-            out.update(_FROM.findall(path.read_text())[:1])
-    return out
-
-
-def ensure_images(
-    runtime: DockerRuntime, dataset: Path, images: set[str], reporter: Reporter
-) -> None:
-    """Load missing gold images from the dataset's images/ (as indexed by the export)."""
-    index_path = dataset / IMAGES_DIR / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-    by_tag = {entry["image_tag"]: name for name, entry in index.items()}
-    for image in sorted(images):
-        if runtime.image_exists(image):
-            continue
-        name = by_tag.get(image)
-        if name is None:
-            raise ValidateError(
-                f"image {image} is neither local nor in {dataset / IMAGES_DIR}: "
-                "re-export with --gold-images save, or build the gold env here"
-            )
-        reporter.stage("validate", f"docker load {IMAGES_DIR}/{name}")
-        runtime.load_image(dataset / IMAGES_DIR / name)
-
-
-def prepare_harness(
-    runtime: DockerRuntime, task_dirs: Sequence[Path], harness: Harness, reporter: Reporter
-) -> None:
-    """What a harness run needs here: Compose v2, and every gold image the tasks build FROM."""
-    ensure_compose()
-    ensure_images(runtime, task_dirs[0].parent, base_images(task_dirs, harness), reporter)
 
 
 def validate_dataset(

@@ -13,16 +13,11 @@ import shlex
 from collections.abc import Sequence
 
 from cligym.config import Settings
-from cligym.gold.dockerfile import (
-    APP_DIR,
-    JUNIT_PATH,
-    RESULTS_DIR,
-    render_as_tester,
-    render_test_script,
-)
-from cligym.gold.junit import JunitParseError, parse_junit
 from cligym.records import AttemptOutcome, GoldEnv, TestStatus
 from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.testbed.command import render_as_tester, render_test_script
+from cligym.testbed.junit import JunitParseError, parse_junit
+from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR
 
 APPLIED_MARKER = "=== cligym: steps applied ==="
 ERROR_CHARS = 600

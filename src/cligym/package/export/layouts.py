@@ -25,7 +25,7 @@ from cligym.grading.verifier import (
     render_tests_dir,
     verifier_timeout_sec,
 )
-from cligym.package.leakcheck import Secrets
+from cligym.package.text.leakcheck import Secrets
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
 
 AGENT_TIMEOUT_SEC = 1800

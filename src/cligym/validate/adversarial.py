@@ -17,17 +17,11 @@ from pathlib import Path
 
 from cligym.grading.hacks import HACKS, Hack, render_hack_solution
 from cligym.grading.run import explain
+from cligym.harness.datasets import find_task_dirs, prepare_harness, select_task_dirs, task_meta
 from cligym.harness.harbor import run_harbor, trial_prefix
-from cligym.package.validate import (
-    ValidateError,
-    find_task_dirs,
-    job_timeout_sec,
-    prepare_harness,
-    select_task_dirs,
-    task_meta,
-)
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.runtime.docker import DockerRuntime
+from cligym.validate.dataset import ValidateError, job_timeout_sec
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cligym.grading.verifier import render_solution
-from cligym.package.issue import clean_excerpt
-from cligym.package.layouts import ExportItem
-from cligym.package.leakcheck import redact
+from cligym.package.export.layouts import ExportItem
+from cligym.package.text.issue import clean_excerpt
+from cligym.package.text.leakcheck import redact
 
 SCHEMA = pa.schema(
     [

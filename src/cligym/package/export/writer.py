@@ -20,12 +20,13 @@ from typing import Literal
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
 from cligym.grading.kit import GradeKit, collect_grade_kit
+from cligym.harness.datasets import IMAGES_DIR
 from cligym.llm.client import LlmSpec
-from cligym.package.issue import check_issue, render_issue
-from cligym.package.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
-from cligym.package.leakcheck import Secrets, secrets_for
-from cligym.package.llm_issue import write_llm_issue
-from cligym.package.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.export.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
+from cligym.package.export.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.text.issue import check_issue, render_issue
+from cligym.package.text.leakcheck import Secrets, secrets_for
+from cligym.package.text.llm_issue import write_llm_issue
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
 from cligym.runtime.docker import DockerRuntime
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 ExportFormat = Literal["harbor", "tb", "jsonl", "parquet"]
 GoldImages = Literal["save", "none"]
 PHRASINGS_TRIED = 6
-IMAGES_DIR = "images"
 
 
 class ExportError(CligymError):

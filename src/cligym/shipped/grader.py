@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 if __package__:  # imported from the cligym package (tests, verification)
-    from cligym.gold.junitxml import JunitParseError, outcomes
+    from cligym.shipped.junitxml import JunitParseError, outcomes
 else:  # a file of an exported task, next to junitxml.py
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from junitxml import JunitParseError, outcomes  # type: ignore[no-redef]

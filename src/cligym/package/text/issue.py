@@ -3,7 +3,7 @@
 The template writer turns the FAIL_TO_PASS tests and their real error output into an issue:
 the command that was run, which tests fail, excerpts of the tracebacks. It never states the cause
 or the fix. Phrasings vary by a seed (deterministic per task), and every text passes the leak
-checker (`cligym.package.leakcheck`) before it is kept: excerpts are redacted first.
+checker (`cligym.package.text.leakcheck`) before it is kept: excerpts are redacted first.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import shlex
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from cligym.gold.dockerfile import APP_DIR, RESULTS_DIR, TEST_USER, render_user_command
-from cligym.package.leakcheck import Secrets, find_leaks, redact
+from cligym.package.text.leakcheck import Secrets, find_leaks, redact
 from cligym.records import GoldEnv, IssueText, Task
+from cligym.testbed.command import render_user_command
+from cligym.testbed.layout import APP_DIR, RESULTS_DIR, TEST_USER
 
 MAX_TESTS_LISTED = 8
 MAX_EXCERPTS = 2

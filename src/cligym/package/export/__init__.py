@@ -1,0 +1,1 @@
+"""Export: Harbor and Terminal-Bench task directories and the dataset manifest."""

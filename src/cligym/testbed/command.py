@@ -1,0 +1,71 @@
+"""The documented test command, and how root runs it as the test user in a login shell.
+
+Gold runs, the probe, inversion attempts, verification and the exported verifier all measure
+with these, so a task fails for exactly the command its issue text quotes.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from cligym.records import RecipeSpec
+from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR, TEST_USER
+
+
+def _q(value: str) -> str:
+    return shlex.quote(value)
+
+
+REPORTING_ARGS = (
+    "-p",
+    "no:cacheprovider",
+    "-o",
+    "junit_family=xunit1",
+    f"--junitxml={JUNIT_PATH}",
+    "--continue-on-collection-errors",
+    "-q",
+    "-rN",
+)
+"""Appended to the documented command: where the report goes and how much is printed. They
+change no test's outcome (xunit1 keeps file paths, so node ids can be rebuilt exactly)."""
+
+
+def render_user_command(recipe: RecipeSpec) -> str:
+    """The test command as a user would type it (the issue text quotes it): `python` is
+    whatever the test user's login shell finds on PATH."""
+    return " ".join(["cd", APP_DIR, "&&", "python", "-m", "pytest", *map(_q, recipe.pytest_args)])
+
+
+def render_test_script(
+    recipe: RecipeSpec, with_metadata: bool, extra_args: tuple[str, ...] = ()
+) -> str:
+    """Run in the test user's login shell: optional metadata, then exactly the documented
+    command plus the reporting options (the runtime bounds it)."""
+    parts = []
+    if with_metadata:
+        parts += [
+            "python -c 'import platform; print(platform.python_version())' "
+            f"> {RESULTS_DIR}/python.txt",
+            f"pip freeze --all > {RESULTS_DIR}/freeze.txt 2>/dev/null",
+        ]
+    args = " ".join(_q(a) for a in (*REPORTING_ARGS, *extra_args))
+    parts.append(f"{render_user_command(recipe)} {args}")
+    return "; ".join(parts)
+
+
+def render_as_tester(script: str) -> str:
+    """Root's side of every test run (gold, probe, attempts, verification, the verifier):
+    a fresh results directory for the test user, then the script as that user in a login
+    shell, exactly as `runuser -u tester -- bash -lc '...'` in the issue text."""
+    return (
+        f"rm -rf {RESULTS_DIR} && mkdir -p {RESULTS_DIR} && "
+        f"chown {TEST_USER}:{TEST_USER} {RESULTS_DIR} && cd {APP_DIR} && "
+        f"exec env HOME=/home/{TEST_USER} /usr/sbin/runuser -u {TEST_USER} -- "
+        f"bash -lc {_q(script)}"
+    )
+
+
+def render_test_command(script: str) -> list[str]:
+    """argv of a test container started as root: the script as the test user's login shell
+    (profile files apply)."""
+    return ["bash", "-c", render_as_tester(script)]

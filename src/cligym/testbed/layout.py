@@ -1,0 +1,24 @@
+"""Where things are in every gold image: the project, its virtualenv, the test user, results."""
+
+from __future__ import annotations
+
+import re
+
+VENV = "/opt/venv"
+APP_DIR = "/app"
+TEST_USER = "tester"
+# Results go where no fault reaches (not /tmp, $HOME or /app); root creates the directory for
+# the test user before each run (render_as_tester).
+RESULTS_DIR = "/run/cligym-results"
+JUNIT_PATH = f"{RESULTS_DIR}/junit.xml"
+GOLD_PYTHON = f"{VENV}/bin/python"
+# Tests run in a login shell of TEST_USER (`bash -lc`), so /etc/profile, /etc/profile.d/*.sh and
+# ~/.profile apply, as for a person logging in; this snippet puts the venv on that PATH.
+PROFILE_SNIPPET = "/etc/profile.d/00-cligym-venv.sh"
+
+
+
+def gold_image_tag(name: str, gold_id: str) -> str:
+    """The tag of a gold image (the repository name made tag-safe, then the gold id)."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "repo"
+    return f"cligym-gold/{slug}:{gold_id}"
