@@ -30,8 +30,9 @@ from cligym.gold.stability import compute_stability
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
+from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.base import ensure_base_image
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_test_command, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
 from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR, TEST_USER, gold_image_tag
@@ -90,7 +91,7 @@ def load_profile(name: str, repo_root: Path, profile_path: Path | None) -> Recip
     return profile
 
 
-def base_python_version(runtime: DockerRuntime, base_tag: str) -> str:
+def base_python_version(runtime: Runtime, base_tag: str) -> str:
     result, _ = runtime.run(
         base_tag,
         ["python3", "-c", "import platform; print(platform.python_version())"],
@@ -109,7 +110,7 @@ def base_python_version(runtime: DockerRuntime, base_tag: str) -> str:
 def build_gold(
     request: GoldRequest,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     reporter: Reporter = NULL_REPORTER,
 ) -> GoldResult:
@@ -187,7 +188,7 @@ def build_gold(
 
 
 def _build_image(
-    runtime: DockerRuntime,
+    runtime: Runtime,
     context: Path,
     tag: str,
     gold_id: str,
@@ -232,7 +233,7 @@ def _install_failure_reason(log_text: str) -> str:
 
 
 def _run_tests(
-    runtime: DockerRuntime,
+    runtime: Runtime,
     tag: str,
     recipe: RecipeSpec,
     count: int,

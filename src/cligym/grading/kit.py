@@ -20,7 +20,8 @@ from typing import Any
 
 from cligym.errors import CligymError
 from cligym.records import GoldEnv
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.runtime.archive import read_file_from_tar
+from cligym.runtime.protocol import Runtime
 from cligym.shipped import shipped_source
 from cligym.testbed.command import render_test_script
 from cligym.testbed.layout import APP_DIR, GOLD_PYTHON, RESULTS_DIR, TEST_USER, VENV
@@ -91,7 +92,7 @@ def _cache_name(name: str) -> str:
     return f"gold-manifest-{digest}.json.gz"
 
 
-def collect_grade_kit(runtime: DockerRuntime, gold: GoldEnv, cache_dir: Path) -> GradeKit:
+def collect_grade_kit(runtime: Runtime, gold: GoldEnv, cache_dir: Path) -> GradeKit:
     """The gold env's kit, recorded on first use and cached beside its other artifacts."""
     paths = {
         name: cache_dir / _cache_name(name) for name in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)
@@ -106,7 +107,7 @@ def collect_grade_kit(runtime: DockerRuntime, gold: GoldEnv, cache_dir: Path) ->
     return GradeKit(*(paths[n].read_bytes() for n in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)))
 
 
-def _record(runtime: DockerRuntime, gold: GoldEnv) -> dict[str, bytes]:
+def _record(runtime: Runtime, gold: GoldEnv) -> dict[str, bytes]:
     env = runtime.image_env(gold.image_tag)
     with runtime.container(gold.image_tag, stage="package", user="root", network=False) as box:
         ids = runtime.exec(box, ["id", "-u", TEST_USER], timeout_sec=30).output.split()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from cligym.errors import CommandTimeoutError
 from cligym.grading.verifier import EXECUTABLE_TESTS
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.runtime.archive import read_file_from_tar
+from cligym.runtime.protocol import Runtime
 from cligym.testbed.layout import APP_DIR
 
 LOGS = "/run/cligym-verifier-logs"
@@ -66,7 +67,7 @@ def _tar(dest: str, files: dict[str, bytes]) -> bytes:
 
 
 def run_verifier(
-    runtime: DockerRuntime,
+    runtime: Runtime,
     image: str,
     tests: dict[str, bytes],
     *,

@@ -13,7 +13,7 @@ from typing import Literal
 from cligym.errors import CligymError
 from cligym.progress import Reporter
 from cligym.runtime.compose import ensure_compose
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import Runtime
 
 Harness = Literal["harbor", "tb"]
 IMAGES_DIR = "images"  # a dataset's saved gold images, indexed by images/index.json
@@ -82,7 +82,7 @@ def base_images(task_dirs: Sequence[Path], harness: Harness) -> set[str]:
 
 
 def ensure_images(
-    runtime: DockerRuntime, dataset: Path, images: set[str], reporter: Reporter
+    runtime: Runtime, dataset: Path, images: set[str], reporter: Reporter
 ) -> None:
     """Load missing gold images from the dataset's images/ (as indexed by the export)."""
     index_path = dataset / IMAGES_DIR / "index.json"
@@ -102,7 +102,7 @@ def ensure_images(
 
 
 def prepare_harness(
-    runtime: DockerRuntime, task_dirs: Sequence[Path], harness: Harness, reporter: Reporter
+    runtime: Runtime, task_dirs: Sequence[Path], harness: Harness, reporter: Reporter
 ) -> None:
     """What a harness run needs here: Compose v2, and every gold image the tasks build FROM."""
     ensure_compose()

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from docker.models.containers import Container
-
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
@@ -29,7 +27,8 @@ from cligym.llm.client import LlmClient, LlmError, LlmSpec, ToolCall
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultCategory, FaultTarget, GoldEnv, ImpactMap
 from cligym.resources import render_impact_summary
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.runtime.archive import read_file_from_tar
+from cligym.runtime.protocol import ContainerHandle, Runtime
 from cligym.testbed.attempt import (
     ERROR_CHARS,
     judge,
@@ -179,7 +178,7 @@ def run_llm_search(
     impact: ImpactMap,
     spec: LlmSpec,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     *,
     budget: int,
@@ -224,7 +223,7 @@ def run_llm_attempt(
     impact: ImpactMap,
     spec: LlmSpec,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     *,
     attempt_id: str,
@@ -276,10 +275,10 @@ def run_llm_attempt(
 def _converse(
     client: LlmClient,
     session: Session,
-    box: Container,
+    box: ContainerHandle,
     gold: GoldEnv,
     impact: ImpactMap,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     settings: Settings,
     focus: str,
     avoid: Sequence[str],
@@ -323,9 +322,9 @@ def _converse(
 def _dispatch(
     tool_call: ToolCall,
     session: Session,
-    box: Container,
+    box: ContainerHandle,
     gold: GoldEnv,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     settings: Settings,
 ) -> str:
     args = tool_call.arguments
@@ -364,7 +363,7 @@ def _string_list(value: object) -> bool:
 
 
 def _run_tests(
-    box: Container, gold: GoldEnv, runtime: DockerRuntime, settings: Settings, tests: list[str]
+    box: ContainerHandle, gold: GoldEnv, runtime: Runtime, settings: Settings, tests: list[str]
 ) -> str:
     script = render_attempt_script([], render_test_script(gold.recipe, False, tuple(tests)))
     runtime.exec(
@@ -388,7 +387,7 @@ def _replay(
     spec: LlmSpec,
     client: LlmClient,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
 ) -> tuple[Candidate | None, str]:
     if session.finished is None:
         return None, session.note or "agent did not finish"

@@ -23,7 +23,7 @@ from cligym.faults.base import FaultContext, FaultFamily, families
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 
 FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
@@ -149,7 +149,7 @@ def run_search(
     gold: GoldEnv,
     ctx: FaultContext,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     *,
     budget: int,
@@ -210,7 +210,7 @@ def _attempt(
     fams: dict[str, FaultFamily],
     faults: tuple[FaultTarget, ...],
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     seed: int,
     index: int,

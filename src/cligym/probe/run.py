@@ -13,7 +13,8 @@ from cligym.errors import GoldTestsError
 from cligym.probe.impact import parse_probe_payload
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, ImpactMap
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.runtime.archive import read_file_from_tar
+from cligym.runtime.protocol import Runtime
 from cligym.shipped import shipped_source
 from cligym.testbed.command import render_test_command, render_test_script
 from cligym.testbed.layout import APP_DIR, RESULTS_DIR, TEST_USER
@@ -26,7 +27,7 @@ IMPACT_PATH = f"{RESULTS_DIR}/impact.json"
 def run_probe(
     gold: GoldEnv,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     reporter: Reporter = NULL_REPORTER,
     refresh: bool = False,

@@ -22,7 +22,7 @@ from cligym.harness.harbor import run_harbor, trial_prefix
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import HINT_LEVELS, HintLevel, Trajectory
 from cligym.rollout.ingest import ingest_trial
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import Runtime
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def run_rollouts(
     dataset: Path,
     spec: RolloutSpec,
     *,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     jobs_dir: Path,
     names: Sequence[str] = (),

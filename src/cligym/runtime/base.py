@@ -20,8 +20,8 @@ from pathlib import Path
 from cligym.errors import BaseImageError
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.runtime.docker import DockerRuntime
 from cligym.runtime.hostpip import CONTAINER_CA_PATH, PipForwarding, detect_forwarding
+from cligym.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _ca_digest(forwarding: PipForwarding) -> str | None:
 
 
 def ensure_base_image(
-    runtime: DockerRuntime,
+    runtime: Runtime,
     tag: str,
     *,
     rebuild: bool = False,
@@ -144,7 +144,7 @@ def _base_hash(from_id: str, from_image: str, forwarding: PipForwarding) -> str:
     )
 
 
-def _ensure_from_image(runtime: DockerRuntime, upstream: str, reporter: Reporter) -> str:
+def _ensure_from_image(runtime: Runtime, upstream: str, reporter: Reporter) -> str:
     if runtime.image_id(upstream):
         return upstream
     if runtime.image_id(ROOTFS_IMAGE):
@@ -157,7 +157,7 @@ def _ensure_from_image(runtime: DockerRuntime, upstream: str, reporter: Reporter
     return ROOTFS_IMAGE
 
 
-def bootstrap_rootfs_image(runtime: DockerRuntime, ref: str) -> str:
+def bootstrap_rootfs_image(runtime: Runtime, ref: str) -> str:
     """debootstrap a minimal bookworm into a temp dir and `docker import` it as `ref`."""
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:

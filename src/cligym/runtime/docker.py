@@ -30,6 +30,20 @@ from docker.models.containers import Container
 from cligym.config import ContainerLimits
 from cligym.errors import CommandTimeoutError, DockerOperationError, DockerUnavailableError
 from cligym.ids import new_run_id, run_id_pid
+from cligym.runtime.archive import read_file_from_tar
+from cligym.runtime.protocol import ContainerHandle, DiffEntry, ExecResult, Runtime
+
+__all__ = [
+    "ContainerHandle",
+    "DiffEntry",
+    "DockerRuntime",
+    "ExecResult",
+    "GcReport",
+    "read_file_from_tar",
+    "remove_all_live_containers",
+    "run_is_alive",
+    "with_timeout",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +62,6 @@ _live_containers: dict[str, DockerRuntime] = {}
 _live_lock = threading.Lock()
 _atexit_installed = False
 _refuse_new = False
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    output: str
-    duration_sec: float
-    timed_out: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-
-@dataclass(frozen=True)
-class DiffEntry:
-    kind: str  # "A" added, "C" changed, "D" deleted
-    path: str
 
 
 @dataclass(frozen=True)
@@ -118,6 +114,7 @@ class DockerRuntime:
     ) -> None:
         self.run_id = run_id or new_run_id()
         self.limits = limits or ContainerLimits()
+        self._open: dict[str, Container] = {}  # ContainerHandle.id -> the SDK's object
         try:
             self.client = docker.from_env(timeout=api_timeout_sec)
             self.client.ping()
@@ -353,7 +350,7 @@ class DockerRuntime:
         self._track(container)
         try:
             for local, dest in inputs:
-                self.copy_in(container, local, dest)
+                self._copy_in(container, local, dest)
             container.start()
             timed_out = False
             try:
@@ -386,7 +383,7 @@ class DockerRuntime:
         env: Mapping[str, str] | None = None,
         workdir: str | None = None,
         network: bool = True,
-    ) -> Iterator[Container]:
+    ) -> Iterator[ContainerHandle]:
         """A long-lived container (PID 1 sleeps) for several `exec` calls; removed on exit."""
         kwargs = self._container_kwargs(stage, user, env, workdir, network)
         try:
@@ -398,15 +395,25 @@ class DockerRuntime:
                 f"cannot create container from {image}: {_short(err)}"
             ) from err
         self._track(container)
+        handle = ContainerHandle(str(container.id), image)
+        self._open[handle.id] = container
         try:
             container.start()
-            yield container
+            yield handle
         finally:
-            self.remove_container(str(container.id))
+            self._open.pop(handle.id, None)
+            self.remove_container(handle.id)
+
+    def sdk_container(self, handle: ContainerHandle) -> Container:
+        """The docker SDK object behind a handle of this runtime's open containers."""
+        container = self._open.get(handle.id)
+        if container is None:
+            raise DockerOperationError(f"container {handle.id[:12]} is not open in this run")
+        return container
 
     def exec(
         self,
-        container: Container,
+        handle: ContainerHandle,
         argv: Sequence[str],
         *,
         timeout_sec: int,
@@ -418,6 +425,7 @@ class DockerRuntime:
         """Run argv in a running container, bounded inside (`timeout -k`) and on the client.
         `bound_inside=False` runs argv as is (nothing of the container's runs before it), for
         a verifier that trusts no binary of the container; the client bound still holds."""
+        container = self.sdk_container(handle)
         start = time.monotonic()
         box: dict[str, Any] = {}
 
@@ -450,9 +458,9 @@ class DockerRuntime:
         text = (output or b"").decode(errors="replace")
         return ExecResult(int(exit_code), _tail(text), duration, timed_out=exit_code == 124)
 
-    def read_path(self, container: Container, path: str) -> bytes:
+    def read_path(self, handle: ContainerHandle, path: str) -> bytes:
         """Tar bytes of `path` (file, link or directory) in the container (b'' if missing)."""
-        return self._read_path(container, path)
+        return self._read_path(self.sdk_container(handle), path)
 
     def _read_path(self, container: Container, path: str) -> bytes:
         """Tar bytes of `path` in the container (b'' if it does not exist)."""
@@ -462,9 +470,9 @@ class DockerRuntime:
             return b""
         return b"".join(stream)
 
-    def copy_out(self, container: Container, path: str, dest_dir: Path) -> list[Path]:
+    def copy_out(self, handle: ContainerHandle, path: str, dest_dir: Path) -> list[Path]:
         """Copy a file or directory out of a container into dest_dir."""
-        data = self._read_path(container, path)
+        data = self.read_path(handle, path)
         if not data:
             return []
         dest_dir.mkdir(parents=True, exist_ok=True)
@@ -472,16 +480,16 @@ class DockerRuntime:
             tar.extractall(dest_dir, filter="data")
             return [dest_dir / m.name for m in tar.getmembers()]
 
-    def read_file(self, container: Container, path: str) -> bytes | None:
-        return read_file_from_tar(self._read_path(container, path))
+    def read_file(self, handle: ContainerHandle, path: str) -> bytes | None:
+        return read_file_from_tar(self.read_path(handle, path))
 
-    def extract(self, container: Container, dest_dir: str, tar_bytes: bytes) -> None:
+    def extract(self, handle: ContainerHandle, dest_dir: str, tar_bytes: bytes) -> None:
         """Extract a tar archive into dest_dir inside the container."""
-        if not container.put_archive(dest_dir, tar_bytes):
+        if not self.sdk_container(handle).put_archive(dest_dir, tar_bytes):
             raise DockerOperationError(f"could not extract an archive into container:{dest_dir}")
 
     def put_files(
-        self, container: Container, dest_dir: str, files: Mapping[str, str | bytes]
+        self, handle: ContainerHandle, dest_dir: str, files: Mapping[str, str | bytes]
     ) -> None:
         """Create dest_dir (mode 700, root) in the container holding `files` (name -> data)."""
         buf = io.BytesIO()
@@ -495,31 +503,35 @@ class DockerRuntime:
                 info = tarfile.TarInfo(f"{name}/{member}")
                 info.size, info.mode = len(body), 0o755
                 tar.addfile(info, io.BytesIO(body))
-        if not container.put_archive(parent or "/", buf.getvalue()):
+        if not self.sdk_container(handle).put_archive(parent or "/", buf.getvalue()):
             raise DockerOperationError(f"could not copy files into container:{dest_dir}")
 
-    def copy_in(self, container: Container, src: Path, dest_dir: str) -> None:
+    def copy_in(self, handle: ContainerHandle, src: Path, dest_dir: str) -> None:
         """Copy a local file or directory into dest_dir inside the container."""
+        self._copy_in(self.sdk_container(handle), src, dest_dir)
+
+    def _copy_in(self, container: Container, src: Path, dest_dir: str) -> None:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             tar.add(str(src), arcname=src.name)
         if not container.put_archive(dest_dir, buf.getvalue()):
             raise DockerOperationError(f"could not copy {src} into container:{dest_dir}")
 
-    def commit(self, container: Container, repository: str, tag: str, kind: str) -> str:
+    def commit(self, handle: ContainerHandle, repository: str, tag: str, kind: str) -> str:
         """Snapshot a container (it keeps the container's labels, so only for our own use)."""
-        image = container.commit(
+        image = self.sdk_container(handle).commit(
             repository=repository, tag=tag, conf={"Labels": self.image_labels_for(kind)}
         )
         return str(image.id)
 
-    def diff(self, container: Container, helper_image: str | None = None) -> list[DiffEntry]:
+    def diff(self, handle: ContainerHandle, helper_image: str | None = None) -> list[DiffEntry]:
         """What changed in the container relative to its image.
 
         `docker diff` compares metadata, so a file rewritten in place with its size and mtime
         kept looks unchanged to it. With overlay2 we also list the container's upper layer (in a
         helper container that mounts it read-only), which holds every file written to at all.
         """
+        container = self.sdk_container(handle)
         kinds = {0: "C", 1: "A", 2: "D"}
         entries = {str(d["Path"]): kinds.get(int(d["Kind"]), "?") for d in container.diff() or []}
         container.reload()
@@ -645,19 +657,6 @@ class DockerRuntime:
         return GcReport(tuple(removed), tuple(images), tuple(kept))
 
 
-def read_file_from_tar(data: bytes, name: str | None = None) -> bytes | None:
-    """A regular file in a tar stream from `get_archive`: the first one, or the one whose
-    base name is `name`."""
-    if not data:
-        return None
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        for member in tar.getmembers():
-            if member.isfile() and (name is None or Path(member.name).name == name):
-                handle = tar.extractfile(member)
-                return handle.read() if handle else None
-    return None
-
-
 def run_is_alive(run_id: str) -> bool:
     """Whether the process that owns `run_id` still runs on this machine."""
     pid = run_id_pid(run_id)
@@ -675,3 +674,6 @@ def run_is_alive(run_id: str) -> bool:
 def _short(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0][:300] if text else type(err).__name__
+
+
+_CONFORMS: type[Runtime] = DockerRuntime  # mypy checks the adapter against the protocol

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from cligym.config import Settings
 from cligym.records import AttemptOutcome, GoldEnv, TestStatus
-from cligym.runtime.docker import DockerRuntime, read_file_from_tar
+from cligym.runtime.archive import read_file_from_tar
+from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_as_tester, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
 from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR
@@ -71,7 +72,7 @@ def judge(
 
 
 def run_attempt(
-    runtime: DockerRuntime,
+    runtime: Runtime,
     gold: GoldEnv,
     steps: Sequence[str],
     *,

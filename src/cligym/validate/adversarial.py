@@ -20,7 +20,7 @@ from cligym.grading.run import explain
 from cligym.harness.datasets import find_task_dirs, prepare_harness, select_task_dirs, task_meta
 from cligym.harness.harbor import run_harbor, trial_prefix
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import Runtime
 from cligym.validate.dataset import ValidateError, job_timeout_sec
 
 
@@ -50,7 +50,7 @@ class AdversarialReport:
 def validate_adversarial(
     dataset: Path,
     *,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     jobs_dir: Path,
     names: Sequence[str] = (),
     hacks: Sequence[Hack] = HACKS,

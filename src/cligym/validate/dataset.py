@@ -30,7 +30,7 @@ from cligym.harness.harbor import run_harbor, trial_prefix
 from cligym.harness.tb import load_tb_task, run_tb
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import HarnessRun, TaskValidation
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import Runtime
 
 
 class ValidateError(CligymError):
@@ -56,7 +56,7 @@ def validate_dataset(
     dataset: Path,
     harness: Harness,
     *,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     jobs_dir: Path,
     catalog: Catalog | None = None,
     names: Sequence[str] = (),

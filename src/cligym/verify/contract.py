@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from docker.models.containers import Container
-
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
@@ -35,7 +33,7 @@ from cligym.grading.verifier import render_tests_dir
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Candidate, GoldEnv, Task, VerifyResult
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import ContainerHandle, Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.testbed.layout import gold_image_tag
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines, stat_rows
@@ -77,7 +75,7 @@ def verify_candidate(
     gold: GoldEnv,
     candidate: Candidate,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
     reporter: Reporter = NULL_REPORTER,
 ) -> VerifyResult:
@@ -128,7 +126,7 @@ def _check(
     candidate: Candidate,
     tag: str,
     settings: Settings,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     catalog: Catalog,
 ) -> tuple[Task, str]:
     timeout = suite_timeout_sec(gold, settings)
@@ -261,7 +259,7 @@ FAULT_ARTIFACT_DIRS = (
 
 
 def _diff_and_plan(
-    gold: GoldEnv, candidate: Candidate, runtime: DockerRuntime
+    gold: GoldEnv, candidate: Candidate, runtime: Runtime
 ) -> tuple[list[tuple[str, str]], dict[str, PathStat], RestorePlan]:
     """Apply the steps to a gold container; read `docker diff`, stats, and gold's copies."""
     with runtime.container(
@@ -321,7 +319,7 @@ def clean_diff(entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _stat(runtime: DockerRuntime, box: Container, paths: Sequence[str], fmt: str) -> str:
+def _stat(runtime: Runtime, box: ContainerHandle, paths: Sequence[str], fmt: str) -> str:
     """`stat -c fmt` of many paths, 200 per exec; one line per path that exists."""
     out = []
     for i in range(0, len(paths), 200):

@@ -29,7 +29,7 @@ from cligym.package.text.leakcheck import Secrets, secrets_for
 from cligym.package.text.llm_issue import write_llm_issue
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
-from cligym.runtime.docker import DockerRuntime
+from cligym.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
 ExportFormat = Literal["harbor", "tb", "jsonl", "parquet"]
@@ -112,7 +112,7 @@ def task_secrets(catalog: Catalog, task: Task) -> Secrets:
 
 def export_tasks(
     catalog: Catalog,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     tasks: Sequence[Task],
     golds: dict[str, GoldEnv],
     out: Path,
@@ -141,7 +141,7 @@ def export_tasks(
 
 def _export(
     catalog: Catalog,
-    runtime: DockerRuntime,
+    runtime: Runtime,
     tasks: Sequence[Task],
     golds: dict[str, GoldEnv],
     target: Path,
@@ -240,7 +240,7 @@ def gold_image_file(gold: GoldEnv) -> str:
 
 
 def _save_gold_image(
-    runtime: DockerRuntime, gold: GoldEnv, images_dir: Path, reporter: Reporter
+    runtime: Runtime, gold: GoldEnv, images_dir: Path, reporter: Reporter
 ) -> GoldImageFile:
     """One `docker save` per gold env; kept when the file already holds this image id."""
     images_dir.mkdir(parents=True, exist_ok=True)
