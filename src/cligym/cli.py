@@ -17,7 +17,7 @@ from cligym import __version__, cli_dataset, cli_pipeline, cli_rollout
 from cligym.api import GoldOutcome
 from cligym.clitools import RichReporter, console, out, state, workspace
 from cligym.errors import CligymError
-from cligym.faults.base import families
+from cligym.faults.registry import families
 from cligym.gold.build import GoldRequest
 from cligym.llm.client import LlmSpec
 from cligym.records import GoldEnv

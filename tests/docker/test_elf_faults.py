@@ -8,7 +8,7 @@ import pytest
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from cligym.faults.base import family
+from cligym.faults.registry import family
 from cligym.records import FaultTarget
 
 pytestmark = pytest.mark.docker

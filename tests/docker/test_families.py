@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cligym.api import Workspace
-from cligym.faults.base import FaultContext, families
+from cligym.faults.base import FaultContext
+from cligym.faults.registry import families
 from cligym.ids import content_id
 from cligym.records import Candidate
 from cligym.testbed.attempt import run_attempt

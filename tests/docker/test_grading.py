@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cligym.faults.base import family
+from cligym.faults.registry import family
 from cligym.grading.hacks import HACKS, Hack
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.grading.run import run_verifier

@@ -1,10 +1,13 @@
 """Every fault family as a pure plug-in: targets from the impact map, well-formed steps."""
 
+import json
 import shlex
+from pathlib import Path
 
 import pytest
 
-from cligym.faults.base import REGISTRY, families, family
+from cligym.faults.base import REGISTRY
+from cligym.faults.registry import families, family
 from cligym.records import FaultCategory
 from tests.unit.fault_fixtures import TESTS, context
 
@@ -73,3 +76,39 @@ def test_families_whose_repair_downloads_say_so(fam):
     for target in fam.targets(context()):
         downloads = any("apt-get" in s or "pip install" in s for s in fam.solution(target))
         assert fam.needs_network or not downloads, fam.name
+
+
+GOLDEN = Path(__file__).parent / "golden" / "fault_renderings.json"
+
+
+def render_all() -> dict:
+    """Every family's targets on the fixture env, with their steps, solution and hint."""
+    ctx = context()
+    out = {}
+    for fam in families():
+        rows = [
+            {
+                "target": json.loads(t.model_dump_json()),
+                "steps": fam.steps(t),
+                "solution": fam.solution(t),
+                "hint": fam.hint(t),
+            }
+            for t in fam.targets(ctx)
+        ]
+        out[fam.name] = {
+            "category": fam.category.value,
+            "needs_network": fam.needs_network,
+            "description": fam.description,
+            "targets": rows,
+        }
+    return out
+
+
+def test_renderings_are_unchanged():
+    """Targets, steps, solutions and hints byte for byte as recorded (regenerate on purpose with
+    `python -m tests.unit.test_faults > tests/unit/golden/fault_renderings.json`)."""
+    assert render_all() == json.loads(GOLDEN.read_text())
+
+
+if __name__ == "__main__":
+    print(json.dumps(render_all(), indent=1, sort_keys=True))

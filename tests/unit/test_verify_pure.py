@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from cligym.faults.base import families
+from cligym.faults.registry import families
 from cligym.invert.search import plan_selection, plan_singles
 from cligym.records import Candidate, FaultCategory, FaultTarget
 from cligym.testbed.attempt import judge, render_attempt_script

@@ -4,13 +4,14 @@ A family says where it applies (targets, from the impact map), how to break a ta
 commands, each a Dockerfile `RUN` line run as root), how to repair it specifically, its category
 and a one-line description used for hints. Steps are plain shell: nothing is left in the image
 but the breakage itself (no helper scripts, no backups), and touched files keep their mtimes.
-Adding a family never touches the search or the verifier: decorate the class with `@register`.
+Adding a family never touches the search or the verifier: decorate the class with `@register`
+(and list a new module in `registry.py`). Families import only this module, `shell` and
+`targets`.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,24 +22,6 @@ from packaging.version import InvalidVersion, Version
 from cligym.records import FaultCategory, FaultTarget, GoldEnv, ImpactMap
 
 REGISTRY: dict[str, type[FaultFamily]] = {}
-
-
-def q(value: str) -> str:
-    return shlex.quote(value)
-
-
-def keep_mtime(path: str, command: str, *, expr: bool = False) -> str:
-    """Run `command` on `path` and restore the file's mtime (a new mtime tells the fix).
-
-    With `expr`, `path` is a shell expression such as "$real" and is used unquoted."""
-    p = path if expr else q(path)
-    return f"m=$(stat -c %Y {p}) && {command} && touch -h -d @$m {p}"
-
-
-def keep_dir_mtime(path: str, command: str) -> str:
-    """Run `command` that adds/removes entries in `path`'s directory; restore that dir's mtime."""
-    d = q(os.path.dirname(path) or "/")
-    return f"dm=$(stat -c %Y {d}) && {command} && touch -d @$dm {d}"
 
 
 @dataclass(frozen=True)
@@ -158,34 +141,3 @@ def register(cls: type[FaultFamily]) -> type[FaultFamily]:
         raise ValueError(f"fault family {cls.name!r} registered twice")
     REGISTRY[cls.name] = cls
     return cls
-
-
-def families() -> list[FaultFamily]:
-    """All registered families (importing the family modules registers them)."""
-    from cligym.faults import (  # noqa: F401
-        configuration,
-        dependencies,
-        environment,
-        filesystem,
-        interpreter,
-        sharedlibs,
-    )
-
-    return [REGISTRY[name]() for name in sorted(REGISTRY)]
-
-
-def family(name: str) -> FaultFamily:
-    for fam in families():
-        if fam.name == name:
-            return fam
-    raise KeyError(name)
-
-
-def target_hint(target: FaultTarget) -> str:
-    """The specific hint of a target: the one an LLM agent wrote for it, or its family's."""
-    if target.param("hint"):
-        return target.param("hint")
-    try:
-        return family(target.family).hint(target)
-    except KeyError:
-        return "the environment was changed"

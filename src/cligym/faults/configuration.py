@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, keep_mtime, q, register
-from cligym.faults.sharedlibs import reinstall
+from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.records import FaultCategory, FaultTarget
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"

@@ -4,62 +4,10 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, q, register
+from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.shell import PIP, backdated, keep_dir_mtime, q, reinstall_dist
+from cligym.faults.targets import TOOLING, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget
-
-PIP = "/opt/venv/bin/python -m pip"
-_TOOLING = {
-    "pytest",
-    "pluggy",
-    "iniconfig",
-    "packaging",
-    "pip",
-    "setuptools",
-    "pygments",
-    "wheel",
-    "exceptiongroup",
-    "tomli",
-    "colorama",
-}
-
-
-def third_party(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(distribution, version, users) for dists tests use, minus the project and test tooling."""
-    project = ctx.gold.source.name.lower().replace("_", "-")
-    out = []
-    for key in ctx.resources("dist"):
-        dist = key[5:]
-        normal = dist.lower().replace("_", "-")
-        if normal == project or normal in _TOOLING:
-            continue
-        version = ctx.impact.dist_versions.get(dist, "")
-        if version:
-            out.append((dist, version, ctx.subset(ctx.users(key))))
-    return out
-
-
-def top_level_modules(ctx: FaultContext, dist: str) -> list[str]:
-    return sorted(
-        m for m, dists in ctx.impact.module_dists.items() if dist in dists and not m.startswith("_")
-    )
-
-
-def site_packages(ctx: FaultContext) -> str:
-    return ctx.impact.paths.get("purelib", "/opt/venv/lib/python3/site-packages")
-
-
-def backdated(command: str, root: str = "/opt/venv") -> str:
-    """Run a pip command, then give everything it wrote under `root` the mtime of `root`'s
-    site-packages from before, so no fresh timestamp points at what changed."""
-    site = f"{root}/lib"
-    return (
-        f"dm=$(stat -c %Y {site}) && t0=$(date +%s) && {command} && "
-        f'find {root} -newermt "@$t0" -exec touch -h -d "@$dm" {{}} +'
-    )
-
-
-def reinstall_dist(dist: str, version: str) -> str:
-    return f"{PIP} install --no-cache-dir --force-reinstall --no-deps {q(f'{dist}=={version}')}"
 
 
 @register
@@ -102,7 +50,7 @@ class DistMetadataBroken(FaultFamily):
         out = []
         project = ctx.gold.source.name
         for dist, version in ctx.impact.dist_versions.items():
-            if not readers or dist.lower() in _TOOLING or not ctx.users(f"dist:{dist}"):
+            if not readers or dist.lower() in TOOLING or not ctx.users(f"dist:{dist}"):
                 continue
             out.append(
                 self.target(

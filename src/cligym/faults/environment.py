@@ -6,10 +6,9 @@ Tests run in a login shell (`bash -lc`), as a person at a terminal would; /etc/p
 
 from __future__ import annotations
 
-import os
-
-from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, q, register
-from cligym.faults.dependencies import third_party, top_level_modules
+from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.shell import keep_dir_mtime, q
+from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget
 from cligym.testbed.layout import TEST_USER
 
@@ -53,18 +52,6 @@ STARTUP_MODULES = frozenset(
     }
 )
 USER_BIN = f"/home/{TEST_USER}/.local/bin"  # Debian's ~/.profile puts it first on PATH
-
-
-def commands(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(name, resolved path, users) of system commands tests run (not the venv's scripts)."""
-    out: dict[str, tuple[str, set[str]]] = {}
-    for key in ctx.resources("exe"):
-        path = key[4:]
-        if path.startswith(("/usr/bin/", "/bin/", "/usr/sbin/", "/usr/local/bin/")):
-            name = os.path.basename(path)
-            users = set(ctx.users(key)) | set(ctx.users(f"path:{name}"))
-            out[name] = (path, users)
-    return [(n, p, ctx.subset(u)) for n, (p, u) in sorted(out.items())]
 
 
 def profile_script(name: str, lines: list[str]) -> str:
@@ -114,37 +101,6 @@ class PathTruncated(FaultFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {PROFILE_D}/zz-local-path.sh"]
-
-
-# Variables that change how the standard library and OpenSSL behave, with a value that breaks
-# them, and the resource whose users they hurt.
-ENV_POISON = {
-    "SSL_CERT_FILE": ("/etc/ssl/certs/ca-bundle.pem", "lib:libssl"),
-    "PYTHONTZPATH": ("/usr/share/zoneinfo-legacy", "file:/usr/share/zoneinfo/"),
-    "LC_ALL": ("de_DE.UTF-8", "module:locale"),
-    "TZDIR": ("/usr/share/zoneinfo-legacy", "file:/usr/share/zoneinfo/"),
-    "PYTHONIOENCODING": ("ascii:strict", "exe:/opt/venv/bin/"),
-    "PYTHONUTF8": ("0", "module:locale"),
-}
-
-
-def env_targets(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(variable, bad value, users) for the poisons whose resource some tests use."""
-    out = []
-    for var, (value, resource) in ENV_POISON.items():
-        if resource.startswith("lib:"):
-            users = list(ctx.lib_users(resource[4:]))
-        else:
-            users = [
-                u
-                for key in ctx.impact.resources
-                if key.startswith(resource)
-                for u in ctx.users(key)
-            ]
-        users += list(ctx.users(f"env:{var}"))
-        if users:
-            out.append((var, value, ctx.subset(users)))
-    return out
 
 
 @register

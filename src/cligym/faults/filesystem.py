@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, q, register
-from cligym.faults.dependencies import site_packages, third_party, top_level_modules
-from cligym.faults.environment import commands
+from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.shell import q
+from cligym.faults.targets import (
+    commands,
+    data_files,
+    site_packages,
+    third_party,
+    top_level_modules,
+)
 from cligym.records import FaultCategory, FaultTarget
 from cligym.testbed.layout import APP_DIR, TEST_USER
-
-_SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", "/opt/venv/")
-
-
-def data_files(ctx: FaultContext) -> list[tuple[str, tuple[str, ...]]]:
-    """Files outside /app and /tmp that some tests open."""
-    out = []
-    for key in ctx.resources("file"):
-        path = key[5:]
-        if path.startswith(_SYSTEM_DATA) and not path.endswith((".so", ".py", ".pyc")):
-            out.append((path, ctx.subset(ctx.users(key))))
-    return out
 
 
 @register

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, keep_dir_mtime, keep_mtime, q, register
-from cligym.faults.dependencies import third_party, top_level_modules
-from cligym.faults.environment import commands, env_targets
-from cligym.faults.sharedlibs import reinstall
+from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
+from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget
 from cligym.testbed.layout import GOLD_PYTHON
 

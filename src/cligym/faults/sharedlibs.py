@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import (
-    FaultContext,
-    FaultFamily,
-    keep_dir_mtime,
-    keep_mtime,
-    q,
-    register,
-)
+from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.records import FaultCategory, FaultTarget
 
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
@@ -20,15 +14,6 @@ ELF_PARTS = {
     "machine": (18, r"\050\000"),  # EM_X86_64 (62) -> EM_ARM (40): "wrong ELF class/machine"
     "phoff": (32, r"\377\377\377\377"),  # program headers "found" far past the end of file
 }
-
-
-def reinstall(packages: str) -> str:
-    """Reinstall Debian packages (space-separated names) and leave no apt lists behind."""
-    names = " ".join(q(p) for p in packages.split())
-    return (
-        "apt-get update -qq && apt-get install -y -qq --reinstall "
-        f"{names} >/dev/null && rm -rf /var/lib/apt/lists/*"
-    )
 
 
 def _lib_solution(ctx_owner: str, real: str) -> list[str]:

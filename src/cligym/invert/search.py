@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
-from cligym.faults.base import FaultContext, FaultFamily, families
+from cligym.faults.base import FaultContext, FaultFamily
+from cligym.faults.registry import families
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
-from cligym.faults.base import target_hint
+from cligym.faults.registry import target_hint
 from cligym.grading.kit import collect_grade_kit
 from cligym.grading.run import SOLUTION_MARKER, run_verifier
 from cligym.grading.verifier import render_tests_dir

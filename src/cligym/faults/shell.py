@@ -1,0 +1,53 @@
+"""Shell helpers the families share: quoting, mtime-keeping wrappers, reinstall commands.
+
+Everything here renders text for a Dockerfile `RUN` line (run as root in the gold image); nothing
+runs on the host. Touched files keep their mtimes so no fresh timestamp points at the fault.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+PIP = "/opt/venv/bin/python -m pip"
+
+
+def q(value: str) -> str:
+    return shlex.quote(value)
+
+
+def keep_mtime(path: str, command: str, *, expr: bool = False) -> str:
+    """Run `command` on `path` and restore the file's mtime (a new mtime tells the fix).
+
+    With `expr`, `path` is a shell expression such as "$real" and is used unquoted."""
+    p = path if expr else q(path)
+    return f"m=$(stat -c %Y {p}) && {command} && touch -h -d @$m {p}"
+
+
+def keep_dir_mtime(path: str, command: str) -> str:
+    """Run `command` that adds/removes entries in `path`'s directory; restore that dir's mtime."""
+    d = q(os.path.dirname(path) or "/")
+    return f"dm=$(stat -c %Y {d}) && {command} && touch -d @$dm {d}"
+
+
+def reinstall(packages: str) -> str:
+    """Reinstall Debian packages (space-separated names) and leave no apt lists behind."""
+    names = " ".join(q(p) for p in packages.split())
+    return (
+        "apt-get update -qq && apt-get install -y -qq --reinstall "
+        f"{names} >/dev/null && rm -rf /var/lib/apt/lists/*"
+    )
+
+
+def backdated(command: str, root: str = "/opt/venv") -> str:
+    """Run a pip command, then give everything it wrote under `root` the mtime of `root`'s
+    site-packages from before, so no fresh timestamp points at what changed."""
+    site = f"{root}/lib"
+    return (
+        f"dm=$(stat -c %Y {site}) && t0=$(date +%s) && {command} && "
+        f'find {root} -newermt "@$t0" -exec touch -h -d "@$dm" {{}} +'
+    )
+
+
+def reinstall_dist(dist: str, version: str) -> str:
+    return f"{PIP} install --no-cache-dir --force-reinstall --no-deps {q(f'{dist}=={version}')}"
