@@ -5,10 +5,13 @@ import shlex
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from cligym.faults.base import REGISTRY
+from cligym.faults.base import REGISTRY, FaultParams
+from cligym.faults.dependencies import DowngradeParams
 from cligym.faults.registry import families, family
-from cligym.records import FaultCategory
+from cligym.faults.sharedlibs import ElfParams
+from cligym.records import FaultCategory, FaultTarget
 from tests.unit.fault_fixtures import TESTS, context
 
 ALL = families()
@@ -50,7 +53,7 @@ def test_predictions_follow_the_impact_map():
     ctx = context()
     elf = [t for t in family("elf-header-corrupt").targets(ctx) if "libsqlite3" in t.resource]
     assert elf and elf[0].predicted_tests == (TESTS[0],)
-    assert elf[0].param("owner") == "libsqlite3-0"
+    assert ElfParams.of(elf[0]).owner == "libsqlite3-0"
     tar = family("command-shadowed-on-path").targets(ctx)
     assert [t.predicted_tests for t in tar] == [(TESTS[4],)]
     assert family("command-missing").targets(ctx) == []  # dpkg needs tar to reinstall tar
@@ -67,7 +70,8 @@ def test_steps_keep_mtimes_of_modified_files():
 def test_downgrade_picks_an_older_series():
     ctx = context()
     (target,) = family("dist-downgraded").targets(ctx)
-    assert target.param("old") == "0.8.9" and target.param("version") == "0.10.0"
+    params = DowngradeParams.of(target)
+    assert params.old == "0.8.9" and params.version == "0.10.0"
     assert "tabulate==0.8.9" in family("dist-downgraded").steps(target)[0]
 
 
@@ -108,6 +112,36 @@ def test_renderings_are_unchanged():
     """Targets, steps, solutions and hints byte for byte as recorded (regenerate on purpose with
     `python -m tests.unit.test_faults > tests/unit/golden/fault_renderings.json`)."""
     assert render_all() == json.loads(GOLDEN.read_text())
+
+
+def test_stored_targets_render_as_recorded():
+    """A target read back from its stored JSON (parameters as string pairs) renders the same."""
+    for name, recorded in json.loads(GOLDEN.read_text()).items():
+        fam = family(name)
+        for row in recorded["targets"]:
+            target = FaultTarget.model_validate_json(json.dumps(row["target"]))
+            assert fam.steps(target) == row["steps"]
+            assert fam.solution(target) == row["solution"]
+            assert fam.hint(target) == row["hint"]
+
+
+@pytest.mark.parametrize("fam", ALL, ids=lambda f: f.name)
+def test_each_family_reads_its_parameters_through_its_own_model(fam):
+    for target in fam.targets(context()):
+        assert fam.params_type.of(target).pairs() == target.params
+    with pytest.raises(TypeError):
+        fam.target("env:X", (), _Stray(x="1"))
+
+
+class _Stray(FaultParams):
+    x: str
+
+
+def test_parameters_are_checked_when_read():
+    (target,) = family("dist-downgraded").targets(context())
+    broken = target.model_copy(update={"params": (("version", "1.0"),)})
+    with pytest.raises(ValidationError):
+        DowngradeParams.of(broken)
 
 
 if __name__ == "__main__":

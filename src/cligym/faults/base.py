@@ -15,13 +15,38 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict
 
 from cligym.records import FaultCategory, FaultTarget, GoldEnv, ImpactMap
 
 REGISTRY: dict[str, type[FaultFamily]] = {}
+
+
+class FaultParams(BaseModel):
+    """A family's parameters, typed. Each family declares its own model (`params_type`) and
+    reads a target's parameters through it (`Model.of(target)`).
+
+    A target records them as sorted (name, text) pairs, the form catalogs and work dirs have
+    always stored, so older records load unchanged: only the fields set on construction are
+    written, each as `str(value)`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted((k, str(v)) for k, v in self.model_dump(exclude_unset=True).items()))
+
+    @classmethod
+    def of(cls, target: FaultTarget) -> Self:
+        """The target's parameters as this model (ValidationError when they do not fit)."""
+        return cls.model_validate(dict(target.params))
+
+
+class NoParams(FaultParams):
+    """For families whose target resource says all they need."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,7 @@ class FaultFamily(ABC):
     category: ClassVar[FaultCategory]
     description: ClassVar[str]
     needs_network: ClassVar[bool] = False  # only the solution may; steps never do
+    params_type: ClassVar[type[FaultParams]] = NoParams
 
     @abstractmethod
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
@@ -127,11 +153,16 @@ class FaultFamily(ABC):
         """The `specific` hint: names the area, never the fix."""
         return self.description
 
-    def target(self, resource: str, predicted: Sequence[str], **params: str) -> FaultTarget:
+    def target(
+        self, resource: str, predicted: Sequence[str], params: FaultParams | None = None
+    ) -> FaultTarget:
+        params = NoParams() if params is None else params
+        if type(params) is not self.params_type:
+            raise TypeError(f"{self.name} takes {self.params_type.__name__}, not {params!r}")
         return FaultTarget(
             family=self.name,
             resource=resource,
-            params=tuple(sorted(params.items())),
+            params=params.pairs(),
             predicted_tests=tuple(sorted(predicted)),
         )
 

@@ -4,10 +4,35 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import PIP, backdated, keep_dir_mtime, q, reinstall_dist
 from cligym.faults.targets import TOOLING, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget
+
+
+class Installed(FaultParams):
+    """The release installed in gold, and the site-packages it is in."""
+
+    version: str
+    site: str
+
+
+class MetadataParams(Installed):
+    project: bool = False  # the project itself (installed editable), not a dependency
+
+
+class ModuleShadowParams(FaultParams):
+    module: str
+    path: str  # where the stray module goes
+
+
+class PthParams(FaultParams):
+    module: str
+    site: str
+
+
+class DowngradeParams(Installed):
+    old: str  # the older release installed instead
 
 
 @register
@@ -16,10 +41,11 @@ class DistRemoved(FaultFamily):
     category = FaultCategory.DEPENDENCIES
     description = "a Python dependency the project needs is not installed"
     needs_network = True
+    params_type = Installed
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"dist:{d}", users, version=v, site=site_packages(ctx))
+            self.target(f"dist:{d}", users, Installed(version=v, site=site_packages(ctx)))
             for d, v, users in third_party(ctx)
         ]
 
@@ -28,7 +54,7 @@ class DistRemoved(FaultFamily):
         return [backdated(f"{PIP} uninstall -y -q {q(dist)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource[5:], target.param("version"))]
+        return [reinstall_dist(target.resource[5:], Installed.of(target).version)]
 
 
 @register
@@ -37,6 +63,7 @@ class DistMetadataBroken(FaultFamily):
     category = FaultCategory.DEPENDENCIES
     description = "an installed distribution's metadata is damaged"
     needs_network = True
+    params_type = MetadataParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         # Only code that reads distribution metadata notices: tests that ran importlib.metadata
@@ -56,19 +83,20 @@ class DistMetadataBroken(FaultFamily):
                 self.target(
                     f"dist:{dist}",
                     readers,
-                    version=version,
-                    site=site_packages(ctx),
-                    project=str(dist == project),
+                    MetadataParams(
+                        version=version, site=site_packages(ctx), project=dist == project
+                    ),
                 )
             )
         return out
 
     def _find_dist_info(self, target: FaultTarget) -> str:
         """Shell that sets $d to the dist-info directory (named after the normalised name)."""
+        params = MetadataParams.of(target)
         dist = target.resource[5:].replace("-", "_")
-        pattern = f"/{dist}-{target.param('version')}.dist-info$"
+        pattern = f"/{dist}-{params.version}.dist-info$"
         return (
-            f"d=$(ls -d {q(target.param('site'))}/*.dist-info 2>/dev/null | "
+            f"d=$(ls -d {q(params.site)}/*.dist-info 2>/dev/null | "
             f'grep -i {q(pattern)} | head -n1) && test -n "$d"'
         )
 
@@ -81,11 +109,11 @@ class DistMetadataBroken(FaultFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         # pip itself chokes on a distribution without a version: remove the record first
-        dist, version = target.resource[5:], target.param("version")
+        params = MetadataParams.of(target)
         remove = f'{self._find_dist_info(target)} && rm -rf "$d"'
-        if target.param("project") == "True":
+        if params.project:
             return [f"{remove} && cd /app && {PIP} install -q --no-cache-dir --no-deps -e ."]
-        return [f"{remove} && {reinstall_dist(dist, version)}"]
+        return [f"{remove} && {reinstall_dist(target.resource[5:], params.version)}"]
 
 
 @register
@@ -93,6 +121,7 @@ class ModuleShadowedInStdlib(FaultFamily):
     name = "module-shadowed"
     category = FaultCategory.DEPENDENCIES
     description = "a stray module shadows a dependency on the import path"
+    params_type = ModuleShadowParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         stdlib = ctx.impact.paths.get("stdlib", "")
@@ -103,19 +132,20 @@ class ModuleShadowedInStdlib(FaultFamily):
                     self.target(
                         f"dist:{dist}",
                         users,
-                        module=module,
-                        path=os.path.join(stdlib, f"{module}.py"),
+                        ModuleShadowParams(
+                            module=module, path=os.path.join(stdlib, f"{module}.py")
+                        ),
                     )
                 )
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.param("path")
-        body = f'"""Compatibility shim for {target.param("module")} (deprecated)."""'
-        return [keep_dir_mtime(path, f"printf '%s\\n' {q(body)} > {q(path)}")]
+        params = ModuleShadowParams.of(target)
+        body = f'"""Compatibility shim for {params.module} (deprecated)."""'
+        return [keep_dir_mtime(params.path, f"printf '%s\\n' {q(body)} > {q(params.path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -f {q(target.param('path'))}"]
+        return [f"rm -f {q(ModuleShadowParams.of(target).path)}"]
 
 
 @register
@@ -123,29 +153,32 @@ class PthModuleBlocked(FaultFamily):
     name = "pth-module-blocked"
     category = FaultCategory.DEPENDENCIES
     description = "a .pth file in site-packages disables a module at start-up"
+    params_type = PthParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
         site = site_packages(ctx)
         for dist, _, users in third_party(ctx):
             for module in top_level_modules(ctx, dist)[:1]:
-                out.append(self.target(f"dist:{dist}", users, module=module, site=site))
+                out.append(self.target(f"dist:{dist}", users, PthParams(module=module, site=site)))
         for key, module, path in ctx.modules():
             if (
                 path.endswith(".so")
                 and "lib-dynload" in path
                 and key not in ctx.impact.global_resources
             ):
-                out.append(self.target(key, ctx.subset(ctx.users(key)), module=module, site=site))
+                users = ctx.subset(ctx.users(key))
+                out.append(self.target(key, users, PthParams(module=module, site=site)))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        pth = f"{target.param('site')}/00-site-local.pth"
-        line = f"import sys; sys.modules[{target.param('module')!r}] = None"
+        params = PthParams.of(target)
+        pth = f"{params.site}/00-site-local.pth"
+        line = f"import sys; sys.modules[{params.module!r}] = None"
         return [keep_dir_mtime(pth, f"printf '%s\\n' {q(line)} > {q(pth)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -f {q(target.param('site'))}/00-site-local.pth"]
+        return [f"rm -f {q(PthParams.of(target).site)}/00-site-local.pth"]
 
 
 @register
@@ -154,6 +187,7 @@ class DistDowngraded(FaultFamily):
     category = FaultCategory.DEPENDENCIES
     description = "a dependency was downgraded to an incompatible old release"
     needs_network = True
+    params_type = DowngradeParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
@@ -162,14 +196,16 @@ class DistDowngraded(FaultFamily):
             if old:
                 out.append(
                     self.target(
-                        f"dist:{dist}", users, version=version, old=old, site=site_packages(ctx)
+                        f"dist:{dist}",
+                        users,
+                        DowngradeParams(version=version, old=old, site=site_packages(ctx)),
                     )
                 )
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        spec = f"{target.resource[5:]}=={target.param('old')}"
+        spec = f"{target.resource[5:]}=={DowngradeParams.of(target).old}"
         return [backdated(f"{PIP} install -q --no-cache-dir --no-deps {q(spec)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource[5:], target.param("version"))]
+        return [reinstall_dist(target.resource[5:], DowngradeParams.of(target).version)]

@@ -6,7 +6,7 @@ Tests run in a login shell (`bash -lc`), as a person at a terminal would; /etc/p
 
 from __future__ import annotations
 
-from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, q
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget
@@ -60,15 +60,34 @@ def profile_script(name: str, lines: list[str]) -> str:
     return keep_dir_mtime(path, f"printf '%s\\n' {body} > {q(path)}")
 
 
+class ShadowedCommand(FaultParams):
+    real: str  # the program the name resolves to in gold
+
+
+class PoisonedVariable(FaultParams):
+    value: str  # what the login script exports
+
+
+class ShadowedModule(FaultParams):
+    module: str
+
+
+class ImpostorLibrary(FaultParams):
+    soname: str  # the name the loader looks for
+    impostor: str  # another library's file, copied under that name
+
+
 @register
 class CommandShadowedOnPath(FaultFamily):
     name = "command-shadowed-on-path"
     category = FaultCategory.ENVIRONMENT
     description = "a different program with the same name comes first on PATH"
+    params_type = ShadowedCommand
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"path:{name}", users, real=path) for name, path, users in commands(ctx)
+            self.target(f"path:{name}", users, ShadowedCommand(real=path))
+            for name, path, users in commands(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
@@ -108,15 +127,18 @@ class ProfileEnvPoisoned(FaultFamily):
     name = "profile-env-poisoned"
     category = FaultCategory.ENVIRONMENT
     description = "a login script exports an environment variable with a bad value"
+    params_type = PoisonedVariable
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"env:{var}", users, value=value) for var, value, users in env_targets(ctx)
+            self.target(f"env:{var}", users, PoisonedVariable(value=value))
+            for var, value, users in env_targets(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
         var = target.resource[4:]
-        return [profile_script(f"zz-{var.lower()}.sh", [f"export {var}={target.param('value')}"])]
+        value = PoisonedVariable.of(target).value
+        return [profile_script(f"zz-{var.lower()}.sh", [f"export {var}={value}"])]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {PROFILE_D}/zz-{target.resource[4:].lower()}.sh"]
@@ -127,12 +149,13 @@ class PythonpathShadow(FaultFamily):
     name = "pythonpath-shadow"
     category = FaultCategory.ENVIRONMENT
     description = "PYTHONPATH from a login script puts a stale copy of a module first"
+    params_type = ShadowedModule
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
         for dist, _, users in third_party(ctx):
             for module in top_level_modules(ctx, dist)[:1]:
-                out.append(self.target(f"dist:{dist}", users, module=module))
+                out.append(self.target(f"dist:{dist}", users, ShadowedModule(module=module)))
         for key, module, path in ctx.modules():
             stdlib = ctx.impact.paths.get("stdlib", "/usr/lib/python3")
             users = ctx.users(key)
@@ -145,11 +168,11 @@ class PythonpathShadow(FaultFamily):
                 and key not in ctx.impact.global_resources
                 and ctx.users(key)
             ):
-                out.append(self.target(key, ctx.subset(ctx.users(key)), module=module))
+                out.append(self.target(key, ctx.subset(users), ShadowedModule(module=module)))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        module = target.param("module")
+        module = ShadowedModule.of(target).module
         shim_dir = "/usr/local/lib/python-compat"
         body = f'"""{module}: legacy compatibility layer."""'
         return [
@@ -166,6 +189,7 @@ class LdLibraryPathShadow(FaultFamily):
     name = "ld-library-path-shadow"
     category = FaultCategory.ENVIRONMENT
     description = "LD_LIBRARY_PATH from a login script points at an incompatible library"
+    params_type = ImpostorLibrary
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         libs = ctx.lib_resources()
@@ -173,14 +197,15 @@ class LdLibraryPathShadow(FaultFamily):
         for real, soname, users in libs:
             impostor = next((r for r, _, _ in libs if r != real), "")
             if impostor:
-                out.append(self.target(f"lib:{real}", users, soname=soname, impostor=impostor))
+                params = ImpostorLibrary(soname=soname, impostor=impostor)
+                out.append(self.target(f"lib:{real}", users, params))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
+        params = ImpostorLibrary.of(target)
         libdir = "/opt/compat/lib"
         return [
-            f"mkdir -p {libdir} && cp -p {q(target.param('impostor'))} "
-            f"{libdir}/{q(target.param('soname'))}",
+            f"mkdir -p {libdir} && cp -p {q(params.impostor)} {libdir}/{q(params.soname)}",
             profile_script("zz-ld-library-path.sh", [f"export LD_LIBRARY_PATH={libdir}"]),
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget
@@ -77,11 +77,33 @@ def stdlib_modules(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     return out
 
 
+class ModuleFile(FaultParams):
+    path: str  # the module's source file
+
+
+class BytecodeParams(ModuleFile):
+    version: str = ""  # the distribution's release (dependencies only)
+
+
+class StdlibFile(ModuleFile):
+    owner: str  # the Debian package (recorded; the repair reinstalls both stdlib packages)
+
+
+class HookParams(FaultParams):
+    value: str  # what the hook sets the variable to
+    path: str  # the sitecustomize.py the interpreter imports
+
+
+class CommandOwner(FaultParams):
+    owner: str  # the Debian package that installs the command ("" when unknown)
+
+
 @register
 class StaleBytecode(FaultFamily):
     name = "stale-bytecode"
     category = FaultCategory.INTERPRETER
     description = "a cached .pyc file does not match its module's source"
+    params_type = BytecodeParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
@@ -89,13 +111,14 @@ class StaleBytecode(FaultFamily):
             for module in top_level_modules(ctx, dist)[:1]:
                 path = ctx.impact.module_files.get(module, "")
                 if path.endswith(".py"):
-                    out.append(self.target(f"dist:{dist}", users, path=path, version=version))
+                    params = BytecodeParams(path=path, version=version)
+                    out.append(self.target(f"dist:{dist}", users, params))
         for module, path, users in stdlib_modules(ctx)[:12]:
-            out.append(self.target(f"module:{module}", users, path=path))
+            out.append(self.target(f"module:{module}", users, BytecodeParams(path=path)))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.param("path")
+        path = BytecodeParams.of(target).path
         pyc_dir = os.path.join(os.path.dirname(path), "__pycache__")
         return [
             f"dm=$(stat -c %Y {q(pyc_dir)} 2>/dev/null || stat -c %Y {q(os.path.dirname(path))})"
@@ -104,7 +127,7 @@ class StaleBytecode(FaultFamily):
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        path = target.param("path")
+        path = BytecodeParams.of(target).path
         return [f"{GOLD_PYTHON} -m py_compile {q(path)}"]
 
 
@@ -114,21 +137,20 @@ class StdlibModuleTruncated(FaultFamily):
     category = FaultCategory.INTERPRETER
     description = "a module of Python's standard library was cut short"
     needs_network = True
+    params_type = StdlibFile
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"module:{m}", users, path=path, owner="")
+            self.target(f"module:{m}", users, StdlibFile(path=path, owner=""))
             for m, path, users in stdlib_modules(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = q(target.param("path"))
-        return [
-            keep_mtime(target.param("path"), f"truncate -s $(( $(stat -c %s {path}) / 2 )) {path}")
-        ]
+        path = StdlibFile.of(target).path
+        return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 2 )) {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_stdlib(target.param("path"))]
+        return [reinstall_stdlib(StdlibFile.of(target).path)]
 
 
 @register
@@ -137,6 +159,7 @@ class CodecBroken(FaultFamily):
     category = FaultCategory.INTERPRETER
     description = "a text codec of the standard library is broken"
     needs_network = True
+    params_type = ModuleFile
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
@@ -147,17 +170,17 @@ class CodecBroken(FaultFamily):
                 and path.endswith(".py")
                 and module != "encodings.utf_8"
             ):
-                out.append(self.target(key, ctx.subset(ctx.users(key)), path=path))
+                out.append(self.target(key, ctx.subset(ctx.users(key)), ModuleFile(path=path)))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.param("path")
+        path = ModuleFile.of(target).path
         lines = ["def getregentry():", "    raise LookupError('codec registry entry is corrupt')"]
         body = " ".join(q(line) for line in lines)
         return [keep_mtime(path, f"printf '%s\\n' {body} >> {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_stdlib(target.param("path"))]
+        return [reinstall_stdlib(ModuleFile.of(target).path)]
 
 
 @register
@@ -165,19 +188,21 @@ class SitecustomizeEnv(FaultFamily):
     name = "sitecustomize-hook"
     category = FaultCategory.INTERPRETER
     description = "a start-up hook of the interpreter changes the environment of every program"
+    params_type = HookParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         # Debian links <stdlib>/sitecustomize.py to /etc/python3.X/sitecustomize.py; elsewhere
         # the file may not exist yet. Either way the interpreter imports it at start-up.
         path = ctx.impact.paths.get("stdlib", "/usr/lib/python3") + "/sitecustomize.py"
         return [
-            self.target(f"env:{var}", users, value=value, path=path)
+            self.target(f"env:{var}", users, HookParams(value=value, path=path))
             for var, value, users in env_targets(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.param("path")
-        line = f"import os; os.environ[{target.resource[4:]!r}] = {target.param('value')!r}"
+        params = HookParams.of(target)
+        path = params.path
+        line = f"import os; os.environ[{target.resource[4:]!r}] = {params.value!r}"
         append = f"printf '%s\\n' {q(line)} >> {q(path)}"
         return [
             f"{{ test -e {q(path)} || : > {q(path)}; }} && real=$(readlink -f {q(path)}) && "
@@ -186,7 +211,7 @@ class SitecustomizeEnv(FaultFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         var = target.resource[4:]
-        path = q(target.param("path"))
+        path = q(HookParams.of(target).path)
         return [f'sed -i "/os.environ\\[\'{var}\'\\]/d" "$(readlink -f {path})"']
 
 
@@ -196,10 +221,11 @@ class CommandMissing(FaultFamily):
     category = FaultCategory.INTERPRETER
     description = "a system command the project runs is not installed"
     needs_network = True
+    params_type = CommandOwner
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"exe:{path}", users, owner=ctx.impact.owners.get(path, ""))
+            self.target(f"exe:{path}", users, CommandOwner(owner=ctx.impact.owners.get(path, "")))
             for name, path, users in commands(ctx)
             if name not in PACKAGING_TOOLS
         ]
@@ -209,5 +235,5 @@ class CommandMissing(FaultFamily):
         return [keep_dir_mtime(path, f"rm -f {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        owner = target.param("owner") or os.path.basename(target.resource[4:])
+        owner = CommandOwner.of(target).owner or os.path.basename(target.resource[4:])
         return [reinstall(owner)]

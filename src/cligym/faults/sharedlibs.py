@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
-from cligym.faults.base import FaultContext, FaultFamily, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.records import FaultCategory, FaultTarget
 
+ElfPart = Literal["magic", "machine", "phoff"]
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
-ELF_PARTS = {
+ELF_PARTS: dict[ElfPart, tuple[int, str]] = {
     "magic": (1, r"\105\114\130"),  # "\x7fELF" -> "\x7fELX"
     "machine": (18, r"\050\000"),  # EM_X86_64 (62) -> EM_ARM (40): "wrong ELF class/machine"
     "phoff": (32, r"\377\377\377\377"),  # program headers "found" far past the end of file
 }
+
+
+class LibraryParams(FaultParams):
+    soname: str
+    owner: str  # the Debian package that installs the library ("" when unknown)
+
+
+class ElfParams(LibraryParams):
+    part: ElfPart  # which part of the header (ELF_PARTS)
+
+
+class SonameLink(FaultParams):
+    link: str  # the soname symlink next to the library
+
+
+class ExtensionParams(FaultParams):
+    path: str  # the extension module's file
+    owner: str  # its Debian package ("" when pip installed it)
+    dist: str = ""  # its distribution, for the pip repair (not recorded so far)
 
 
 def _lib_solution(ctx_owner: str, real: str) -> list[str]:
@@ -26,30 +47,28 @@ class ElfHeaderCorrupt(FaultFamily):
     category = FaultCategory.SHARED_LIBRARIES
     description = "a shared library that tests load has a damaged ELF header"
     needs_network = True  # the specific repair reinstalls the Debian package
+    params_type = ElfParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
         for real, soname, users in ctx.lib_resources():
             owner = ctx.impact.owners.get(real, "")
             for part in ELF_PARTS:
-                out.append(
-                    self.target(
-                        f"lib:{real}", ctx.subset(users), part=part, soname=soname, owner=owner
-                    )
-                )
+                params = ElfParams(part=part, soname=soname, owner=owner)
+                out.append(self.target(f"lib:{real}", ctx.subset(users), params))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
         real = target.resource[4:]
-        offset, data = ELF_PARTS[target.param("part")]
+        offset, data = ELF_PARTS[ElfParams.of(target).part]
         write = f"printf '{data}' | dd of={q(real)} bs=1 seek={offset} conv=notrunc status=none"
         return [keep_mtime(real, write)]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return _lib_solution(target.param("owner"), target.resource[4:])
+        return _lib_solution(ElfParams.of(target).owner, target.resource[4:])
 
     def hint(self, target: FaultTarget) -> str:
-        return f"a shared library ({target.param('soname')}) is damaged"
+        return f"a shared library ({ElfParams.of(target).soname}) is damaged"
 
 
 @register
@@ -58,14 +77,14 @@ class LibTruncated(FaultFamily):
     category = FaultCategory.SHARED_LIBRARIES
     description = "a shared library that tests load was cut short"
     needs_network = True
+    params_type = LibraryParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
             self.target(
                 f"lib:{real}",
                 ctx.subset(users),
-                soname=soname,
-                owner=ctx.impact.owners.get(real, ""),
+                LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
             )
             for real, soname, users in ctx.lib_resources()
         ]
@@ -77,7 +96,7 @@ class LibTruncated(FaultFamily):
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return _lib_solution(target.param("owner"), target.resource[4:])
+        return _lib_solution(LibraryParams.of(target).owner, target.resource[4:])
 
 
 @register
@@ -85,17 +104,18 @@ class SonameLinkBroken(FaultFamily):
     name = "soname-link-broken"
     category = FaultCategory.SHARED_LIBRARIES
     description = "the soname symlink of a shared library points nowhere"
+    params_type = SonameLink
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
         for real, soname, users in ctx.lib_resources():
             if os.path.basename(real) != soname:  # libfoo.so.1 -> libfoo.so.1.2.3
                 link = os.path.join(os.path.dirname(real), soname)
-                out.append(self.target(f"lib:{real}", ctx.subset(users), link=link))
+                out.append(self.target(f"lib:{real}", ctx.subset(users), SonameLink(link=link)))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        link = target.param("link")
+        link = SonameLink.of(target).link
         real = os.path.basename(target.resource[4:])
         stale = real.rsplit(".", 1)[0] + ".0" if real.count(".") > 2 else real + ".old"
         return [keep_dir_mtime(link, f"ln -sfn {q(stale)} {q(link)}")]
@@ -110,22 +130,24 @@ class ExtensionModuleRemoved(FaultFamily):
     category = FaultCategory.SHARED_LIBRARIES
     description = "a compiled extension module that tests import is missing"
     needs_network = True
+    params_type = ExtensionParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
         for key, _module, path in ctx.modules():
             if path.endswith(".so") and key not in ctx.impact.global_resources:
                 owner = ctx.impact.owners.get(path, "")
-                out.append(self.target(key, ctx.subset(ctx.users(key)), path=path, owner=owner))
+                params = ExtensionParams(path=path, owner=owner)
+                out.append(self.target(key, ctx.subset(ctx.users(key)), params))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.param("path")
+        path = ExtensionParams.of(target).path
         return [keep_dir_mtime(path, f"rm -f {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        owner = target.param("owner")
-        if owner:
-            return [reinstall(owner)]
-        dist = target.param("dist")
-        return [f"/opt/venv/bin/pip install --no-cache-dir --force-reinstall --no-deps {q(dist)}"]
+        params = ExtensionParams.of(target)
+        if params.owner:
+            return [reinstall(params.owner)]
+        pip = "/opt/venv/bin/pip install --no-cache-dir --force-reinstall --no-deps"
+        return [f"{pip} {q(params.dist)}"]
