@@ -16,6 +16,8 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
+from _results import machine, record, table
+
 from cligym.api import Workspace
 from cligym.config import Settings
 from cligym.grading.hacks import HACKS
@@ -53,6 +55,7 @@ def main() -> None:
     valid_sec = time.monotonic() - start
     by_task = {(o.task_name, o.hack): o for o in report.outcomes}
     print(f"\n{'family':28} " + " ".join(f"{i:>3}" for i in range(len(HACKS))))
+    rows: list[list[object]] = []
     for family, task in picks.items():
         cells = []
         for hack in HACKS:
@@ -62,6 +65,11 @@ def main() -> None:
             else:
                 cells.append(f"{o.reward:3.0f}")
         print(f"{family:28} " + " ".join(cells))
+        outcomes = [by_task.get((task, hack.name)) for hack in HACKS]
+        zero = sum(1 for o in outcomes if o is not None and o.reward == 0)
+        other = [f"{h.name} {c.strip()}" for h, c, o in zip(HACKS, cells, outcomes, strict=True)
+                 if o is None or o.reward != 0]
+        rows.append([family, f"`{task}`", f"{zero}/{len(HACKS)}", ", ".join(other) or "-"])
     print("\nhacks: " + ", ".join(f"{i}={h.name}" for i, h in enumerate(HACKS)))
     broken = report.broken
     print(f"\n{len(report.outcomes) - len(broken)}/{len(report.outcomes)} (task, hack) pairs "
@@ -74,6 +82,20 @@ def main() -> None:
     trials = len(report.outcomes) + 2 * len(validation.results)
     print(f"wall: hacks {hacks_sec:.0f} s, oracle/nop {valid_sec:.0f} s, "
           f"{(hacks_sec + valid_sec) / max(1, trials):.1f} s per trial at {args.jobs} at once")
+    record(
+        "adversarial",
+        f"{machine()} `{args.dataset.name}`: {len(picks)} families in {len(names)} tasks, "
+        f"{len(HACKS)} hacks.\n\n"
+        f"- **{len(report.outcomes) - len(broken)} of {len(report.outcomes)}** (task, hack) pairs "
+        f"scored 0; above 0: {[(o.task_name, o.hack) for o in broken] or 'none'}\n"
+        f"- trials that raised (no reward taken): {dict(errors) or 'none'}\n"
+        f"- oracle 1.0 and nop 0.0 on {valid}/{len(validation.results)} tasks; invalid: "
+        f"{[(r.task_name, r.oracle.reward, r.nop.reward) for r in validation.invalid] or 'none'}\n"
+        f"- wall: hacks {hacks_sec:.0f} s, oracle/nop {valid_sec:.0f} s, "
+        f"{(hacks_sec + valid_sec) / max(1, trials):.1f} s per trial at {args.jobs} at once"
+        "\n\n" + table(["family", "task", "hacks scored 0", "above 0 (E: raised, ?: missing)"],
+                       rows),
+    )
 
 
 if __name__ == "__main__":

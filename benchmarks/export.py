@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import machine, record
+
 from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest
@@ -59,6 +61,17 @@ def main() -> None:
         print(f"flattened, one image/task:   {flat_gz / 1e6:9.1f} MB (gzip-equivalent; "
               f"{flat_raw / 1e6:.0f} MB raw, {flat_raw / len(tasks) / 1e6:.0f} MB raw per task)")
         print(f"flattened / shared:          {flat_gz / report.bytes_total:9.1f}x")
+    record(
+        "export",
+        f"{machine()} `--tasks {args.tasks} --budget {args.budget}`.\n\n"
+        f"- tasks exported: {len(report.written)} from {len(report.gold_images)} gold env(s) "
+        f"in {export_sec:.0f} s\n"
+        f"- shared export: {report.bytes_total / 1e6:.1f} MB (gold images {gold_gz / 1e6:.1f} MB, "
+        f"task dirs {per_task / 1e3:.1f} kB each)\n"
+        f"- flattened, one image per task: {flat_gz / 1e6:.1f} MB (gzip-equivalent; "
+        f"{flat_raw / 1e6:.0f} MB raw, {flat_raw / len(tasks) / 1e6:.0f} MB raw per task)\n"
+        f"- flattened / shared: **{flat_gz / report.bytes_total:.1f}x**",
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from _results import machine, record, table
+
 from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest
@@ -40,6 +42,7 @@ def main(sources: list[str]) -> None:
             f"{'overhead s':>10} {'ovh/pytest':>10} {'warm s':>7} {'cold/warm':>9} {'stable':>6}"
         )
         print(header)
+        rows: list[list[object]] = []
         for spec in sources:
             start = time.monotonic()
             cold = ws.gold(GoldRequest(spec=spec, runs=2, min_tests=1, rebuild=True))
@@ -60,7 +63,15 @@ def main(sources: list[str]) -> None:
                 f"{warm_sec:7.2f} {cold_sec / warm_sec:9.1f} {stable:6}",
                 flush=True,
             )
+            rows.append([
+                f"`{name}`", f"{cold_sec:.1f}", f"{gold.build_duration_sec:.1f}",
+                f"{gold.test_duration_sec:.1f}", f"{in_pytest:.2f}", f"{overhead:.2f}",
+                f"{ratio:.2f}", f"{warm_sec:.2f}", f"{cold_sec / warm_sec:.1f}", stable,
+            ])
             ws.runtime.remove_image(gold.image_tag)
+    header_md = ["source", "cold s", "build s", "2 test runs s", "pytest s", "overhead s",
+                 "overhead/pytest", "warm s", "cold/warm", "stable tests"]
+    record("gold", f"{machine()}\n\n{table(header_md, rows)}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from _results import machine, record, table
+
 from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest
@@ -60,6 +62,8 @@ def main() -> None:
             f"{'att s':>6} {'floor s':>7} {'ratio':>5} {'tasks/h':>7} {'MB/task':>7} "
             f"{'families':>8}  categories"
         )
+        rows: list[list[object]] = []
+        notes: list[str] = []
         for spec in sources:
             gold = ws.gold(GoldRequest(spec=spec, runs=2, min_tests=5)).gold
             ws.probe(gold.id)
@@ -82,12 +86,23 @@ def main() -> None:
                 + ", ".join(f"{k} {v}" for k, v in sorted(cats.items())),
                 flush=True,
             )
+            rows.append([
+                f"`{name}`", len(report.attempts), len(report.candidates), len(tasks),
+                f"{len(tasks) / max(1, len(report.attempts)):.0%}", f"{per_attempt:.2f}",
+                f"{floor:.2f}", f"{per_attempt / floor:.2f}", f"{len(tasks) * 3600 / wall:.0f}",
+                f"{mb:.3f}", len(fams), ", ".join(f"{k} {v}" for k, v in sorted(cats.items())),
+            ])
             per_family = Counter(f for t in tasks for f in set(t.families))
             top = per_family.most_common(1)[0] if per_family else ("-", 0)
             print(
                 f"    largest family: {top[0]} in {top[1]} of {len(tasks)} tasks "
                 f"({top[1] / max(1, len(tasks)):.0%}); mean MB/task "
                 f"{statistics.mean(t.image_bytes_added for t in tasks) / 2**20 if tasks else 0:.3f}"
+            )
+            mean_mb = statistics.mean(t.image_bytes_added for t in tasks) / 2**20 if tasks else 0
+            notes.append(
+                f"`{name}`: largest family {top[0]} in {top[1]} of {len(tasks)} tasks "
+                f"({top[1] / max(1, len(tasks)):.0%}); mean MB/task {mean_mb:.3f}"
             )
             rejected = Counter(
                 "duplicate" if r.reason.startswith("duplicate") else r.reason.split(":")[0]
@@ -99,9 +114,19 @@ def main() -> None:
                     "    rejected in verification: "
                     + ", ".join(f"{k} x{v}" for k, v in rejected.most_common())
                 )
+                notes[-1] += "; rejected in verification: " + ", ".join(
+                    f"{k} x{v}" for k, v in rejected.most_common()
+                )
             for task in tasks:
                 ws.runtime.remove_image(task.image_tag)
             ws.runtime.remove_image(gold.image_tag)
+    header = ["source", "attempts", "candidates", "verified", "yield", "s/attempt", "floor s",
+              "ratio", "tasks/h", "MB/task", "families", "categories"]
+    record(
+        "invert",
+        f"{machine()} `--budget {args.budget} --seed {args.seed}`.\n\n{table(header, rows)}\n\n"
+        + "\n".join(f"- {note}" for note in notes),
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from _results import machine, record, table
+
 from cligym.api import Workspace
 from cligym.config import Settings
 from cligym.pipeline.run import LocalExecutor, run_pipeline
@@ -39,6 +41,7 @@ def main() -> None:
         update={"repos": spec.repos[: args.repos], "budget": args.budget, "export_format": "none"}
     )
     walls: dict[int, float] = {}
+    rows: list[list[object]] = []
     print(f"{'workers':>7} {'repos ok':>8} {'tasks':>5} {'wall min':>8} {'tasks/h':>7} "
           f"{'docker overhead':>15}")
     for workers in (int(w) for w in args.workers.split(",")):
@@ -59,8 +62,18 @@ def main() -> None:
             share = overhead_sec / workers / report.duration_sec if report.duration_sec else 0
             print(f"{workers:>7} {ok:>8} {report.tasks:>5} {report.duration_sec / 60:>8.1f} "
                   f"{report.tasks_per_hour:>7.0f} {share:>14.0%}")
+            rows.append([workers, ok, report.tasks, f"{report.duration_sec / 60:.1f} min",
+                         f"{report.tasks_per_hour:.0f}", f"{share:.0%}"])
+    summary = ""
     if 1 in walls and 2 in walls:
         print(f"speed-up of 2 workers over 1: {walls[1] / walls[2]:.2f}x")
+        summary = f"\n\nSpeed-up of 2 workers over 1: **{walls[1] / walls[2]:.2f}x**."
+    header = ["workers", "repos ok", "tasks", "wall", "tasks/h", "Docker overhead share"]
+    record(
+        "pipeline",
+        f"{machine()} `{args.corpus.name}`, first {args.repos} repos, `--budget {args.budget}`."
+        f"\n\n{table(header, rows)}{summary}",
+    )
 
 
 if __name__ == "__main__":
