@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from cligym.catalog import Catalog
-from cligym.config import Settings
+from cligym.config import Settings, ensure_dir
 from cligym.errors import CligymError, DockerUnavailableError
 from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
@@ -49,6 +49,7 @@ from cligym.validate.dataset import ValidationReport, validate_dataset
 from cligym.verify.contract import verify_candidate
 
 SAMPLE_NAME = "stashkit"
+OUT_HINT = "choose a writable --out"
 
 
 def sample_repo_path() -> Path:
@@ -379,7 +380,7 @@ class Workspace:
         """One self-contained HTML page about this work directory's catalog."""
         html = render_report(collect(self.catalog), title)
         out = out.expanduser().resolve()
-        out.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(out.parent, "output directory", OUT_HINT)
         tmp = out.with_name(out.name + ".part")
         tmp.write_text(html)
         tmp.replace(out)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cligym.errors import UnwritablePathError
+
 DEFAULT_WORKDIR = "cligym-work"
 
 
@@ -44,9 +46,27 @@ class WorkPaths:
         return self.gold_dir / gold_id
 
     def ensure(self) -> WorkPaths:
+        """Create the layout; an unusable work directory is a one-line error, not a traceback."""
+        hint = "pass a writable --workdir (or set CLIGYM_WORKDIR)"
         for path in (self.root, self.gold_dir, self.sources_dir, self.staging_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            ensure_dir(path, "work directory", hint)
         return self
+
+
+def ensure_dir(path: Path, what: str, hint: str) -> Path:
+    """Create `path` (and parents) and check it can be written to; raise UnwritablePathError.
+
+    Checked before any work starts, so a typo in --out or --workdir fails at once with the path
+    and the flag to change, instead of as an internal error after minutes of building.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        reason = "a file is in the way" if path.is_file() else err.strerror or type(err).__name__
+        raise UnwritablePathError(f"cannot create {what} {path}: {reason}; {hint}") from err
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UnwritablePathError(f"cannot write to {what} {path}: permission denied; {hint}")
+    return path
 
 
 @dataclass(frozen=True)

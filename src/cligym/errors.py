@@ -51,3 +51,7 @@ class GoldTestsError(CligymError):
 
 class CatalogError(CligymError):
     """The SQLite catalog is unreadable or from an incompatible version."""
+
+
+class UnwritablePathError(CligymError):
+    """A directory cligym must write to (work directory, --out) cannot be created or written."""

@@ -8,8 +8,11 @@ only what was not finished; containers of the dead run are collected first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -17,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from cligym.api import Workspace
+from cligym.api import OUT_HINT, Workspace
+from cligym.config import ensure_dir
 from cligym.errors import CligymError
 from cligym.gold.build import GoldRequest
 from cligym.package.export.writer import ExportReport
@@ -170,8 +174,16 @@ def run_pipeline(
     executor: Executor | None = None,
     reporter: Reporter = NULL_REPORTER,
 ) -> PipelineReport:
-    """Every repository on the executor, then one export of all their tasks."""
+    """Every repository on the executor, then one export of all their tasks.
+
+    The work directory and the export directory are checked first: a path that cannot be
+    written fails the run at once, not every unit after its build.
+    """
     started = time.monotonic()
+    ws.settings.paths.ensure()
+    out = export_dir(ws, spec)
+    if spec.export_format != "none":
+        ensure_dir(out.parent, "output directory", f"{OUT_HINT} (the pipeline's `out`)")
     ws.gc()  # containers and staging dirs of a dead earlier run (kill -9) go first
     executor = executor or LocalExecutor(spec.workers or default_workers())
     outcomes: list[RepoOutcome] = []
@@ -192,7 +204,6 @@ def run_pipeline(
     golds = [o.gold_id for o in outcomes if o.gold_id and o.tasks and not o.error]
     if spec.export_format != "none" and golds:
         names = [t.name for g in golds for t in ws.list_tasks(g)]
-        out = Path(spec.out) if Path(spec.out).is_absolute() else ws.settings.paths.root / spec.out
         export = ws.export(
             out,
             spec.export_format,
@@ -204,3 +215,38 @@ def run_pipeline(
     order = {r.source: i for i, r in enumerate(spec.repos)}
     outcomes.sort(key=lambda o: order.get(o.source, 0))
     return PipelineReport(tuple(outcomes), export, round(time.monotonic() - started, 1))
+
+
+def export_dir(ws: Workspace, spec: PipelineSpec) -> Path:
+    """Where the run's dataset goes: `out` as given if absolute, else under the work directory."""
+    out = Path(spec.out)
+    return out if out.is_absolute() else ws.settings.paths.root / out
+
+
+@dataclass(frozen=True)
+class AbandonedRun:
+    """What `abandon_run` did; `catalog_lock` must stay referenced until the process exits."""
+
+    containers_removed: int
+    catalog_lock: sqlite3.Connection | None
+
+
+def abandon_run(ws: Workspace) -> AbandonedRun:
+    """Stop a run at once on Ctrl-C or SIGTERM, as a kill -9 would, but without orphans.
+
+    Worker threads may be mid-unit; waiting for them could take many minutes. So the catalog is
+    locked against them first (nothing they see from here on is recorded), their containers are
+    removed, and a Ray cluster this run started is shut down. The caller then leaves without
+    joining the threads (the CLI exits the process). Every unit is atomic in the catalog and
+    keyed by content, so the same command resumes where this one stopped.
+    """
+    from cligym.runtime.docker import remove_all_live_containers
+
+    lock = None
+    with contextlib.suppress(sqlite3.Error):
+        lock = ws.catalog.block_writers()
+    removed = remove_all_live_containers()
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()  # a local cluster this run started must not outlive it
+    return AbandonedRun(removed, lock)

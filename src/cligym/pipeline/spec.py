@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cligym.errors import CligymError
+
+ExecutorKind = Literal["local", "ray"]
+PipelineExport = Literal["harbor", "tb", "none"]
 
 
 class RepoSpec(BaseModel):
@@ -31,7 +35,7 @@ class PipelineSpec(BaseModel):
     min_tests: int = Field(default=5, ge=1)
     workers: int = Field(default=0, ge=0, description="repos at once (0: sized to the machine)")
     verify_jobs: int = Field(default=1, ge=1)
-    export_format: Literal["harbor", "tb", "none"] = "harbor"
+    export_format: PipelineExport = "harbor"
     out: str = Field(default="datasets/pipeline-harbor", description="relative to the workdir")
     hints: tuple[Literal["none", "category", "specific"], ...] = ("none",)
     gold_images: Literal["save", "none"] = "save"
@@ -70,3 +74,49 @@ def validate_pipeline(data: dict[str, object], where: str = "pipeline") -> Pipel
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "repos"
         raise CligymError(f"{where}: {loc}: {first['msg']}") from err
+
+
+def plan_pipeline(
+    pipeline: Path | None = None,
+    repos: Sequence[str] = (),
+    *,
+    budget: int | None = None,
+    workers: int | None = None,
+    export_format: str | None = None,
+) -> PipelineSpec:
+    """`cligym run`'s options as one PipelineSpec: the file's settings, then the flags on top.
+
+    `repos`, when given, replace the file's repository list; the other flags override single
+    settings. The first problem is one CligymError naming the flag or the file.
+    """
+    if pipeline is None and not repos:
+        raise CligymError("give a pipeline TOML or --repos SOURCE ...")
+    base: dict[str, object] = load_pipeline(pipeline).model_dump() if pipeline else {}
+    if repos:
+        base["repos"] = [{"source": s} for s in repos]
+    overrides: dict[str, object] = {}
+    if budget is not None:
+        overrides["budget"] = budget
+    if workers is not None:
+        overrides["workers"] = workers
+    if export_format is not None:
+        if export_format not in ("harbor", "tb", "none"):
+            raise CligymError(f"--format must be harbor, tb or none; got {export_format!r}")
+        overrides["export_format"] = export_format
+    return validate_pipeline({**base, **overrides}, "options")
+
+
+def parse_executor(name: str) -> ExecutorKind:
+    if name not in ("local", "ray"):
+        raise CligymError(f"--executor must be local or ray; got {name!r}")
+    return cast(ExecutorKind, name)
+
+
+def check_ray_sources(spec: PipelineSpec, address: str | None) -> None:
+    """On a remote cluster every source must be reachable from any node: no local paths."""
+    local = [r.source for r in spec.repos if Path(r.source.split("@")[0]).exists()]
+    if address and local:
+        raise CligymError(
+            f"{local[0]} is a local path, which workers on other nodes cannot read: "
+            "use a git URL or pypi: source"
+        )

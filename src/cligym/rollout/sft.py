@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from cligym.config import ensure_dir
 from cligym.errors import CligymError
 from cligym.records import FilterVerdict, Trajectory
 
@@ -109,7 +110,7 @@ def export_sft(
         raise CligymError(
             "no trajectory passed the filters: run `cligym filter` (or use --all to export anyway)"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out, "output directory", "choose a writable --out")
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
     for t in chosen:
