@@ -104,11 +104,7 @@ def main() -> None:
                 f"`{name}`: largest family {top[0]} in {top[1]} of {len(tasks)} tasks "
                 f"({top[1] / max(1, len(tasks)):.0%}); mean MB/task {mean_mb:.3f}"
             )
-            rejected = Counter(
-                "duplicate" if r.reason.startswith("duplicate") else r.reason.split(":")[0]
-                for r in results
-                if not r.ok
-            )
+            rejected = Counter(str(r.rejection) for r in results if not r.ok)
             if rejected:
                 print(
                     "    rejected in verification: "

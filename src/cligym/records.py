@@ -5,11 +5,67 @@ Ids are content hashes (see `cligym.ids`); nothing important lives in a dict wit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal, NoReturn, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenDict(dict[K, V]):
+    """A dict that refuses every change: what the mappings of frozen records are.
+
+    A dict subclass rather than `types.MappingProxyType`, so records still pickle (Ray ships
+    them between processes), deep-copy, compare equal to plain dicts and serialise as one.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self) -> NoReturn:
+        raise TypeError("a record's mapping cannot be changed; build a new record instead")
+
+    def __setitem__(self, key: K, value: V) -> NoReturn:
+        self._refuse()
+
+    def __delitem__(self, key: K) -> NoReturn:
+        self._refuse()
+
+    def __ior__(self, other: object) -> NoReturn:  # type: ignore[misc]
+        self._refuse()
+
+    def clear(self) -> NoReturn:
+        self._refuse()
+
+    def pop(self, *args: object) -> NoReturn:
+        self._refuse()
+
+    def popitem(self) -> NoReturn:
+        self._refuse()
+
+    def setdefault(self, *args: object) -> NoReturn:
+        self._refuse()
+
+    def update(self, *args: object, **kwargs: object) -> NoReturn:
+        self._refuse()
+
+    def __reduce__(self) -> tuple[type[FrozenDict[K, V]], tuple[dict[K, V]]]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict[K, V]:
+        return self
+
+    def __deepcopy__(self, memo: object) -> FrozenDict[K, V]:
+        return self  # immutable, and what it holds is (strings, numbers, tuples of them)
+
+
+# A record's mapping field: read-only to the type checker (Mapping), a FrozenDict at run time,
+# a plain JSON object on disk. Defaults are `default_factory=FrozenDict` (defaults are not
+# validated).
+FrozenMap = Annotated[Mapping[K, V], AfterValidator(FrozenDict)]
 
 
 class Record(BaseModel):
@@ -87,7 +143,7 @@ class StabilityReport(Record):
     flaky: tuple[str, ...]
     failing: tuple[str, ...]
     skipped: tuple[str, ...]
-    durations_sec: dict[str, float] = Field(default_factory=dict)
+    durations_sec: FrozenMap[str, float] = Field(default_factory=FrozenDict)
 
 
 class GoldEnv(Record):
@@ -121,22 +177,28 @@ class ImpactMap(Record):
 
     gold_id: str
     tests: tuple[str, ...]
-    resources: dict[str, tuple[int, ...]] = Field(
+    resources: FrozenMap[str, tuple[int, ...]] = Field(
         description="resource key (kind:name) -> indices into `tests`"
     )
     global_resources: tuple[str, ...] = Field(description="touched outside tests: affect all")
-    module_files: dict[str, str] = Field(default_factory=dict)
-    extension_libs: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    lib_names: dict[str, str] = Field(default_factory=dict, description="real path -> soname")
+    module_files: FrozenMap[str, str] = Field(default_factory=FrozenDict)
+    extension_libs: FrozenMap[str, tuple[str, ...]] = Field(default_factory=FrozenDict)
+    lib_names: FrozenMap[str, str] = Field(
+        default_factory=FrozenDict, description="real path -> soname"
+    )
     interpreter: str = ""
     interpreter_libs: tuple[str, ...] = ()
     system_libs: tuple[str, ...] = Field(default=(), description="needed by apt, dpkg, the shell")
-    paths: dict[str, str] = Field(default_factory=dict, description="sysconfig paths, prefix")
-    dist_versions: dict[str, str] = Field(default_factory=dict)
-    module_dists: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="top-level import name -> distributions"
+    paths: FrozenMap[str, str] = Field(
+        default_factory=FrozenDict, description="sysconfig paths, prefix"
     )
-    owners: dict[str, str] = Field(default_factory=dict, description="path -> Debian package")
+    dist_versions: FrozenMap[str, str] = Field(default_factory=FrozenDict)
+    module_dists: FrozenMap[str, tuple[str, ...]] = Field(
+        default_factory=FrozenDict, description="top-level import name -> distributions"
+    )
+    owners: FrozenMap[str, str] = Field(
+        default_factory=FrozenDict, description="path -> Debian package"
+    )
 
     def tests_using(self, resource: str) -> tuple[str, ...]:
         return tuple(self.tests[i] for i in self.resources.get(resource, ()))
@@ -168,7 +230,9 @@ class AttemptOutcome(Record):
 
     applied: bool
     failing: tuple[str, ...] = ()
-    errors: dict[str, str] = Field(default_factory=dict, description="nodeid -> error excerpt")
+    errors: FrozenMap[str, str] = Field(
+        default_factory=FrozenDict, description="nodeid -> error excerpt"
+    )
     ran_tests: int = 0
     runner_broken: bool = False
     timed_out: bool = False
@@ -188,7 +252,7 @@ class Candidate(Record):
     solution: tuple[str, ...]
     needs_network: bool
     failing: tuple[str, ...]
-    errors: dict[str, str] = Field(default_factory=dict)
+    errors: FrozenMap[str, str] = Field(default_factory=FrozenDict)
     tokens: int = Field(default=0, description="LLM tokens spent to find it (0: procedural)")
     created_at: datetime
 
@@ -231,7 +295,7 @@ class Task(Record):
     )
     fail_to_pass: tuple[str, ...]
     pass_to_pass: tuple[str, ...]
-    errors: dict[str, str]
+    errors: FrozenMap[str, str]
     signature: str
     difficulty: float
     difficulty_label: Literal["easy", "medium", "hard"]
@@ -239,7 +303,7 @@ class Task(Record):
     image_id: str
     image_bytes_added: int
     tokens: int = Field(default=0, description="LLM tokens spent on the attempt that found it")
-    hints: dict[str, str] = Field(default_factory=dict, description="level -> hint text")
+    hints: FrozenMap[str, str] = Field(default_factory=FrozenDict, description="level -> hint text")
     created_at: datetime
 
 
@@ -263,7 +327,7 @@ class IssueText(Record):
     seed: int
     title: str
     body: str
-    hints: dict[str, str] = Field(default_factory=dict, description="level -> hint text")
+    hints: FrozenMap[str, str] = Field(default_factory=FrozenDict, description="level -> hint text")
     created_at: datetime
 
     def instruction(self, level: HintLevel = "none") -> str:

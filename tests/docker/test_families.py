@@ -11,7 +11,7 @@ from cligym.api import Workspace
 from cligym.faults.base import FaultContext
 from cligym.faults.registry import families
 from cligym.ids import content_id
-from cligym.records import Candidate
+from cligym.records import Candidate, RejectionReason
 from cligym.testbed.attempt import run_attempt
 from cligym.verify.contract import verify_candidate
 
@@ -66,4 +66,4 @@ def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Wor
     result = verify_candidate(
         gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
     )
-    assert result.ok or result.reason.startswith("duplicate of task"), result.reason
+    assert result.ok or result.rejection is RejectionReason.DUPLICATE, result.reason

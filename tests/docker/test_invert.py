@@ -8,7 +8,7 @@ import pytest
 
 from cligym.api import Workspace
 from cligym.ids import content_id
-from cligym.records import Candidate, FaultCategory, FaultTarget
+from cligym.records import Candidate, FaultCategory, FaultTarget, RejectionReason
 from cligym.testbed.attempt import run_attempt
 from cligym.verify.contract import verify_candidate
 
@@ -48,7 +48,8 @@ def test_search_is_deterministic_and_resumes(sample_gold, workspace: Workspace):
 def test_verify_turns_candidates_into_tasks(sample_gold, workspace: Workspace):
     results = workspace.verify(sample_gold.gold.id, limit=3)
     # the family tests may have verified the same breakage already: then it is a duplicate
-    assert results and all(r.ok or r.reason.startswith("duplicate of task") for r in results), [
+    duplicate = RejectionReason.DUPLICATE
+    assert results and all(r.ok or r.rejection is duplicate for r in results), [
         r.reason for r in results
     ]
     tasks = workspace.list_tasks(sample_gold.gold.id)
@@ -82,7 +83,8 @@ def test_planted_leaks_are_caught(extra, reason, sample_gold, workspace: Workspa
     result = verify_candidate(
         sample_gold.gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
     )
-    assert not result.ok and result.reason.startswith(f"leak: {reason}"), result.reason
+    assert result.rejection is RejectionReason.LEAK, result.reason
+    assert result.reason.startswith(f"leak: {reason}"), result.reason
 
 
 def test_a_wrong_solution_is_rejected(sample_gold, workspace: Workspace):

@@ -6,6 +6,7 @@ import pytest
 
 from cligym.api import Workspace
 from cligym.llm.client import LlmError, LlmSpec
+from cligym.records import RejectionReason
 from cligym.verify.contract import verify_candidate
 from tests.fakellm import FakeLLM, Item, call
 
@@ -71,7 +72,7 @@ def test_llm_session_becomes_a_verified_task(sample_gold, workspace: Workspace, 
     result = verify_candidate(
         gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
     )
-    assert result.ok or result.reason.startswith("duplicate of task"), result.reason
+    assert result.ok or result.rejection is RejectionReason.DUPLICATE, result.reason
     if result.ok:
         task = workspace.catalog.get_task(result.task_id)
         assert task.tokens == 960 and task.hints["specific"].startswith("A shared library that")
@@ -88,13 +89,14 @@ def test_endpoint_failures_are_recorded_and_resumed(sample_gold, workspace, fake
     with pytest.raises(LlmError, match="kept failing"):
         workspace.invert_llm(gold.id, spec, budget=1, seed=7)
     recorded = [a for a in workspace.catalog.list_attempts(gold.id) if a.seed == 7]
-    assert len(recorded) == 1 and recorded[0].reason.startswith("llm error:")
+    assert len(recorded) == 1 and recorded[0].rejection is RejectionReason.LLM_ERROR
 
     fake.script("flaky", [call("run_shell", command="true"), call("finish", category="filesystem",
                 hint="h", repair_commands=["true"])])
     report = workspace.invert_llm(gold.id, spec, budget=1, seed=7)  # the failed one is redone
     (attempt,) = report.attempts
-    assert attempt.id == recorded[0].id and attempt.reason == "agent changed nothing"
+    assert attempt.id == recorded[0].id and attempt.rejection is RejectionReason.AGENT_NO_CHANGE
+    assert attempt.reason == "agent changed nothing"
 
     fake.script("denied", [Item(status=401)])
     with pytest.raises(LlmError, match="rejected the API key"):

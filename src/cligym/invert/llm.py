@@ -25,7 +25,15 @@ from cligym.ids import content_id
 from cligym.invert.search import InvertReport, steps_need_network
 from cligym.llm.client import LlmClient, LlmError, LlmSpec, ToolCall
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Attempt, Candidate, FaultCategory, FaultTarget, GoldEnv, ImpactMap
+from cligym.records import (
+    Attempt,
+    Candidate,
+    FaultCategory,
+    FaultTarget,
+    GoldEnv,
+    ImpactMap,
+    RejectionReason,
+)
 from cligym.resources import render_impact_summary
 from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.protocol import ContainerHandle, Runtime
@@ -196,7 +204,7 @@ def run_llm_search(
         focus = categories[index % len(categories)]
         attempt_id = content_id("llm-attempt", gold.id, spec.model, spec.base_url, seed, index)
         previous = catalog.get_attempt(attempt_id)
-        if previous is not None and not previous.reason.startswith(LLM_ERROR):
+        if previous is not None and previous.rejection is not RejectionReason.LLM_ERROR:
             attempts.append(previous)
             cand = catalog.get_candidate(previous.candidate_id) if previous.candidate_id else None
             if cand is not None:
@@ -243,11 +251,13 @@ def run_llm_attempt(
         with runtime.container(gold.image_tag, stage="invert", user="root", network=False) as box:
             _converse(client, session, box, gold, impact, runtime, settings, focus, avoid,
                       max_steps, max_tokens)
-        candidate, reason = _replay(gold, session, spec, client, settings, runtime)
+        candidate, rejection, reason = _replay(gold, session, spec, client, settings, runtime)
     except LlmError as err:
-        failure, candidate, reason = err, None, f"{LLM_ERROR}{str(err).splitlines()[0]}"
+        failure, candidate = err, None
+        rejection, reason = RejectionReason.LLM_ERROR, f"{LLM_ERROR}{str(err).splitlines()[0]}"
     except CligymError as err:  # a command that never returned, a container that died
-        candidate, reason = None, f"session ended: {str(err).splitlines()[0][:160]}"
+        candidate, rejection = None, RejectionReason.SESSION_ENDED
+        reason = f"session ended: {str(err).splitlines()[0][:160]}"
     now = datetime.now(UTC)
     attempt = Attempt(
         id=attempt_id,
@@ -259,6 +269,7 @@ def run_llm_attempt(
         resources=(f"llm:{focus}",),
         accepted=candidate is not None,
         reason=reason,
+        rejection=rejection,
         failing_count=len(candidate.failing) if candidate else 0,
         candidate_id=candidate.id if candidate else None,
         duration_sec=round(time.monotonic() - started, 3),
@@ -388,20 +399,23 @@ def _replay(
     client: LlmClient,
     settings: Settings,
     runtime: Runtime,
-) -> tuple[Candidate | None, str]:
+) -> tuple[Candidate | None, RejectionReason | None, str]:
+    """The session's candidate (kind None, "ok"), or why there is none."""
     if session.finished is None:
-        return None, session.note or "agent did not finish"
+        return None, RejectionReason.AGENT_UNFINISHED, session.note or "agent did not finish"
     if not session.steps:
-        return None, "agent changed nothing"
+        return None, RejectionReason.AGENT_NO_CHANGE, "agent changed nothing"
     steps = tuple(session.steps)
     timeout = suite_timeout_sec(gold, settings)
     outcome = run_attempt(runtime, gold, steps, timeout_sec=timeout)
     if not outcome.applied:
-        return None, "steps failed on replay: " + last_line(outcome.output_tail)
+        detail = "steps failed on replay: " + last_line(outcome.output_tail)
+        return None, RejectionReason.STEPS_FAILED, detail
     if outcome.timed_out:
-        return None, f"tests did not finish within {timeout} s on replay"
+        detail = f"tests did not finish within {timeout} s on replay"
+        return None, RejectionReason.TESTS_TIMED_OUT, detail
     if not outcome.failing:
-        return None, "no gold-stable test failed on replay"
+        return None, RejectionReason.NO_FAILURE, "no gold-stable test failed on replay"
     repair = tuple(str(r) for r in session.finished["repair_commands"])
     category = FaultCategory(session.finished["category"])
     hint = str(session.finished.get("hint", "")).strip()[:200] or "the environment was changed"
@@ -425,7 +439,7 @@ def _replay(
         tokens=client.prompt_tokens + client.completion_tokens,
         created_at=datetime.now(UTC),
     )
-    return candidate, "ok"
+    return candidate, None, "ok"
 
 
 def _clip(text: str) -> str:

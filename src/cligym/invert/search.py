@@ -23,7 +23,7 @@ from cligym.faults.base import FaultContext, FaultFamily
 from cligym.faults.registry import families
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv
+from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv, RejectionReason
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 
@@ -114,7 +114,7 @@ class SinglePicker:
         return None
 
     def record(self, state: _SearchState, target: FaultTarget, attempt: Attempt) -> None:
-        if not attempt.accepted and attempt.reason == NO_FAILURE:
+        if attempt.rejection is RejectionReason.NO_FAILURE:
             state.inert.add(target.resource)
 
 
@@ -245,16 +245,18 @@ def _attempt(
             timeout_sec=timeout,
             network=network and steps_need_network(steps),
         )
-    reason = "ok"
+    reason, rejection = "ok", None
     if not outcome.applied:
         reason = "steps failed: " + last_line(outcome.output_tail)
+        rejection = RejectionReason.STEPS_FAILED
     elif outcome.timed_out:
         reason = f"tests did not finish within {timeout} s"
+        rejection = RejectionReason.TESTS_TIMED_OUT
     elif not outcome.failing:
-        reason = NO_FAILURE
+        reason, rejection = NO_FAILURE, RejectionReason.NO_FAILURE
     candidate = None
     now = datetime.now(UTC)
-    if reason == "ok":
+    if rejection is None:
         candidate = Candidate(
             id=candidate_id,
             gold_id=gold.id,
@@ -278,6 +280,7 @@ def _attempt(
         resources=tuple(f.resource for f in faults),
         accepted=candidate is not None,
         reason=reason,
+        rejection=rejection,
         failing_count=len(outcome.failing),
         candidate_id=candidate.id if candidate else None,
         duration_sec=round(time.monotonic() - started, 3),

@@ -32,7 +32,7 @@ from cligym.grading.run import SOLUTION_MARKER, run_verifier
 from cligym.grading.verifier import render_tests_dir
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Candidate, GoldEnv, Task, VerifyResult
+from cligym.records import Candidate, GoldEnv, RejectionReason, Task, VerifyResult
 from cligym.runtime.protocol import ContainerHandle, Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.testbed.layout import gold_image_tag
@@ -46,7 +46,11 @@ _DEDUPE_LOCK = threading.Lock()
 
 
 class Rejected(Exception):
-    """A contract clause failed; the message is the recorded reason."""
+    """A contract clause failed: its kind, and the message recorded as the reason."""
+
+    def __init__(self, kind: RejectionReason, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def verify_candidate(
             candidate_id=candidate.id,
             ok=False,
             reason=str(why),
+            rejection=why.kind,
             duration_sec=round(time.monotonic() - started, 2),
         )
     except BaseException:
@@ -113,7 +118,12 @@ def verify_candidate(
             runtime.remove_image(tag)
             task = None
             result = result.model_copy(
-                update={"ok": False, "reason": f"duplicate of task {existing.id}", "task_id": None}
+                update={
+                    "ok": False,
+                    "reason": f"duplicate of task {existing.id}",
+                    "rejection": RejectionReason.DUPLICATE,
+                    "task_id": None,
+                }
             )
         catalog.put_verify_result(result, gold.id, task, key)
     verdict = "verified" if result.ok else f"rejected: {(result.reason + chr(10)).splitlines()[0]}"
@@ -144,7 +154,10 @@ def _check(
                 labels={LABEL_CANDIDATE: candidate.id},
             )
         except CligymError as err:
-            raise Rejected(f"docker build failed: {str(err).splitlines()[0][:200]}") from err
+            raise Rejected(
+                RejectionReason.BUILD_FAILED,
+                f"docker build failed: {str(err).splitlines()[0][:200]}",
+            ) from err
     finally:
         shutil.rmtree(context, ignore_errors=True)
 
@@ -152,11 +165,20 @@ def _check(
     first = run_attempt(runtime, gold, [], image=tag, timeout_sec=timeout, stage="verify")
     second = run_attempt(runtime, gold, [], image=tag, timeout_sec=timeout, stage="verify")
     if first.timed_out or second.timed_out:
-        raise Rejected(f"tests did not finish within {timeout} s in the rebuilt image")
+        raise Rejected(
+            RejectionReason.TESTS_TIMED_OUT,
+            f"tests did not finish within {timeout} s in the rebuilt image",
+        )
     if not first.failing:
-        raise Rejected("no gold-stable test fails in the rebuilt image")
+        raise Rejected(
+            RejectionReason.NO_FAILURE,
+            "no gold-stable test fails in the rebuilt image",
+        )
     if first.failing != second.failing:
-        raise Rejected(f"nondeterministic: {len(first.failing)} vs {len(second.failing)} failing")
+        raise Rejected(
+            RejectionReason.NONDETERMINISTIC,
+            f"nondeterministic: {len(first.failing)} vs {len(second.failing)} failing",
+        )
     fail_to_pass = first.failing
     pass_to_pass = tuple(t for t in gold.stability.stable_passing if t not in set(fail_to_pass))
 
@@ -170,7 +192,10 @@ def _check(
         network=False,
     )
     if not shell.ok or SHELL_MARKER not in shell.output:
-        raise Rejected(f"shell not operable: {last_line(shell.output)}")
+        raise Rejected(
+            RejectionReason.SHELL_NOT_OPERABLE,
+            f"shell not operable: {last_line(shell.output)}",
+        )
 
     # 3. the task's own verifier (the files the export ships) gives reward 1 after the specific
     #    solution and after the universal restore-from-gold: the fix passes its integrity
@@ -186,24 +211,36 @@ def _check(
             break
         time.sleep(pause)
     if fixed.timed_out:
-        raise Rejected(f"specific solution and verifier did not finish: {fixed.reason}")
+        raise Rejected(
+            RejectionReason.SOLUTION_TIMED_OUT,
+            f"specific solution and verifier did not finish: {fixed.reason}",
+        )
     if SOLUTION_MARKER not in fixed.agent_output:
-        raise Rejected("specific solution did not run: " + last_line(fixed.agent_output))
+        raise Rejected(
+            RejectionReason.SOLUTION_DID_NOT_RUN,
+            "specific solution did not run: " + last_line(fixed.agent_output),
+        )
     if fixed.reward != 1:
-        raise Rejected(f"specific solution scores 0 in the task's verifier: {fixed.reason}")
+        raise Rejected(
+            RejectionReason.SOLUTION_FAILS,
+            f"specific solution scores 0 in the task's verifier: {fixed.reason}",
+        )
 
     # 4. leak audit, then the universal restore from gold
     diff, stats, plan = _diff_and_plan(gold, candidate, runtime)
     created = _epoch(runtime.image_created(gold.image_tag))
     leaks = audit_leaks(diff, stats, created, FAULT_ARTIFACT_DIRS)
     if leaks:
-        raise Rejected(f"leak: {leaks[0].reason}: {leaks[0].path}")
+        raise Rejected(RejectionReason.LEAK, f"leak: {leaks[0].reason}: {leaks[0].path}")
     restored = run_verifier(
         runtime, tag, tests, agent_steps=(plan.script(),), timeout_sec=timeout,
         archives=plan.archives,
     )
     if restored.reward != 1:
-        raise Rejected(f"restore-from-gold scores 0 in the task's verifier: {restored.reason}")
+        raise Rejected(
+            RejectionReason.RESTORE_FAILS,
+            f"restore-from-gold scores 0 in the task's verifier: {restored.reason}",
+        )
 
     # 5. dedupe
     signature = error_signature(first.errors)
@@ -268,7 +305,10 @@ def _diff_and_plan(
         for step in candidate.steps:
             result = runtime.exec(box, ["bash", "-c", step], timeout_sec=600)
             if not result.ok:
-                raise Rejected(f"steps do not apply on the gold image: {last_line(result.output)}")
+                raise Rejected(
+                    RejectionReason.STEPS_FAILED,
+                    f"steps do not apply on the gold image: {last_line(result.output)}",
+                )
         entries = [(d.kind, d.path) for d in runtime.diff(box, helper_image=gold.base_image)]
         paths = [p for k, p in entries if k in ("A", "C")]
         stats = parse_stat_lines(_stat(runtime, box, paths, "%n|%F|%Y|%s"))

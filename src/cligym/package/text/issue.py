@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from cligym.package.text.leakcheck import Secrets, find_leaks, redact
@@ -105,7 +105,7 @@ def render_issue(
     )
 
 
-def pick_excerpts(errors: dict[str, str], secrets: Secrets, rng: random.Random) -> list[str]:
+def pick_excerpts(errors: Mapping[str, str], secrets: Secrets, rng: random.Random) -> list[str]:
     """Up to MAX_EXCERPTS excerpts with distinct last lines (different symptoms), redacted."""
     by_symptom: dict[str, str] = {}
     for nodeid in sorted(errors):

@@ -261,8 +261,8 @@ def invert(
         reporter.close()
     reasons: dict[str, int] = {}
     for attempt in report.attempts:
-        if not attempt.accepted:
-            reasons[attempt.reason.split(":")[0]] = reasons.get(attempt.reason.split(":")[0], 0) + 1
+        if attempt.rejection is not None:
+            reasons[attempt.rejection] = reasons.get(attempt.rejection, 0) + 1
     out.print(
         f"{len(report.candidates)} candidates from {len(report.attempts)} attempts "
         f"(yield {report.yield_ratio:.0%}); rejected: "
