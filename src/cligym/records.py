@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -257,6 +257,71 @@ class Candidate(Record):
     created_at: datetime
 
 
+class RejectionReason(StrEnum):
+    """Why an attempt (search) or a candidate (verification) was not kept.
+
+    Code and reports count and branch on this kind; the record's `reason` text keeps the
+    detail for people (the failing line, the leaked path, the duplicate's id).
+    """
+
+    STEPS_FAILED = "steps-failed"  # the fault's steps (or the agent's, replayed) did not apply
+    TESTS_TIMED_OUT = "tests-timed-out"
+    NO_FAILURE = "no-failure"  # no gold-stable test failed
+    AGENT_UNFINISHED = "agent-unfinished"  # out of steps or tokens before `finish`
+    AGENT_NO_CHANGE = "agent-no-change"
+    LLM_ERROR = "llm-error"  # the endpoint failed: redone on resume
+    SESSION_ENDED = "session-ended"  # a command never returned, a container died
+    BUILD_FAILED = "build-failed"
+    NONDETERMINISTIC = "nondeterministic"
+    SHELL_NOT_OPERABLE = "shell-not-operable"
+    SOLUTION_TIMED_OUT = "solution-timed-out"
+    SOLUTION_DID_NOT_RUN = "solution-did-not-run"
+    SOLUTION_FAILS = "solution-fails"
+    LEAK = "leak"
+    RESTORE_FAILS = "restore-fails"
+    DUPLICATE = "duplicate"
+    UNKNOWN = "unknown"  # a stored reason text from before kinds were recorded, unrecognised
+
+
+# The reason texts records carried before the kind was stored: read once, when such a record
+# is loaded, never to make a decision on a new one.
+_LEGACY_REASON_PREFIXES: tuple[tuple[str, RejectionReason], ...] = (
+    ("steps failed", RejectionReason.STEPS_FAILED),
+    ("steps do not apply", RejectionReason.STEPS_FAILED),
+    ("tests did not finish", RejectionReason.TESTS_TIMED_OUT),
+    ("no gold-stable test fail", RejectionReason.NO_FAILURE),
+    ("agent did not finish", RejectionReason.AGENT_UNFINISHED),
+    ("token budget of", RejectionReason.AGENT_UNFINISHED),
+    ("agent changed nothing", RejectionReason.AGENT_NO_CHANGE),
+    ("llm error", RejectionReason.LLM_ERROR),
+    ("session ended", RejectionReason.SESSION_ENDED),
+    ("docker build failed", RejectionReason.BUILD_FAILED),
+    ("nondeterministic", RejectionReason.NONDETERMINISTIC),
+    ("shell not operable", RejectionReason.SHELL_NOT_OPERABLE),
+    ("specific solution and verifier did not finish", RejectionReason.SOLUTION_TIMED_OUT),
+    ("specific solution did not run", RejectionReason.SOLUTION_DID_NOT_RUN),
+    ("specific solution scores 0", RejectionReason.SOLUTION_FAILS),
+    ("leak", RejectionReason.LEAK),
+    ("restore-from-gold scores 0", RejectionReason.RESTORE_FAILS),
+    ("duplicate of task", RejectionReason.DUPLICATE),
+)
+
+
+def legacy_rejection(reason: str) -> RejectionReason:
+    """The kind of a reason text stored before kinds were (for loading old catalog rows)."""
+    for prefix, kind in _LEGACY_REASON_PREFIXES:
+        if reason.startswith(prefix):
+            return kind
+    return RejectionReason.UNKNOWN
+
+
+def _with_legacy_rejection(data: Any, kept_field: str) -> Any:
+    """A stored record without `rejection`: derive it from its text, once, at load."""
+    if isinstance(data, dict) and "rejection" not in data and data.get(kept_field) is False:
+        return {**data, "rejection": legacy_rejection(str(data.get("reason", "")))}
+    return data
+
+
 class Attempt(Record):
     """One try of the search, accepted or not, with the reason (yield is measured on these)."""
 
@@ -268,13 +333,19 @@ class Attempt(Record):
     families: tuple[str, ...]
     resources: tuple[str, ...]
     accepted: bool
-    reason: str
+    reason: str = Field(description="for people: what happened, with the detail")
+    rejection: RejectionReason | None = Field(default=None, description="None when accepted")
     failing_count: int
     candidate_id: str | None = None
     duration_sec: float
     prompt_tokens: int = 0
     completion_tokens: int = 0
     created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return _with_legacy_rejection(data, "accepted")
 
 
 class Task(Record):
@@ -310,9 +381,15 @@ class Task(Record):
 class VerifyResult(Record):
     candidate_id: str
     ok: bool
-    reason: str
+    reason: str = Field(description="for people: what happened, with the detail")
+    rejection: RejectionReason | None = Field(default=None, description="None when verified")
     task_id: str | None = None
     duration_sec: float = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return _with_legacy_rejection(data, "ok")
 
 
 HintLevel = Literal["none", "category", "specific"]
