@@ -36,7 +36,15 @@ from cligym.package.export.writer import (
 )
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Candidate, GoldEnv, HintLevel, ImpactMap, Task, VerifyResult
+from cligym.records import (
+    Candidate,
+    GoldEnv,
+    HintLevel,
+    ImpactMap,
+    ResourceKind,
+    Task,
+    VerifyResult,
+)
 from cligym.report.page import collect, render_report
 from cligym.rollout.filters import FilterConfig, FilterSummary, judge_trajectory, summarize
 from cligym.rollout.run import RolloutReport, RolloutSpec, run_rollouts
@@ -143,9 +151,8 @@ class Workspace:
         impact = run_probe(gold, self.settings, self.runtime, self.catalog, reporter)
         releases = {}
         for key in impact.resources:
-            if key.startswith("dist:"):
-                dist = key[5:]
-                releases[dist] = installable_releases(dist, gold.python_version)
+            if key.kind is ResourceKind.DIST:
+                releases[key.name] = installable_releases(key.name, gold.python_version)
         return FaultContext(gold, impact, releases)
 
     def invert(

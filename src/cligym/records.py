@@ -6,11 +6,20 @@ Ids are content hashes (see `cligym.ids`); nothing important lives in a dict wit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    model_validator,
+)
+from pydantic_core import CoreSchema, core_schema
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -66,6 +75,59 @@ class FrozenDict(dict[K, V]):
 # a plain JSON object on disk. Defaults are `default_factory=FrozenDict` (defaults are not
 # validated).
 FrozenMap = Annotated[Mapping[K, V], AfterValidator(FrozenDict)]
+
+
+class ResourceKind(StrEnum):
+    MODULE = "module"  # an imported module (name)
+    DIST = "dist"  # an installed distribution (name)
+    FILE = "file"  # a file read (absolute path)
+    DIR = "dir"  # a directory (absolute path)
+    EXE = "exe"  # an executable run by absolute path
+    PATH = "path"  # a command looked up on PATH (name)
+    LIB = "lib"  # a shared library loaded (real path)
+    DLOPEN = "dlopen"  # a library loaded by bare name
+    ENV = "env"  # an environment variable read (name)
+    LLM = "llm"  # what an LLM-made fault says it targets (free text)
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    """What a test was seen to use: a kind and a name. Records and the catalog write it as
+    `kind:name` (pydantic validates that text into a key and serialises a key back to it).
+
+    No kind is a prefix of another, so keys sort as their texts do."""
+
+    kind: ResourceKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> ResourceKey:
+        """`kind:name` back to a key; ValueError when the kind is unknown or the name empty."""
+        kind, sep, name = text.partition(":")
+        if not sep or not name:
+            raise ValueError(f"not a resource key: {text!r}")
+        return cls(ResourceKind(kind), name)
+
+    @classmethod
+    def _coerce(cls, value: object) -> ResourceKey:
+        if isinstance(value, ResourceKey):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        raise ValueError(f"not a resource key: {value!r}")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: object, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._coerce,
+            json_schema_input_schema=core_schema.str_schema(),
+            serialization=core_schema.to_string_ser_schema(when_used="always"),
+        )
 
 
 class Record(BaseModel):
@@ -177,10 +239,12 @@ class ImpactMap(Record):
 
     gold_id: str
     tests: tuple[str, ...]
-    resources: FrozenMap[str, tuple[int, ...]] = Field(
+    resources: FrozenMap[ResourceKey, tuple[int, ...]] = Field(
         description="resource key (kind:name) -> indices into `tests`"
     )
-    global_resources: tuple[str, ...] = Field(description="touched outside tests: affect all")
+    global_resources: tuple[ResourceKey, ...] = Field(
+        description="touched outside tests: affect all"
+    )
     module_files: FrozenMap[str, str] = Field(default_factory=FrozenDict)
     extension_libs: FrozenMap[str, tuple[str, ...]] = Field(default_factory=FrozenDict)
     lib_names: FrozenMap[str, str] = Field(
@@ -200,8 +264,10 @@ class ImpactMap(Record):
         default_factory=FrozenDict, description="path -> Debian package"
     )
 
-    def tests_using(self, resource: str) -> tuple[str, ...]:
-        return tuple(self.tests[i] for i in self.resources.get(resource, ()))
+    def tests_using(self, resource: ResourceKey | str) -> tuple[str, ...]:
+        """The tests that use `resource` (a key, or its `kind:name` text)."""
+        key = resource if isinstance(resource, ResourceKey) else ResourceKey.parse(resource)
+        return tuple(self.tests[i] for i in self.resources.get(key, ()))
 
 
 class FaultCategory(StrEnum):
@@ -217,7 +283,7 @@ class FaultTarget(Record):
     """One family applied to one resource, with the tests the impact map predicts will fail."""
 
     family: str
-    resource: str
+    resource: ResourceKey
     params: tuple[tuple[str, str], ...] = ()
     predicted_tests: tuple[str, ...] = ()
 
@@ -331,7 +397,7 @@ class Attempt(Record):
     seed: int
     index: int
     families: tuple[str, ...]
-    resources: tuple[str, ...]
+    resources: tuple[ResourceKey, ...]
     accepted: bool
     reason: str = Field(description="for people: what happened, with the detail")
     rejection: RejectionReason | None = Field(default=None, description="None when accepted")

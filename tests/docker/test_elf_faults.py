@@ -9,15 +9,17 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from cligym.faults.registry import family
-from cligym.records import FaultTarget
+from cligym.faults.sharedlibs import ElfParams, ElfPart
+from cligym.records import ResourceKey, ResourceKind
 
 pytestmark = pytest.mark.docker
 LIB = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"
 
 
-def _corrupted(runtime, image: str, part: str) -> bytes:
+def _corrupted(runtime, image: str, part: ElfPart) -> bytes:
     fam = family("elf-header-corrupt")
-    target = FaultTarget(family=fam.name, resource=f"lib:{LIB}", params=(("part", part),))
+    params = ElfParams(part=part, soname="libsqlite3.so.0", owner="libsqlite3-0")
+    target = fam.target(ResourceKey(ResourceKind.LIB, LIB), (), params)
     with runtime.container(image, stage="test", user="root", network=False) as box:
         for step in fam.steps(target):
             assert runtime.exec(box, ["bash", "-c", step], timeout_sec=60).ok

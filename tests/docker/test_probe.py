@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cligym.api import Workspace
+from cligym.records import ResourceKey, ResourceKind
 
 pytestmark = pytest.mark.docker
 
@@ -14,11 +15,11 @@ def impact(sample_gold, workspace: Workspace):
     return workspace.probe(sample_gold.gold.id)
 
 
-def _lib(impact, soname_prefix: str) -> str:
+def _lib(impact, soname_prefix: str) -> ResourceKey:
     return next(
         k
         for k in impact.resources
-        if k.startswith("lib:") and impact.lib_names.get(k[4:], "").startswith(soname_prefix)
+        if k.kind is ResourceKind.LIB and impact.lib_names.get(k.name, "").startswith(soname_prefix)
     )
 
 

@@ -1,4 +1,5 @@
 from cligym.probe.impact import extension_owners, parse_probe_payload
+from cligym.records import ResourceKey, ResourceKind
 from cligym.resources import render_impact_summary
 
 SQLITE_SO = "/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so"
@@ -64,16 +65,16 @@ def test_parse_attributes_libs_modules_files_env_commands():
     assert impact.tests_using("path:tar") == ("tests/test_cfg.py::test_load",)
     assert impact.tests_using("exe:/usr/bin/tar") == ("tests/test_cfg.py::test_load",)
     assert impact.tests_using("file:/app/stash.yaml") == ("tests/test_cfg.py::test_load",)
-    assert "file:/tmp/pytest-of-x/f" not in impact.resources
+    assert ResourceKey.parse("file:/tmp/pytest-of-x/f") not in impact.resources
     # yaml.cyaml ran -> parent package yaml -> extension yaml._yaml -> libyaml, dist PyYAML
     assert impact.tests_using("lib:/usr/lib/x86_64-linux-gnu/libyaml-0.so.2.0.9") == (
         "tests/test_cfg.py::test_load",
     )
     assert impact.tests_using("dist:PyYAML") == ("tests/test_cfg.py::test_load",)
     # pytest internals are noise; flaky (non-stable) tests are not in the map
-    assert not any(k.startswith("module:_pytest") for k in impact.resources)
+    assert not any(str(k).startswith("module:_pytest") for k in impact.resources)
     assert "tests/test_cfg.py::test_flaky" not in impact.tests
-    assert "env:PYTEST_ADDOPTS" in impact.global_resources
+    assert ResourceKey(ResourceKind.ENV, "PYTEST_ADDOPTS") in impact.global_resources
     assert impact.lib_names["/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"] == "libsqlite3.so.0"
     assert impact.interpreter_libs == ("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",)
 

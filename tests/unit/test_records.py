@@ -10,15 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from cligym.faults.registry import families
 from cligym.records import (
     AttemptOutcome,
     Candidate,
     FaultCategory,
+    FaultTarget,
     ImpactMap,
     IssueText,
+    ResourceKey,
+    ResourceKind,
     StabilityReport,
     Task,
 )
@@ -139,3 +142,25 @@ def test_frozen_records_pickle_copy_and_compare_like_plain_ones():
     assert type(task.model_dump()["errors"]) is dict
     changed = task.model_copy(update={"hints": {"category": "c"}})
     assert changed.hints == {"category": "c"}  # model_copy(update=...) is how records change
+
+
+def test_resource_keys_are_typed_in_memory_and_kind_name_text_on_disk():
+    impact = _records()["impact"]
+    assert isinstance(impact, ImpactMap)
+    key = ResourceKey(ResourceKind.LIB, "/usr/lib/x86_64-linux-gnu/libssl.so.3")
+    assert key in impact.resources and all(isinstance(k, ResourceKey) for k in impact.resources)
+    assert str(key) in json.loads(impact.model_dump_json())["resources"]
+    assert str(key) in impact.model_dump()["resources"]  # python mode: text too, as before
+    assert impact.tests_using(key) == impact.tests_using(str(key)) != ()
+    assert ResourceKey.parse(str(key)) == key
+    target = FaultTarget(family="x", resource="lib:/a:b")  # a name may hold colons
+    assert target.resource == ResourceKey(ResourceKind.LIB, "/a:b")
+    assert json.loads(target.model_dump_json())["resource"] == "lib:/a:b"
+
+
+@pytest.mark.parametrize("text", ["x", "lib:", "nosuchkind:x"])
+def test_malformed_resource_keys_are_refused(text):
+    with pytest.raises(ValueError):
+        ResourceKey.parse(text)
+    with pytest.raises(ValidationError):
+        FaultTarget(family="x", resource=text)

@@ -238,7 +238,7 @@ def test_single_picker_defers_resources_that_broke_nothing():
 
     def attempt(accepted: bool, reason: str) -> Attempt:
         return Attempt(
-            id="a", gold_id="g", run_id="r", seed=0, index=0, families=("f",), resources=("x",),
+            id="a", gold_id="g", run_id="r", seed=0, index=0, families=("f",), resources=("env:X",),
             accepted=accepted, reason=reason, failing_count=0, duration_sec=0.1,
             created_at=datetime.now(UTC),
         )
@@ -270,7 +270,8 @@ def test_compositions_only_of_faults_that_each_fail_tests_of_their_own():
     from cligym.invert.search import every_part_shows
 
     def single(family: str, category: FaultCategory, failing: tuple[str, ...]) -> Candidate:
-        return _candidate((FaultTarget(family=family, resource=family),), failing, (category,))
+        fault = FaultTarget(family=family, resource=f"env:{family}")
+        return _candidate((fault,), failing, (category,))
 
     everything = single("tmp-not-writable", FaultCategory.FILESYSTEM, ("t1", "t2", "t3"))
     json_only = single("stale-bytecode", FaultCategory.INTERPRETER, ("t1",))

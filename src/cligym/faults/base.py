@@ -20,7 +20,7 @@ from typing import ClassVar, Self
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
-from cligym.records import FaultCategory, FaultTarget, GoldEnv, ImpactMap
+from cligym.records import FaultCategory, FaultTarget, GoldEnv, ImpactMap, ResourceKey, ResourceKind
 
 REGISTRY: dict[str, type[FaultFamily]] = {}
 
@@ -83,17 +83,17 @@ class FaultContext:
     def stable(self) -> tuple[str, ...]:
         return self.gold.stability.stable_passing
 
-    def users(self, resource: str) -> tuple[str, ...]:
+    def users(self, resource: ResourceKey) -> tuple[str, ...]:
         return self.impact.tests_using(resource)
 
-    def resources(self, kind: str) -> list[str]:
-        return sorted(k for k in self.impact.resources if k.startswith(kind + ":"))
+    def resources(self, kind: ResourceKind) -> list[ResourceKey]:
+        return sorted(k for k in self.impact.resources if k.kind is kind)
 
-    def modules(self) -> list[tuple[str, str, str]]:
+    def modules(self) -> list[tuple[ResourceKey, str, str]]:
         """(resource key, module name, file) of every module some test ran or imported."""
         return [
-            (key, key[7:], self.impact.module_files.get(key[7:], ""))
-            for key in self.resources("module")
+            (key, key.name, self.impact.module_files.get(key.name, ""))
+            for key in self.resources(ResourceKind.MODULE)
         ]
 
     def lib_resources(self) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -101,8 +101,8 @@ class FaultContext:
         the libraries the package manager and the shell need."""
         out = []
         system = set(self.impact.system_libs)
-        for key in self.resources("lib"):
-            real = key[4:]
+        for key in self.resources(ResourceKind.LIB):
+            real = key.name
             if real in system:
                 continue  # apt/dpkg/the shell need it: the breakage could not be repaired
             if "/site-packages/" in real or "/lib-dynload/" in real:
@@ -154,7 +154,7 @@ class FaultFamily(ABC):
         return self.description
 
     def target(
-        self, resource: str, predicted: Sequence[str], params: FaultParams | None = None
+        self, resource: ResourceKey, predicted: Sequence[str], params: FaultParams | None = None
     ) -> FaultTarget:
         params = NoParams() if params is None else params
         if type(params) is not self.params_type:

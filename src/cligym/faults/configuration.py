@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cligym.faults.base import FaultContext, FaultFamily, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
-from cligym.records import FaultCategory, FaultTarget
+from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 OPENSSL_CNF = "/usr/lib/ssl/openssl.cnf"
@@ -18,7 +18,7 @@ class CaBundleRemoved(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         users = ctx.lib_users("libssl")
-        return [self.target(f"file:{CA_BUNDLE}", users)] if users else []
+        return [self.target(ResourceKey(ResourceKind.FILE, CA_BUNDLE), users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
         return [keep_dir_mtime(CA_BUNDLE, f"rm -f {CA_BUNDLE}")]
@@ -35,7 +35,7 @@ class OpensslProvidersBroken(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         users = ctx.lib_users("libssl", "libcrypto")
-        return [self.target(f"file:{OPENSSL_CNF}", users)] if users else []
+        return [self.target(ResourceKey(ResourceKind.FILE, OPENSSL_CNF), users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
         # Listing only the `base` provider means the default one is no longer loaded.
@@ -62,14 +62,14 @@ class TimezoneDataRemoved(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
-        for key in ctx.resources("file"):
-            path = key[5:]
+        for key in ctx.resources(ResourceKind.FILE):
+            path = key.name
             if path.startswith("/usr/share/zoneinfo/") and path.count("/") >= 5:
                 out.append(self.target(key, ctx.subset(ctx.users(key))))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.resource[5:]
+        path = target.resource.name
         return [keep_dir_mtime(path, f"rm -f {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
@@ -83,13 +83,17 @@ class LocaltimeBroken(FaultFamily):
     description = "the system time zone setting points to a zone file that does not exist"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        users = ctx.users("env:TZ") or ctx.subset(
+        users = ctx.users(ResourceKey(ResourceKind.ENV, "TZ")) or ctx.subset(
             u
-            for k in ctx.resources("file")
-            if k.startswith("file:/etc/localtime")
+            for k in ctx.resources(ResourceKind.FILE)
+            if k.name.startswith("/etc/localtime")
             for u in ctx.users(k)
         )
-        return [self.target("file:/etc/localtime", ctx.subset(users))] if users else []
+        return (
+            [self.target(ResourceKey(ResourceKind.FILE, "/etc/localtime"), ctx.subset(users))]
+            if users
+            else []
+        )
 
     def steps(self, target: FaultTarget) -> list[str]:
         return ["ln -sfn /usr/share/zoneinfo/Etc/Unknown /etc/localtime"]

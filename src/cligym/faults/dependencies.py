@@ -7,7 +7,7 @@ import os
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import PIP, backdated, keep_dir_mtime, q, reinstall_dist
 from cligym.faults.targets import TOOLING, site_packages, third_party, top_level_modules
-from cligym.records import FaultCategory, FaultTarget
+from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
 
 class Installed(FaultParams):
@@ -45,16 +45,20 @@ class DistRemoved(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"dist:{d}", users, Installed(version=v, site=site_packages(ctx)))
+            self.target(
+                ResourceKey(ResourceKind.DIST, d),
+                users,
+                Installed(version=v, site=site_packages(ctx)),
+            )
             for d, v, users in third_party(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        dist = target.resource[5:]
+        dist = target.resource.name
         return [backdated(f"{PIP} uninstall -y -q {q(dist)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource[5:], Installed.of(target).version)]
+        return [reinstall_dist(target.resource.name, Installed.of(target).version)]
 
 
 @register
@@ -70,18 +74,22 @@ class DistMetadataBroken(FaultFamily):
         # (version lookups, entry points), whichever distribution they asked about.
         readers = ctx.subset(
             u
-            for key in ctx.resources("module")
-            if key.startswith("module:importlib.metadata")
+            for key in ctx.resources(ResourceKind.MODULE)
+            if key.name.startswith("importlib.metadata")
             for u in ctx.users(key)
         )
         out = []
         project = ctx.gold.source.name
         for dist, version in ctx.impact.dist_versions.items():
-            if not readers or dist.lower() in TOOLING or not ctx.users(f"dist:{dist}"):
+            if (
+                not readers
+                or dist.lower() in TOOLING
+                or not ctx.users(ResourceKey(ResourceKind.DIST, dist))
+            ):
                 continue
             out.append(
                 self.target(
-                    f"dist:{dist}",
+                    ResourceKey(ResourceKind.DIST, dist),
                     readers,
                     MetadataParams(
                         version=version, site=site_packages(ctx), project=dist == project
@@ -93,7 +101,7 @@ class DistMetadataBroken(FaultFamily):
     def _find_dist_info(self, target: FaultTarget) -> str:
         """Shell that sets $d to the dist-info directory (named after the normalised name)."""
         params = MetadataParams.of(target)
-        dist = target.resource[5:].replace("-", "_")
+        dist = target.resource.name.replace("-", "_")
         pattern = f"/{dist}-{params.version}.dist-info$"
         return (
             f"d=$(ls -d {q(params.site)}/*.dist-info 2>/dev/null | "
@@ -113,7 +121,7 @@ class DistMetadataBroken(FaultFamily):
         remove = f'{self._find_dist_info(target)} && rm -rf "$d"'
         if params.project:
             return [f"{remove} && cd /app && {PIP} install -q --no-cache-dir --no-deps -e ."]
-        return [f"{remove} && {reinstall_dist(target.resource[5:], params.version)}"]
+        return [f"{remove} && {reinstall_dist(target.resource.name, params.version)}"]
 
 
 @register
@@ -130,7 +138,7 @@ class ModuleShadowedInStdlib(FaultFamily):
             for module in top_level_modules(ctx, dist)[:1]:
                 out.append(
                     self.target(
-                        f"dist:{dist}",
+                        ResourceKey(ResourceKind.DIST, dist),
                         users,
                         ModuleShadowParams(
                             module=module, path=os.path.join(stdlib, f"{module}.py")
@@ -160,7 +168,13 @@ class PthModuleBlocked(FaultFamily):
         site = site_packages(ctx)
         for dist, _, users in third_party(ctx):
             for module in top_level_modules(ctx, dist)[:1]:
-                out.append(self.target(f"dist:{dist}", users, PthParams(module=module, site=site)))
+                out.append(
+                    self.target(
+                        ResourceKey(ResourceKind.DIST, dist),
+                        users,
+                        PthParams(module=module, site=site),
+                    )
+                )
         for key, module, path in ctx.modules():
             if (
                 path.endswith(".so")
@@ -196,7 +210,7 @@ class DistDowngraded(FaultFamily):
             if old:
                 out.append(
                     self.target(
-                        f"dist:{dist}",
+                        ResourceKey(ResourceKind.DIST, dist),
                         users,
                         DowngradeParams(version=version, old=old, site=site_packages(ctx)),
                     )
@@ -204,8 +218,8 @@ class DistDowngraded(FaultFamily):
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        spec = f"{target.resource[5:]}=={DowngradeParams.of(target).old}"
+        spec = f"{target.resource.name}=={DowngradeParams.of(target).old}"
         return [backdated(f"{PIP} install -q --no-cache-dir --no-deps {q(spec)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource[5:], DowngradeParams.of(target).version)]
+        return [reinstall_dist(target.resource.name, DowngradeParams.of(target).version)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, q
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
-from cligym.records import FaultCategory, FaultTarget
+from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 from cligym.testbed.layout import TEST_USER
 
 PROFILE_D = "/etc/profile.d"
@@ -86,12 +86,12 @@ class CommandShadowedOnPath(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"path:{name}", users, ShadowedCommand(real=path))
+            self.target(ResourceKey(ResourceKind.PATH, name), users, ShadowedCommand(real=path))
             for name, path, users in commands(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        name = target.resource[5:]
+        name = target.resource.name
         shim = f"{USER_BIN}/{name}"
         lines = ["#!/bin/sh", f"echo \"{name}: invalid option -- '$1'\" >&2", "exit 64"]
         body = " ".join(q(line) for line in lines)
@@ -101,7 +101,7 @@ class CommandShadowedOnPath(FaultFamily):
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -f {q(USER_BIN)}/{q(target.resource[5:])}"]
+        return [f"rm -f {q(USER_BIN)}/{q(target.resource.name)}"]
 
 
 @register
@@ -113,7 +113,7 @@ class PathTruncated(FaultFamily):
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         cmds = commands(ctx)
         users = ctx.subset(u for _, _, us in cmds for u in us)
-        return [self.target("env:PATH", users)] if users else []
+        return [self.target(ResourceKey(ResourceKind.ENV, "PATH"), users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
         return [profile_script("zz-local-path.sh", ['export PATH="/opt/venv/bin:/usr/local/bin"'])]
@@ -131,17 +131,17 @@ class ProfileEnvPoisoned(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"env:{var}", users, PoisonedVariable(value=value))
+            self.target(ResourceKey(ResourceKind.ENV, var), users, PoisonedVariable(value=value))
             for var, value, users in env_targets(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        var = target.resource[4:]
+        var = target.resource.name
         value = PoisonedVariable.of(target).value
         return [profile_script(f"zz-{var.lower()}.sh", [f"export {var}={value}"])]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -f {PROFILE_D}/zz-{target.resource[4:].lower()}.sh"]
+        return [f"rm -f {PROFILE_D}/zz-{target.resource.name.lower()}.sh"]
 
 
 @register
@@ -155,7 +155,11 @@ class PythonpathShadow(FaultFamily):
         out = []
         for dist, _, users in third_party(ctx):
             for module in top_level_modules(ctx, dist)[:1]:
-                out.append(self.target(f"dist:{dist}", users, ShadowedModule(module=module)))
+                out.append(
+                    self.target(
+                        ResourceKey(ResourceKind.DIST, dist), users, ShadowedModule(module=module)
+                    )
+                )
         for key, module, path in ctx.modules():
             stdlib = ctx.impact.paths.get("stdlib", "/usr/lib/python3")
             users = ctx.users(key)
@@ -198,7 +202,7 @@ class LdLibraryPathShadow(FaultFamily):
             impostor = next((r for r, _, _ in libs if r != real), "")
             if impostor:
                 params = ImpostorLibrary(soname=soname, impostor=impostor)
-                out.append(self.target(f"lib:{real}", users, params))
+                out.append(self.target(ResourceKey(ResourceKind.LIB, real), users, params))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:

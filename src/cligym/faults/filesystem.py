@@ -13,7 +13,7 @@ from cligym.faults.targets import (
     third_party,
     top_level_modules,
 )
-from cligym.records import FaultCategory, FaultTarget
+from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 from cligym.testbed.layout import APP_DIR, TEST_USER
 
 
@@ -24,13 +24,16 @@ class FileUnreadable(FaultFamily):
     description = "a file the program reads is not readable by ordinary users"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(f"file:{path}", users) for path, users in data_files(ctx)]
+        return [
+            self.target(ResourceKey(ResourceKind.FILE, path), users)
+            for path, users in data_files(ctx)
+        ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [f"chmod 0600 {q(target.resource[5:])}"]
+        return [f"chmod 0600 {q(target.resource.name)}"]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"chmod 0644 {q(target.resource[5:])}"]
+        return [f"chmod 0644 {q(target.resource.name)}"]
 
 
 @register
@@ -51,13 +54,15 @@ class ParentDirLocked(FaultFamily):
             for module in top_level_modules(ctx, dist)[:1]:
                 if ctx.impact.module_files.get(module, "").endswith("__init__.py"):
                     out[f"{site}/{module}"] = users
-        return [self.target(f"dir:{d}", users) for d, users in sorted(out.items())]
+        return [
+            self.target(ResourceKey(ResourceKind.DIR, d), users) for d, users in sorted(out.items())
+        ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [f"chmod 0700 {q(target.resource[4:])}"]
+        return [f"chmod 0700 {q(target.resource.name)}"]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"chmod 0755 {q(target.resource[4:])}"]
+        return [f"chmod 0755 {q(target.resource.name)}"]
 
 
 @register
@@ -67,17 +72,20 @@ class ExecBitRemoved(FaultFamily):
     description = "a program the project runs lost its execute permission"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        out = [self.target(f"exe:{path}", users) for _, path, users in commands(ctx)]
-        for key in ctx.resources("exe"):
-            if key.startswith("exe:/opt/venv/bin/"):
+        out = [
+            self.target(ResourceKey(ResourceKind.EXE, path), users)
+            for _, path, users in commands(ctx)
+        ]
+        for key in ctx.resources(ResourceKind.EXE):
+            if key.name.startswith("/opt/venv/bin/"):
                 out.append(self.target(key, ctx.subset(ctx.users(key))))
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [f"chmod 0644 {q(target.resource[4:])}"]
+        return [f"chmod 0644 {q(target.resource.name)}"]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"chmod 0755 {q(target.resource[4:])}"]
+        return [f"chmod 0755 {q(target.resource.name)}"]
 
 
 @register
@@ -87,7 +95,7 @@ class TmpNotWritable(FaultFamily):
     description = "the temporary directory is not writable by ordinary users"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target("dir:/tmp", ctx.stable)]
+        return [self.target(ResourceKey(ResourceKind.DIR, "/tmp"), ctx.stable)]
 
     def steps(self, target: FaultTarget) -> list[str]:
         return ["chmod 0755 /tmp"]
@@ -103,8 +111,14 @@ class HomeNotOwned(FaultFamily):
     description = "the user's home directory belongs to someone else"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        users = ctx.users("env:HOME") or ctx.users("env:XDG_DATA_HOME")
-        return [self.target(f"dir:/home/{TEST_USER}", ctx.subset(users))] if users else []
+        users = ctx.users(ResourceKey(ResourceKind.ENV, "HOME")) or ctx.users(
+            ResourceKey(ResourceKind.ENV, "XDG_DATA_HOME")
+        )
+        return (
+            [self.target(ResourceKey(ResourceKind.DIR, f"/home/{TEST_USER}"), ctx.subset(users))]
+            if users
+            else []
+        )
 
     def steps(self, target: FaultTarget) -> list[str]:
         return [f"chown root:root /home/{TEST_USER} && chmod 0755 /home/{TEST_USER}"]
@@ -120,9 +134,15 @@ class VenvInterpreterLinkBroken(FaultFamily):
     description = "the virtualenv's python symlink points to an interpreter that is not there"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        scripts = [k for k in ctx.resources("exe") if k.startswith("exe:/opt/venv/bin/")]
+        scripts = [
+            k for k in ctx.resources(ResourceKind.EXE) if k.name.startswith("/opt/venv/bin/")
+        ]
         users = ctx.subset(u for k in scripts for u in ctx.users(k))
-        return [self.target("file:/opt/venv/bin/python3", users)] if users else []
+        return (
+            [self.target(ResourceKey(ResourceKind.FILE, "/opt/venv/bin/python3"), users)]
+            if users
+            else []
+        )
 
     def steps(self, target: FaultTarget) -> list[str]:
         # scripts' shebangs use /opt/venv/bin/python -> python3 -> /usr/bin/python3.X
@@ -141,11 +161,15 @@ class AppReadOnly(FaultFamily):
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         users = [
             u
-            for k in ctx.resources("file")
-            if k.startswith(f"file:{APP_DIR}/")
+            for k in ctx.resources(ResourceKind.FILE)
+            if k.name.startswith(f"{APP_DIR}/")
             for u in ctx.users(k)
         ]
-        return [self.target(f"dir:{APP_DIR}", ctx.subset(users))] if users else []
+        return (
+            [self.target(ResourceKey(ResourceKind.DIR, APP_DIR), ctx.subset(users))]
+            if users
+            else []
+        )
 
     def steps(self, target: FaultTarget) -> list[str]:
         return [f"chown -R root:root {APP_DIR} && chmod -R go-w {APP_DIR}"]

@@ -7,7 +7,7 @@ import os
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
-from cligym.records import FaultCategory, FaultTarget
+from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 from cligym.testbed.layout import GOLD_PYTHON
 
 # dpkg and apt run these: without them the package that provides them cannot be reinstalled.
@@ -112,9 +112,13 @@ class StaleBytecode(FaultFamily):
                 path = ctx.impact.module_files.get(module, "")
                 if path.endswith(".py"):
                     params = BytecodeParams(path=path, version=version)
-                    out.append(self.target(f"dist:{dist}", users, params))
+                    out.append(self.target(ResourceKey(ResourceKind.DIST, dist), users, params))
         for module, path, users in stdlib_modules(ctx)[:12]:
-            out.append(self.target(f"module:{module}", users, BytecodeParams(path=path)))
+            out.append(
+                self.target(
+                    ResourceKey(ResourceKind.MODULE, module), users, BytecodeParams(path=path)
+                )
+            )
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
@@ -141,7 +145,7 @@ class StdlibModuleTruncated(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"module:{m}", users, StdlibFile(path=path, owner=""))
+            self.target(ResourceKey(ResourceKind.MODULE, m), users, StdlibFile(path=path, owner=""))
             for m, path, users in stdlib_modules(ctx)
         ]
 
@@ -195,14 +199,16 @@ class SitecustomizeEnv(FaultFamily):
         # the file may not exist yet. Either way the interpreter imports it at start-up.
         path = ctx.impact.paths.get("stdlib", "/usr/lib/python3") + "/sitecustomize.py"
         return [
-            self.target(f"env:{var}", users, HookParams(value=value, path=path))
+            self.target(
+                ResourceKey(ResourceKind.ENV, var), users, HookParams(value=value, path=path)
+            )
             for var, value, users in env_targets(ctx)
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
         params = HookParams.of(target)
         path = params.path
-        line = f"import os; os.environ[{target.resource[4:]!r}] = {params.value!r}"
+        line = f"import os; os.environ[{target.resource.name!r}] = {params.value!r}"
         append = f"printf '%s\\n' {q(line)} >> {q(path)}"
         return [
             f"{{ test -e {q(path)} || : > {q(path)}; }} && real=$(readlink -f {q(path)}) && "
@@ -210,7 +216,7 @@ class SitecustomizeEnv(FaultFamily):
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        var = target.resource[4:]
+        var = target.resource.name
         path = q(HookParams.of(target).path)
         return [f'sed -i "/os.environ\\[\'{var}\'\\]/d" "$(readlink -f {path})"']
 
@@ -225,15 +231,19 @@ class CommandMissing(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
-            self.target(f"exe:{path}", users, CommandOwner(owner=ctx.impact.owners.get(path, "")))
+            self.target(
+                ResourceKey(ResourceKind.EXE, path),
+                users,
+                CommandOwner(owner=ctx.impact.owners.get(path, "")),
+            )
             for name, path, users in commands(ctx)
             if name not in PACKAGING_TOOLS
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = target.resource[4:]
+        path = target.resource.name
         return [keep_dir_mtime(path, f"rm -f {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        owner = CommandOwner.of(target).owner or os.path.basename(target.resource[4:])
+        owner = CommandOwner.of(target).owner or os.path.basename(target.resource.name)
         return [reinstall(owner)]

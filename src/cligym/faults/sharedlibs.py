@@ -7,7 +7,7 @@ from typing import Literal
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
-from cligym.records import FaultCategory, FaultTarget
+from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
 ElfPart = Literal["magic", "machine", "phoff"]
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
@@ -55,17 +55,19 @@ class ElfHeaderCorrupt(FaultFamily):
             owner = ctx.impact.owners.get(real, "")
             for part in ELF_PARTS:
                 params = ElfParams(part=part, soname=soname, owner=owner)
-                out.append(self.target(f"lib:{real}", ctx.subset(users), params))
+                out.append(
+                    self.target(ResourceKey(ResourceKind.LIB, real), ctx.subset(users), params)
+                )
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
-        real = target.resource[4:]
+        real = target.resource.name
         offset, data = ELF_PARTS[ElfParams.of(target).part]
         write = f"printf '{data}' | dd of={q(real)} bs=1 seek={offset} conv=notrunc status=none"
         return [keep_mtime(real, write)]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return _lib_solution(ElfParams.of(target).owner, target.resource[4:])
+        return _lib_solution(ElfParams.of(target).owner, target.resource.name)
 
     def hint(self, target: FaultTarget) -> str:
         return f"a shared library ({ElfParams.of(target).soname}) is damaged"
@@ -82,7 +84,7 @@ class LibTruncated(FaultFamily):
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
             self.target(
-                f"lib:{real}",
+                ResourceKey(ResourceKind.LIB, real),
                 ctx.subset(users),
                 LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
             )
@@ -90,13 +92,13 @@ class LibTruncated(FaultFamily):
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        real = q(target.resource[4:])
+        real = q(target.resource.name)
         return [
-            keep_mtime(target.resource[4:], f"truncate -s $(( $(stat -c %s {real}) / 3 )) {real}")
+            keep_mtime(target.resource.name, f"truncate -s $(( $(stat -c %s {real}) / 3 )) {real}")
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return _lib_solution(LibraryParams.of(target).owner, target.resource[4:])
+        return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
 
 
 @register
@@ -111,12 +113,18 @@ class SonameLinkBroken(FaultFamily):
         for real, soname, users in ctx.lib_resources():
             if os.path.basename(real) != soname:  # libfoo.so.1 -> libfoo.so.1.2.3
                 link = os.path.join(os.path.dirname(real), soname)
-                out.append(self.target(f"lib:{real}", ctx.subset(users), SonameLink(link=link)))
+                out.append(
+                    self.target(
+                        ResourceKey(ResourceKind.LIB, real),
+                        ctx.subset(users),
+                        SonameLink(link=link),
+                    )
+                )
         return out
 
     def steps(self, target: FaultTarget) -> list[str]:
         link = SonameLink.of(target).link
-        real = os.path.basename(target.resource[4:])
+        real = os.path.basename(target.resource.name)
         stale = real.rsplit(".", 1)[0] + ".0" if real.count(".") > 2 else real + ".old"
         return [keep_dir_mtime(link, f"ln -sfn {q(stale)} {q(link)}")]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from cligym.faults.base import FaultContext
+from cligym.records import ResourceKey, ResourceKind
 
 # The test runner's own distributions: breaking them breaks the runner, not the project.
 TOOLING = frozenset(
@@ -31,13 +32,14 @@ _SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", "/opt/venv/")
 
 # Variables that change how the standard library and OpenSSL behave, with a value that breaks
 # them, and the resource whose users they hurt.
-ENV_POISON = {
-    "SSL_CERT_FILE": ("/etc/ssl/certs/ca-bundle.pem", "lib:libssl"),
-    "PYTHONTZPATH": ("/usr/share/zoneinfo-legacy", "file:/usr/share/zoneinfo/"),
-    "LC_ALL": ("de_DE.UTF-8", "module:locale"),
-    "TZDIR": ("/usr/share/zoneinfo-legacy", "file:/usr/share/zoneinfo/"),
-    "PYTHONIOENCODING": ("ascii:strict", "exe:/opt/venv/bin/"),
-    "PYTHONUTF8": ("0", "module:locale"),
+# (A library's resource is matched by soname prefix, any other by the start of its name.)
+ENV_POISON: dict[str, tuple[str, ResourceKind, str]] = {
+    "SSL_CERT_FILE": ("/etc/ssl/certs/ca-bundle.pem", ResourceKind.LIB, "libssl"),
+    "PYTHONTZPATH": ("/usr/share/zoneinfo-legacy", ResourceKind.FILE, "/usr/share/zoneinfo/"),
+    "LC_ALL": ("de_DE.UTF-8", ResourceKind.MODULE, "locale"),
+    "TZDIR": ("/usr/share/zoneinfo-legacy", ResourceKind.FILE, "/usr/share/zoneinfo/"),
+    "PYTHONIOENCODING": ("ascii:strict", ResourceKind.EXE, "/opt/venv/bin/"),
+    "PYTHONUTF8": ("0", ResourceKind.MODULE, "locale"),
 }
 
 
@@ -49,8 +51,8 @@ def third_party(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     """(distribution, version, users) for dists tests use, minus the project and test tooling."""
     project = ctx.gold.source.name.lower().replace("_", "-")
     out = []
-    for key in ctx.resources("dist"):
-        dist = key[5:]
+    for key in ctx.resources(ResourceKind.DIST):
+        dist = key.name
         normal = dist.lower().replace("_", "-")
         if normal == project or normal in TOOLING:
             continue
@@ -69,11 +71,11 @@ def top_level_modules(ctx: FaultContext, dist: str) -> list[str]:
 def commands(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     """(name, resolved path, users) of system commands tests run (not the venv's scripts)."""
     out: dict[str, tuple[str, set[str]]] = {}
-    for key in ctx.resources("exe"):
-        path = key[4:]
+    for key in ctx.resources(ResourceKind.EXE):
+        path = key.name
         if path.startswith(("/usr/bin/", "/bin/", "/usr/sbin/", "/usr/local/bin/")):
             name = os.path.basename(path)
-            users = set(ctx.users(key)) | set(ctx.users(f"path:{name}"))
+            users = set(ctx.users(key)) | set(ctx.users(ResourceKey(ResourceKind.PATH, name)))
             out[name] = (path, users)
     return [(n, p, ctx.subset(u)) for n, (p, u) in sorted(out.items())]
 
@@ -81,8 +83,8 @@ def commands(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
 def data_files(ctx: FaultContext) -> list[tuple[str, tuple[str, ...]]]:
     """Files outside /app and /tmp that some tests open."""
     out = []
-    for key in ctx.resources("file"):
-        path = key[5:]
+    for key in ctx.resources(ResourceKind.FILE):
+        path = key.name
         if path.startswith(_SYSTEM_DATA) and not path.endswith((".so", ".py", ".pyc")):
             out.append((path, ctx.subset(ctx.users(key))))
     return out
@@ -91,17 +93,17 @@ def data_files(ctx: FaultContext) -> list[tuple[str, tuple[str, ...]]]:
 def env_targets(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     """(variable, bad value, users) for the poisons whose resource some tests use."""
     out = []
-    for var, (value, resource) in ENV_POISON.items():
-        if resource.startswith("lib:"):
-            users = list(ctx.lib_users(resource[4:]))
+    for var, (value, kind, prefix) in ENV_POISON.items():
+        if kind is ResourceKind.LIB:
+            users = list(ctx.lib_users(prefix))
         else:
             users = [
                 u
-                for key in ctx.impact.resources
-                if key.startswith(resource)
+                for key in ctx.resources(kind)
+                if key.name.startswith(prefix)
                 for u in ctx.users(key)
             ]
-        users += list(ctx.users(f"env:{var}"))
+        users += list(ctx.users(ResourceKey(ResourceKind.ENV, var)))
         if users:
             out.append((var, value, ctx.subset(users)))
     return out

@@ -33,6 +33,8 @@ from cligym.records import (
     GoldEnv,
     ImpactMap,
     RejectionReason,
+    ResourceKey,
+    ResourceKind,
 )
 from cligym.resources import render_impact_summary
 from cligym.runtime.archive import read_file_from_tar
@@ -266,7 +268,7 @@ def run_llm_attempt(
         seed=seed,
         index=index,
         families=(LLM_FAMILY,),
-        resources=(f"llm:{focus}",),
+        resources=(ResourceKey(ResourceKind.LLM, focus),),
         accepted=candidate is not None,
         reason=reason,
         rejection=rejection,
@@ -421,7 +423,7 @@ def _replay(
     hint = str(session.finished.get("hint", "")).strip()[:200] or "the environment was changed"
     target = FaultTarget(
         family=LLM_FAMILY,
-        resource=f"llm:{category.value}",
+        resource=ResourceKey(ResourceKind.LLM, category.value),
         params=(("hint", hint), ("model", spec.model)),
         predicted_tests=outcome.failing,
     )

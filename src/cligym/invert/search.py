@@ -23,7 +23,7 @@ from cligym.faults.base import FaultContext, FaultFamily
 from cligym.faults.registry import families
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv, RejectionReason
+from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv, RejectionReason, ResourceKey
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 
@@ -82,7 +82,7 @@ def plan_selection(stable: Sequence[str], predicted: Sequence[str], seed: int) -
 class _SearchState:
     accepted: list[Candidate] = field(default_factory=list)
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
-    inert: set[str] = field(default_factory=set)
+    inert: set[ResourceKey] = field(default_factory=set)
 
 
 @dataclass

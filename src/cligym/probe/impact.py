@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cligym.records import ImpactMap
+from cligym.records import ImpactMap, ResourceKey, ResourceKind
 
 _IGNORED_MODULE_PREFIXES = (
     "_pytest",
@@ -68,17 +68,17 @@ def _resources_of(
     payload: Mapping[str, Any],
     owners: Mapping[str, list[str]],
     skip_libs: set[str],
-) -> set[str]:
+) -> set[ResourceKey]:
     modules_files: Mapping[str, str | None] = payload.get("modules", {})
     extension_libs: Mapping[str, list[str]] = payload.get("extension_libs", {})
     dists: Mapping[str, list[str]] = payload.get("distributions", {})
-    out: set[str] = set()
+    out: set[ResourceKey] = set()
     modules = {m for m in (*kinds.get("modules", ()), *kinds.get("imports", ())) if _keep_module(m)}
     for module in modules:
-        out.add(f"module:{module}")
+        out.add(ResourceKey(ResourceKind.MODULE, module))
         top = module.split(".", 1)[0]
         for dist in dists.get(top, ()):
-            out.add(f"dist:{dist}")
+            out.add(ResourceKey(ResourceKind.DIST, dist))
         candidates = {
             *owners.get(module, ()),
             *owners.get(_normal(module), ()),
@@ -87,24 +87,27 @@ def _resources_of(
         for ext in candidates:
             ext_file = modules_files.get(ext)
             if ext_file:
-                out.add(f"module:{ext}")
+                out.add(ResourceKey(ResourceKind.MODULE, ext))
                 for lib in extension_libs.get(ext_file, ()):
                     real = lib.split("|", 1)[0]
                     if real not in skip_libs:
-                        out.add("lib:" + real)
+                        out.add(ResourceKey(ResourceKind.LIB, real))
     for path in kinds.get("files", ()):
         if not path.startswith(_IGNORED_FILE_PREFIXES) and "/__pycache__/" not in path:
-            out.add(f"file:{path}")
+            out.add(ResourceKey(ResourceKind.FILE, path))
     for exe in kinds.get("executables", ()):
-        out.add(f"exe:{exe}" if "/" in exe else f"path:{exe}")
+        out.add(ResourceKey(ResourceKind.EXE if "/" in exe else ResourceKind.PATH, exe))
     for lib in kinds.get("mapped", ()):  # newly mapped while the test ran (/proc/self/maps)
         real = os.path.realpath(lib)
         if real not in skip_libs and ".so" in os.path.basename(real):
-            out.add(f"lib:{real}")
+            out.add(ResourceKey(ResourceKind.LIB, real))
     for lib in kinds.get("dlopen", ()):
-        out.add(f"lib:{os.path.realpath(lib)}" if lib.startswith("/") else f"dlopen:{lib}")
+        if lib.startswith("/"):
+            out.add(ResourceKey(ResourceKind.LIB, os.path.realpath(lib)))
+        else:
+            out.add(ResourceKey(ResourceKind.DLOPEN, lib))
     for key in kinds.get("env", ()):
-        out.add(f"env:{key}")
+        out.add(ResourceKey(ResourceKind.ENV, key))
     return out
 
 
@@ -122,7 +125,7 @@ def parse_probe_payload(
     # a fault there may break every test, which families that want a subset check for.
     interpreter_libs = {lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])}
     global_resources = _resources_of(contexts.get(SESSION, {}), payload, owners, interpreter_libs)
-    by_resource: dict[str, list[int]] = defaultdict(list)
+    by_resource: dict[ResourceKey, list[int]] = defaultdict(list)
     for index, nodeid in enumerate(test_ids):
         module_ctx = "collect:" + nodeid.split("::", 1)[0]
         merged: dict[str, set[str]] = defaultdict(set)
@@ -139,8 +142,8 @@ def parse_probe_payload(
     return ImpactMap(
         gold_id=gold_id,
         tests=test_ids,
-        resources={k: tuple(v) for k, v in sorted(by_resource.items())},
-        global_resources=tuple(sorted(global_resources)),
+        resources={k: tuple(by_resource[k]) for k in sorted(by_resource, key=str)},
+        global_resources=tuple(sorted(global_resources, key=str)),
         module_files={k: v for k, v in sorted(modules_files.items()) if v},
         extension_libs={
             k: tuple(lib.split("|", 1)[0] for lib in v)

@@ -40,7 +40,7 @@ def _near(candidate: Candidate, errors: Mapping[str, str]) -> bool:
     """Does the error text name what was broken (module, library, command, path)?"""
     words: set[str] = set()
     for target in candidate.faults:
-        name = target.resource.partition(":")[2]
+        name = target.resource.name
         base = os.path.basename(name)
         words |= {base, base.split(".so")[0], name.split(".")[0]}
         words |= {v for _, v in target.params if v and not v.startswith("/")}

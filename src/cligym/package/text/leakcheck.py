@@ -40,7 +40,7 @@ def secrets_for(candidate: Candidate | Task) -> Secrets:
     versions: set[str] = set()
     fixes: set[str] = set()
     for fault in candidate.faults:
-        _, _, value = fault.resource.partition(":")
+        value = fault.resource.name
         if value.startswith("/"):
             paths.add(value.rstrip("/") or "/")
         for _, param in fault.params:
