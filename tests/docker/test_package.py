@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cligym.cli_dataset import pick_diverse
 from cligym.grading.hacks import HACKS, hack_named
 from cligym.harness.harbor import trial_prefix
+from cligym.pipeline.demo import pick_diverse
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -30,7 +30,7 @@ SHARED = {
     "faults",
     "grading",
 }
-ORCHESTRATION = {"api", "pipeline", "cli", "cli_dataset", "cli_pipeline", "cli_rollout", "clitools"}
+ORCHESTRATION = {"api", "pipeline", "cli"}
 
 
 def _modules() -> dict[str, Path]:

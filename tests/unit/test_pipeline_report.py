@@ -86,7 +86,7 @@ def test_local_executor_does_not_start_queued_units_after_an_interrupt():
 def test_rich_reporter_prints_targets_and_errors_literally():
     from rich.console import Console
 
-    from cligym import clitools
+    from cligym.cli import common as clitools
 
     capture = Console(record=True, width=200, emoji=False)
     reporter = clitools.RichReporter()
@@ -119,7 +119,7 @@ def test_catalog_writes_wait_while_a_run_is_abandoned(tmp_path: Path):
 def test_pipeline_bars_are_per_repository_and_go_away_when_done():
     from rich.console import Console
 
-    from cligym import clitools
+    from cligym.cli import common as clitools
     from cligym.pipeline.run import _RepoReporter
 
     events: list[tuple[str, int, int]] = []
@@ -180,7 +180,7 @@ def test_an_abandoned_run_holds_the_catalog_until_it_exits(tmp_path: Path):
         import gc, os, sqlite3, sys
         from pathlib import Path
         from types import SimpleNamespace
-        from cligym import cli_pipeline
+        from cligym.cli import pipeline as cli_pipeline
         from cligym.catalog import Catalog
 
         path = {str(tmp_path / "catalog.sqlite3")!r}

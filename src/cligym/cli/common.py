@@ -1,4 +1,5 @@
-"""What every CLI module shares: the consoles, global flags, the rich progress reporter."""
+"""What every command module shares: the consoles, global flags, the rich progress reporter,
+and the Workspace the global flags describe."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""CLI commands from verified tasks to datasets: package, export, validate, and the demo."""
+"""From verified tasks to datasets: `package`, `export`, `validate`."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -11,17 +10,18 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from cligym.api import Workspace, sample_repo_path
-from cligym.clitools import RichReporter, out, workspace
+from cligym.cli.common import RichReporter, out, workspace
 from cligym.errors import CligymError
-from cligym.gold.build import GoldRequest
 from cligym.harness.datasets import Harness
 from cligym.llm.client import LlmSpec
 from cligym.package.export.writer import ExportFormat, ExportReport, GoldImages
-from cligym.records import HINT_LEVELS, HintLevel, Task
+from cligym.records import HINT_LEVELS, HintLevel
 from cligym.validate.dataset import ValidationReport
 
+commands = typer.Typer()
 
+
+@commands.command()
 def package(
     key: Annotated[str | None, typer.Argument(help="Only tasks of this gold env.")] = None,
     seed: Annotated[int, typer.Option(help="Phrasing seed.")] = 0,
@@ -59,7 +59,7 @@ def package(
     )
 
 
-def _hint_levels(text: str) -> list[HintLevel]:
+def hint_levels(text: str) -> list[HintLevel]:
     levels = [p.strip() for p in text.split(",") if p.strip()]
     bad = [p for p in levels if p not in HINT_LEVELS]
     if bad or not levels:
@@ -67,6 +67,7 @@ def _hint_levels(text: str) -> list[HintLevel]:
     return [cast(HintLevel, p) for p in dict.fromkeys(levels)]
 
 
+@commands.command()
 def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory (or file).")],
     fmt: Annotated[
@@ -93,7 +94,7 @@ def export(
             out_dir,
             cast(ExportFormat, fmt),
             key=key,
-            hints=_hint_levels(hints),
+            hints=hint_levels(hints),
             gold_images=cast(GoldImages, gold_images),
             names=task or (),
             limit=limit,
@@ -101,10 +102,10 @@ def export(
         )
     finally:
         reporter.close()
-    _render_export(report)
+    render_export(report)
 
 
-def _render_export(report: ExportReport) -> None:
+def render_export(report: ExportReport) -> None:
     for name, reason in report.skipped:
         out.print(f"[yellow]skipped[/yellow] {name}: {reason}")
     images = sum(i.bytes for i in report.gold_images)
@@ -115,6 +116,7 @@ def _render_export(report: ExportReport) -> None:
     )
 
 
+@commands.command()
 def validate(
     dataset: Annotated[Path, typer.Argument(help="Exported dataset (or one task) directory.")],
     harness: Annotated[str, typer.Option(help="harbor | tb")] = "harbor",
@@ -161,7 +163,7 @@ def validate(
         )
     finally:
         reporter.close()
-    _render_validation(report, as_json)
+    render_validation(report, as_json)
     if report.invalid or report.load_problems:
         raise typer.Exit(1)
 
@@ -201,7 +203,7 @@ def _validate_adversarial(
         raise typer.Exit(1)
 
 
-def _render_validation(report: ValidationReport, as_json: bool) -> None:
+def render_validation(report: ValidationReport, as_json: bool) -> None:
     if as_json:
         rows = [
             {
@@ -243,69 +245,3 @@ def _render_validation(report: ValidationReport, as_json: bool) -> None:
 def _reward(value: float | None, error: str) -> str:
     return f"{value:.1f}" if value is not None else f"[red]error[/red] {error[:60]}"
 
-
-def demo(
-    budget: Annotated[int, typer.Option(help="Inversion attempts.")] = 24,
-    seed: Annotated[int, typer.Option(help="Search seed.")] = 0,
-    validate_tasks: Annotated[
-        int, typer.Option("--validate", help="Tasks to check with Harbor's oracle and nop.")
-    ] = 3,
-) -> None:
-    """The whole pipeline on the sample: gold to Harbor dataset, with an oracle/nop check."""
-    ws = workspace()
-    reporter = RichReporter()
-    try:
-        gold = ws.gold(GoldRequest(spec=str(sample_repo_path()), runs=2), reporter).gold
-        ws.probe(gold.id, reporter=reporter)
-        report = ws.invert(gold.id, budget=budget, seed=seed, reporter=reporter)
-        ws.verify(gold.id, reporter=reporter)
-        ws.package(gold.id)
-        dataset = ws.settings.paths.root / "datasets" / f"{gold.name}-harbor"
-        exported = ws.export(dataset, "harbor", key=gold.id, reporter=reporter)
-        picks = pick_diverse(ws.list_tasks(gold.id), validate_tasks, set(exported.written))
-        checked = (
-            ws.validate(dataset, "harbor", names=[t.name for t in picks], reporter=reporter)
-            if picks
-            else None
-        )
-    finally:
-        reporter.close()
-    _demo_summary(ws, gold.id, len(report.attempts), exported, checked)
-
-
-def pick_diverse(tasks: list[Task], count: int, exported: set[str]) -> list[Task]:
-    """Up to `count` exported tasks, one per fault category first."""
-    picked: list[Task] = []
-    seen: set[str] = set()
-    for task in tasks:
-        if task.name in exported and task.categories[0] not in seen and len(picked) < count:
-            picked.append(task)
-            seen.add(task.categories[0])
-    for task in tasks:
-        if task.name in exported and task not in picked and len(picked) < count:
-            picked.append(task)
-    return picked
-
-
-def _demo_summary(
-    ws: Workspace,
-    gold_id: str,
-    attempts: int,
-    exported: ExportReport,
-    checked: ValidationReport | None,
-) -> None:
-    tasks = ws.list_tasks(gold_id)
-    families = Counter(name for t in tasks for name in t.families)
-    table = Table(title=f"{len(tasks)} verified tasks from {attempts} attempts")
-    table.add_column("fault family")
-    table.add_column("tasks", justify="right")
-    for name, n in families.most_common():
-        table.add_row(name, str(n))
-    out.print(table)
-    if checked is not None:
-        _render_validation(checked, as_json=False)
-    _render_export(exported)
-    out.print(
-        f"run it: cd {exported.out} && harbor run -p . -a oracle -n 2 -y   "
-        f"(or `cligym validate {exported.out}`); catalog: {ws.settings.paths.catalog}"
-    )

@@ -1,71 +1,130 @@
-"""CLI commands over whole work directories: run (the pipeline over a corpus) and report."""
+"""Whole work directories: `demo` (the sample), `run` (a corpus) and `report`.
+
+`demo` and `run` both call the library's pipeline (`cligym.pipeline`): this module parses their
+options, renders the reports, and on Ctrl-C or SIGTERM leaves without waiting for worker threads.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
-from cligym.clitools import RichReporter, out, workspace
+from cligym.api import Workspace
+from cligym.cli.common import RichReporter, out, workspace
+from cligym.cli.dataset import render_export, render_validation
 from cligym.errors import CligymError
+from cligym.pipeline.demo import DemoReport, run_demo
+from cligym.pipeline.executors import make_executor
+from cligym.pipeline.run import AbandonedRun, PipelineReport, abandon_run, run_pipeline
+from cligym.pipeline.spec import parse_executor, plan_pipeline
 
-if TYPE_CHECKING:
-    from cligym.api import Workspace
+commands = typer.Typer()
 
-
-_write_lock: sqlite3.Connection | None = None
+_abandoned: AbandonedRun | None = None  # its catalog lock must live until the process is gone
 
 
 def _abandon(stop: BaseException, ws: Workspace) -> NoReturn:
-    """Stop a run at once on Ctrl-C or SIGTERM, as a kill -9 would, but without orphans.
-
-    Worker threads may be mid-unit; waiting for them could take many minutes. So the catalog is
-    locked against them first (nothing they see from here on is recorded), their containers are
-    removed, and the process exits without joining them. Every unit is atomic in the catalog and
-    keyed by content, so the same command resumes where this one stopped.
-    """
-    from cligym.runtime.docker import remove_all_live_containers
-
-    global _write_lock
-    with contextlib.suppress(sqlite3.Error):
-        _write_lock = ws.catalog.block_writers()  # referenced, so held until the exit
-    removed = remove_all_live_containers()
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
-        ray.shutdown()  # a local cluster this run started must not outlive it
+    """Leave at once: the library stopped the run (catalog locked, containers removed); worker
+    threads may be mid-unit for many minutes, so the process exits without joining them, which
+    only `os._exit` does (`sys.exit` would wait for the pool's threads)."""
+    global _abandoned
+    _abandoned = abandon_run(ws)
     code = stop.code if isinstance(stop, SystemExit) and isinstance(stop.code, int) else 130
     out.print(
-        f"[red]interrupted[/red]: removed {removed} container(s) of this run; "
-        "run the same command again to resume"
+        f"[red]interrupted[/red]: removed {_abandoned.containers_removed} container(s) of this "
+        "run; run the same command again to resume"
     )
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
-def report(
-    out_file: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
-        "report.html"
-    ),
+def _until_interrupted[T](ws: Workspace, reporter: RichReporter, work: Callable[[], T]) -> T:
+    try:
+        return work()
+    except (KeyboardInterrupt, SystemExit) as stop:
+        reporter.close()
+        _abandon(stop, ws)
+    finally:
+        reporter.close()
+
+
+@commands.command()
+def demo(
+    budget: Annotated[int, typer.Option(help="Inversion attempts.")] = 24,
+    seed: Annotated[int, typer.Option(help="Search seed.")] = 0,
+    validate_tasks: Annotated[
+        int, typer.Option("--validate", help="Tasks to check with Harbor's oracle and nop.")
+    ] = 3,
 ) -> None:
-    """Write one self-contained HTML page: funnel, yields, histograms, tasks."""
-    path = workspace().report(out_file)
-    out.print(f"report -> {path}")
+    """The whole pipeline on the sample: gold to Harbor dataset, with an oracle/nop check."""
+    ws = workspace()
+    reporter = RichReporter()
+    report = _until_interrupted(
+        ws, reporter, lambda: run_demo(ws, budget, seed, validate_tasks, reporter=reporter)
+    )
+    _render_demo(ws, report)
 
 
+def _render_demo(ws: Workspace, report: DemoReport) -> None:
+    families = Counter(name for t in report.tasks for name in t.families)
+    table = Table(title=f"{len(report.tasks)} verified tasks from {report.attempts} attempts")
+    table.add_column("fault family")
+    table.add_column("tasks", justify="right")
+    for name, n in families.most_common():
+        table.add_row(name, str(n))
+    out.print(table)
+    if report.validation is not None:
+        render_validation(report.validation, as_json=False)
+    render_export(report.export)
+    out.print(
+        f"run it: cd {report.export.out} && harbor run -p . -a oracle -n 2 -y   "
+        f"(or `cligym validate {report.export.out}`); catalog: {ws.settings.paths.catalog}"
+    )
+
+
+def split_run_arguments(
+    arguments: Sequence[str], repos: Sequence[str]
+) -> tuple[Path | None, list[str]]:
+    """`run`'s positionals and --repos as (pipeline file, sources).
+
+    Click gives an option one value, so in `--repos A B` the B arrives as a positional: with
+    --repos, every positional is one more source, except a `.toml` file (never a source), which
+    is the pipeline whose settings apply. Without --repos the one positional is the pipeline.
+    """
+    if not repos:
+        if len(arguments) > 1:
+            raise CligymError(
+                f"one pipeline file at most, got {len(arguments)}; "
+                "sources go after --repos: cligym run --repos A B"
+            )
+        return (Path(arguments[0]) if arguments else None), []
+    files = [a for a in arguments if a.endswith(".toml")]
+    if len(files) > 1:
+        raise CligymError(f"one pipeline file at most, got {len(files)}: {', '.join(files)}")
+    sources = [*repos, *(a for a in arguments if not a.endswith(".toml"))]
+    return (Path(files[0]) if files else None), sources
+
+
+@commands.command()
 def run(
     pipeline: Annotated[
-        Path | None,
-        typer.Argument(help="Pipeline TOML (\\[pipeline] settings, \\[\\[repo]] list)."),
+        list[str] | None,
+        typer.Argument(
+            help="Pipeline TOML (\\[pipeline] settings, \\[\\[repo]] list); "
+            "after --repos, more sources."
+        ),
     ] = None,
     repos: Annotated[
-        list[str] | None, typer.Option("--repos", help="Sources instead of a pipeline file.")
+        list[str] | None,
+        typer.Option("--repos", help="Sources instead of a pipeline file: --repos A B ..."),
     ] = None,
     budget: Annotated[int | None, typer.Option(help="Inversion attempts per repo.")] = None,
     workers: Annotated[int | None, typer.Option(help="Repos at once \\[default: cores].")] = None,
@@ -78,46 +137,23 @@ def run(
     ] = None,
 ) -> None:
     """The whole pipeline (gold to export) for every repo; failures never stop the others."""
-    from cligym.pipeline.run import run_pipeline
-    from cligym.pipeline.spec import load_pipeline, validate_pipeline
-
-    if pipeline is None and not repos:
-        raise CligymError("give a pipeline TOML or --repos SOURCE ...")
-    base = load_pipeline(pipeline).model_dump() if pipeline else {}
-    if repos:
-        base["repos"] = [{"source": s} for s in repos]
-    overrides: dict[str, object] = {}
-    if budget is not None:
-        overrides["budget"] = budget
-    if workers is not None:
-        overrides["workers"] = workers
-    if export_format is not None:
-        if export_format not in ("harbor", "tb", "none"):
-            raise CligymError(f"--format must be harbor, tb or none; got {export_format!r}")
-        overrides["export_format"] = export_format
-    spec = validate_pipeline({**base, **overrides}, "options")
-    if executor not in ("local", "ray"):
-        raise CligymError(f"--executor must be local or ray; got {executor!r}")
+    path, sources = split_run_arguments(pipeline or [], repos or [])
+    spec = plan_pipeline(
+        path, sources, budget=budget, workers=workers, export_format=export_format
+    )
+    kind = parse_executor(executor)
     ws = workspace()
-    chosen = None
-    if executor == "ray":
-        from cligym.pipeline.ray_exec import RayExecutor
-
-        local = [r.source for r in spec.repos if Path(r.source.split("@")[0]).exists()]
-        if address and local:
-            raise CligymError(
-                f"{local[0]} is a local path, which workers on other nodes cannot read: "
-                "use a git URL or pypi: source"
-            )
-        chosen = RayExecutor(ws, spec, address=address, num_cpus=spec.workers or None)
+    chosen = make_executor(ws, spec, kind, address)
     reporter = RichReporter(keep={"repos", "export"})
-    try:
-        report = run_pipeline(ws, spec, executor=chosen, reporter=reporter)
-    except (KeyboardInterrupt, SystemExit) as stop:
-        reporter.close()
-        _abandon(stop, ws)
-    finally:
-        reporter.close()
+    report = _until_interrupted(
+        ws, reporter, lambda: run_pipeline(ws, spec, executor=chosen, reporter=reporter)
+    )
+    _render_run(report)
+    if any(r.error for r in report.repos):
+        raise typer.Exit(1)
+
+
+def _render_run(report: PipelineReport) -> None:
     table = Table(title=f"{len(report.repos)} repos, {report.tasks} verified tasks")
     for col in ("repo", "stable tests", "attempts", "candidates", "tasks", "time", "error"):
         table.add_column(col)
@@ -137,5 +173,14 @@ def run(
     )
     if report.export is not None:
         out.print(f"dataset: {report.export.out} ({len(report.export.written)} task dirs)")
-    if any(r.error for r in report.repos):
-        raise typer.Exit(1)
+
+
+@commands.command()
+def report(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write one self-contained HTML page: funnel, yields, histograms, tasks."""
+    path = workspace().report(out_file)
+    out.print(f"report -> {path}")

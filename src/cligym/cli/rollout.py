@@ -1,4 +1,4 @@
-"""CLI commands from exported tasks to training data: rollout, filter, sft."""
+"""From exported tasks to training data: `rollout`, `filter`, `sft`."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from typing import Annotated, cast
 import typer
 from rich.table import Table
 
-from cligym.cli_dataset import _hint_levels
-from cligym.clitools import RichReporter, out, workspace
+from cligym.cli.common import RichReporter, out, workspace
+from cligym.cli.dataset import hint_levels
 from cligym.errors import CligymError
 from cligym.rollout.filters import FilterConfig
 from cligym.rollout.run import RolloutSpec
 from cligym.rollout.sft import SftFormat
 
+commands = typer.Typer()
 
+
+@commands.command()
 def rollout(
     dataset: Annotated[Path, typer.Argument(help="Exported Harbor dataset (or one task).")],
     model: Annotated[str, typer.Option(help="Model name the endpoint serves.")],
@@ -45,7 +48,7 @@ def rollout(
         agent=agent,
         base_url=base_url,
         api_key=api_key,
-        hints=tuple(_hint_levels(hints)),
+        hints=tuple(hint_levels(hints)),
         attempts=n,
         temperature=temperature,
         max_turns=max_turns,
@@ -72,6 +75,7 @@ def rollout(
     )
 
 
+@commands.command("filter")
 def filter_trajectories(
     min_steps: Annotated[int, typer.Option(help="Fewest agent steps of a kept trajectory.")] = 20,
 ) -> None:
@@ -92,6 +96,7 @@ def filter_trajectories(
               f"p75 {quartiles[3]}, max {counts[-1]}")
 
 
+@commands.command()
 def sft(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="openai | sharegpt")] = "openai",
