@@ -1,0 +1,173 @@
+"""The procedural search through FakeRuntime: the container each attempt starts, and what the
+search decides from its answer (accept, reject with a kind, defer an inert resource, resume)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.faults.base import FaultContext
+from cligym.faults.registry import families
+from cligym.invert import search
+from cligym.invert.search import NO_FAILURE, plan_singles, run_search
+from cligym.records import FaultTarget, RejectionReason
+from cligym.runtime.fake import FakeRuntime, Reply
+from tests.unit.fault_fixtures import context
+from tests.unit.runtime_script import PYTEST, attempt_script, is_pytest, pytest_reply
+
+
+@pytest.fixture
+def ctx() -> FaultContext:
+    return context()
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    return Catalog(tmp_path / "catalog.sqlite3")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(workdir=tmp_path / "work")
+
+
+def _first_offline_target(ctx: FaultContext, narrow: bool = False) -> FaultTarget:
+    """The first planned target that needs no network (and, if `narrow`, does not predict
+    every stable test to fail)."""
+    fams = {f.name: f for f in families()}
+    stable = ctx.gold.stability.stable_passing
+    return next(
+        t
+        for t in plan_singles(ctx, list(fams.values()), 0)
+        if not fams[t.family].needs_network
+        and not search.steps_need_network(fams[t.family].solution(t))
+        and (not narrow or len(t.predicted_tests) < len(stable))
+    )
+
+
+def _attempt(ctx, settings, fake, catalog, target, index=0):
+    fams = {f.name: f for f in families()}
+    key = search._steps_id(ctx.gold, fams, (target,))
+    return search._attempt(ctx.gold, fams, (target,), settings, fake, catalog, 0, index, key)
+
+
+def test_a_fault_that_fails_a_stable_test_becomes_a_candidate(ctx, settings, catalog):
+    target = _first_offline_target(ctx)
+    fam = {f.name: f for f in families()}[target.family]
+    broken = target.predicted_tests[0]
+    fake = FakeRuntime()
+    fake.on("run", pytest_reply({broken: "E   boom"}, tests=ctx.gold.stability.stable_passing))
+
+    attempt, candidate = _attempt(ctx, settings, fake, catalog, target)
+
+    (call,) = fake.calls
+    assert call.image == ctx.gold.image_tag and call.user == "root" and not call.network
+    assert call.script == attempt_script(fam.steps(target))
+    assert call.timeout_sec == 60  # 10x the gold run, at least a minute
+    assert attempt.accepted and attempt.rejection is None and attempt.reason == "ok"
+    assert candidate is not None and attempt.candidate_id == candidate.id
+    assert candidate.steps == tuple(fam.steps(target))
+    assert candidate.solution == tuple(fam.solution(target))
+    assert candidate.failing == (broken,) and candidate.errors == {broken: "E   boom"}
+    assert (candidate.families, candidate.categories) == ((fam.name,), (fam.category,))
+    assert catalog.get_attempt(attempt.id) == attempt
+    assert catalog.get_candidate(candidate.id) == candidate
+
+    again = _attempt(ctx, settings, fake, catalog, target)  # resumed from the catalog
+    assert again == (attempt, candidate) and len(fake.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "reason"),
+    [
+        (Reply(), RejectionReason.NO_FAILURE, NO_FAILURE),
+        (
+            Reply(exit_code=1, output="+ chmod\nchmod: cannot access '/x': No such file"),
+            RejectionReason.STEPS_FAILED,
+            "steps failed: chmod: cannot access '/x': No such file",
+        ),
+        (
+            Reply(exit_code=124, timed_out=True, output="=== cligym: steps applied ==="),
+            RejectionReason.TESTS_TIMED_OUT,
+            "tests did not finish within 60 s",
+        ),
+    ],
+)
+def test_rejected_attempts_carry_their_kind(ctx, settings, catalog, reply, kind, reason):
+    target = _first_offline_target(ctx)
+    fake = FakeRuntime()
+    if reply == Reply():  # the tests ran and every one passed
+        reply = pytest_reply({}, tests=ctx.gold.stability.stable_passing)
+    fake.on("run", reply)
+    attempt, candidate = _attempt(ctx, settings, fake, catalog, target)
+    assert candidate is None and not attempt.accepted
+    assert attempt.rejection is kind and attempt.reason == reason
+    assert catalog.get_attempt(attempt.id) == attempt
+
+
+def test_a_large_suite_runs_a_selection_then_the_whole_suite_to_confirm(
+    ctx, settings, catalog, monkeypatch
+):
+    target = _first_offline_target(ctx, narrow=True)
+    fam = {f.name: f for f in families()}[target.family]
+    stable = ctx.gold.stability.stable_passing
+    monkeypatch.setattr(search, "FULL_RUN_LIMIT", len(target.predicted_tests))
+    monkeypatch.setattr(search, "SAMPLE_OTHERS", 0)
+    broken = target.predicted_tests[0]
+    fake = FakeRuntime()
+    fake.on("run", pytest_reply({broken: "E   boom"}, tests=target.predicted_tests), times=1)
+    fake.on("run", pytest_reply({broken: "E   boom"}, tests=stable))
+
+    attempt, candidate = _attempt(ctx, settings, fake, catalog, target)
+
+    first, second = fake.calls
+    selection = " ".join(sorted(target.predicted_tests))
+    assert first.script == attempt_script(fam.steps(target), f"{PYTEST} {selection}")
+    assert second.script == attempt_script(fam.steps(target))
+    assert attempt.accepted and candidate is not None and candidate.failing == (broken,)
+
+
+def test_the_search_defers_resources_whose_fault_broke_nothing(ctx, settings, catalog):
+    """Every attempt passes: each resource is tried once before any is tried again."""
+    fake = FakeRuntime()
+    fake.on("run", pytest_reply({}, tests=ctx.gold.stability.stable_passing))
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=8, max_faults=1)
+
+    assert len(report.attempts) == 8 and report.candidates == ()
+    assert all(a.rejection is RejectionReason.NO_FAILURE for a in report.attempts)
+    resources = [a.resources[0] for a in report.attempts]
+    untried = {t.resource for t in plan_singles(ctx, families(), 0)}
+    assert len(set(resources)) == min(8, len(untried))  # no resource twice while others wait
+    assert [c.image for c in fake.calls] == [ctx.gold.image_tag] * 8
+    assert all(is_pytest(c) and c.user == "root" for c in fake.calls)
+
+
+def test_the_search_composes_accepted_faults_of_different_categories(ctx, settings, catalog):
+    """Every single fault fails its first predicted test: after two singles, one attempt in
+    COMPOSE_EVERY applies the steps of several accepted faults in one container."""
+    fams = {f.name: f for f in families()}
+    stable = ctx.gold.stability.stable_passing
+
+    def answer(call):
+        # fail the tests predicted by the targets whose steps the script applies
+        failed = {}
+        for target in plan_singles(ctx, list(fams.values()), 0):
+            steps = fams[target.family].steps(target)
+            if steps and all(f"( {s} )" in call.script for s in steps):
+                failed[target.predicted_tests[0]] = f"E   {target.family}"
+        return pytest_reply(failed, tests=stable)
+
+    fake = FakeRuntime()
+    fake.on("run", answer)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=8, max_faults=2)
+    composed = [a for a in report.attempts if len(a.families) == 2]
+    singles = [c for c in report.candidates if len(c.faults) == 1]
+    assert len(singles) >= 2 and composed
+    for attempt in composed:
+        assert len({fams[f].category for f in attempt.families}) == 2
+    for candidate in (c for c in report.candidates if len(c.faults) == 2):
+        parts = [fams[f.family].steps(f) for f in candidate.faults]
+        assert candidate.steps == tuple(s for p in parts for s in p)

@@ -1,0 +1,252 @@
+"""verify_candidate through FakeRuntime: the rebuilt image, the containers each clause starts,
+and the verdict (with its RejectionReason) drawn from their answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cligym.catalog import Catalog
+from cligym.config import Settings
+from cligym.errors import DockerOperationError
+from cligym.records import (
+    Attempt,
+    Candidate,
+    FaultCategory,
+    FaultTarget,
+    RejectionReason,
+    VerifyResult,
+)
+from cligym.runtime.fake import FakeRuntime, Reply
+from cligym.runtime.protocol import DiffEntry
+from cligym.verify.contract import verify_candidate
+from tests.unit.runtime_script import TESTS, attempt_script, gold_env, is_pytest, pytest_reply
+
+STEP = "chmod 000 /app/data.txt"
+FIX = "chmod 644 /app/data.txt"
+SOLVED = "=== cligym: agent phase done ==="
+LOGS = "/run/cligym-verifier-logs"
+MANIFEST = {
+    "boot": {"stdlib_roots": ["/usr/lib/python3.12"], "absent": [], "files": {},
+             "stdlib_files": []},
+    "trees": {},
+    "lib_dirs": ["/usr/lib/x86_64-linux-gnu"],
+    "interpreter": "/usr/bin/python3.12",
+    "python_home": "/usr",
+    "loader": "/lib64/ld-linux-x86-64.so.2",
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(workdir=tmp_path / "work")
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    return Catalog(tmp_path / "catalog.sqlite3")
+
+
+def _candidate(steps=(STEP,), solution=(FIX,), name="c1") -> Candidate:
+    return Candidate(
+        id=f"cand-{name}",
+        gold_id="0123456789abcdef",
+        faults=(FaultTarget(family="file-mode", resource="file:/app/data.txt",
+                            predicted_tests=(TESTS[1],)),),
+        families=("file-mode",),
+        categories=(FaultCategory.FILESYSTEM,),
+        steps=steps,
+        solution=solution,
+        needs_network=False,
+        failing=(TESTS[1],),
+        created_at=datetime.now(UTC),
+    )
+
+
+def _engine(gold, *, reward_after_fix="1", reward_after_restore="1",
+            failing=({TESTS[1]: "E   PermissionError"},) * 2,
+            diff=(DiffEntry("C", "/app/data.txt"),),
+            shell=Reply(output="cligym-shell-ok\n0\n")) -> FakeRuntime:
+    """A task image whose tests fail as `failing` says (one reply per run), a gold image the
+    grading kit is recorded from, and a verifier giving the rewards."""
+    fake = FakeRuntime()
+    fake.add_image(gold.image_tag, env={"PATH": "/usr/bin"}, size_bytes=1000,
+                   created="2024-06-01T00:00:00.123456789Z")
+    fake.add_image(gold.base_image)
+    for result in failing:
+        fake.on("run", pytest_reply(result), when=is_pytest, times=1)
+    fake.on("run", shell, contains="echo cligym-shell-ok")
+    # the grading kit, from a gold container
+    fake.on("exec", Reply(output="1000\n"), contains="id -u tester")
+    fake.on("exec", Reply(output="1000\n"), contains="id -g tester")
+    kit = {"/run/cligym-record/manifest.json": json.dumps(MANIFEST),
+           "/bin/busybox": b"\x7fELF busybox", "/bin/bash-static": b"\x7fELF bash"}
+    fake.on("read_path", Reply(files=kit), image=gold.image_tag, when=lambda c: c.path in kit)
+    # the agent phase echoes its marker; the verifier leaves a reward
+    fake.on("exec", lambda c: Reply(output=f"fixed\n{SOLVED}\n"), contains=SOLVED)
+    rewards = iter([reward_after_fix, reward_after_restore])
+    fake.on("exec", Reply(output="RESULT: PASS"), when=lambda c: c.argv == ("/tests/test.sh",))
+    fake.on("read_path", lambda c: Reply(files={c.path: next(rewards)}),
+            contains=f"{LOGS}/reward.txt")
+    # the steps on a gold container: what changed, its stat, gold's copy
+    fake.on("diff", Reply(diff=tuple(diff)))
+    fake.on("exec", Reply(output="/app/data.txt|regular file|100|5\n"), contains="%n|%F|%Y|%s")
+    fake.on("exec", Reply(output="/app/data.txt|regular file|644|0|0|100\n"),
+            contains="%n|%F|%a|%u|%g|%Y")
+    fake.on("read_path", Reply(files={"/app/data.txt": b"hello"}), contains="/app/data.txt")
+    return fake
+
+
+def test_a_real_repairable_fault_becomes_a_task(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold)
+    candidate = _candidate()
+    result = verify_candidate(gold, candidate, settings, fake, catalog)
+
+    assert result.ok and result.rejection is None and result.reason == "verified"
+    task = catalog.get_task(result.task_id)
+    assert task.fail_to_pass == (TESTS[1],)
+    assert task.pass_to_pass == (TESTS[0], TESTS[2], TESTS[3])
+    assert task.restore_paths == (("C", "/app/data.txt"),)
+    assert task.dockerfile == f"FROM {gold.image_tag}\nRUN {STEP}\n"
+
+    (build,) = fake.calls_of("build")
+    tag = build.image
+    assert tag.startswith("cligym-task/demo:") and build.stage == "task"
+    assert build.files == {"Dockerfile": task.dockerfile.encode()}
+    assert build.labels == {"cligym.candidate": candidate.id}
+    assert task.image_tag == tag
+
+    # 1. the tests twice in the rebuilt image, no steps, as the tester; 2. a shell
+    runs = fake.calls_of("run")
+    assert [c.image for c in runs] == [tag, tag, tag]
+    assert runs[0].script == runs[1].script == attempt_script([])
+    assert all(c.stage == "verify" and c.user == "root" and not c.network for c in runs)
+    assert runs[2].argv == ("bash", "-c", "echo cligym-shell-ok && ls / >/dev/null && id -u")
+
+    # 3. the verifier after the specific solution, then after the restore from gold
+    verifier_boxes = [c for c in fake.calls_of("container") if c.image == tag]
+    assert len(verifier_boxes) == 2
+    agent = [c for c in fake.calls_of("exec") if SOLVED in c.script]
+    assert agent[0].script == f"set -e\n( {FIX} )\necho '{SOLVED}'"
+    assert agent[1].script == f"set -e\n( true )\necho '{SOLVED}'"  # the file comes back whole
+    assert all(c.workdir == "/app" for c in agent)
+    graders = [c for c in fake.calls_of("exec") if c.argv == ("/tests/test.sh",)]
+    assert len(graders) == 2 and not any(c.bound_inside for c in graders)
+    assert all(c.env == {"CLIGYM_VERIFIER_LOGS": LOGS} for c in graders)
+    tests_dirs = [c for c in fake.calls_of("extract") if c.path == "/"]
+    assert {"/tests/test.sh", "/tests/grader.py", "/tests/busybox"} <= set(tests_dirs[0].files)
+    restored = [c for c in fake.calls_of("extract") if c.path == "/app"]
+    assert restored and restored[0].files == {"/app/data.txt": b"hello"}
+
+    # every container opened was closed
+    opened = {c.container for c in fake.calls_of("container")}
+    assert opened == {c.container for c in fake.calls_of("remove_container")}
+    assert fake.calls_of("remove_image") == []
+
+
+def _verdict(gold, fake, settings, catalog, candidate=None) -> VerifyResult:
+    candidate = candidate or _candidate()
+    result = verify_candidate(gold, candidate, settings, fake, catalog)
+    assert not result.ok and result.task_id is None
+    assert catalog.get_verify_result(candidate.id) == result
+    return result
+
+
+def _removed(fake: FakeRuntime) -> list[str]:
+    return [c.image for c in fake.calls_of("remove_image")]
+
+
+def test_a_fault_whose_tests_pass_in_the_rebuilt_image_is_rejected(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold, failing=({}, {}))
+    result = _verdict(gold, fake, settings, catalog)
+    assert result.rejection is RejectionReason.NO_FAILURE
+    assert result.reason == "no gold-stable test fails in the rebuilt image"
+    (build,) = fake.calls_of("build")
+    assert _removed(fake) == [build.image]  # the task image does not outlive the verdict
+    assert len(fake.calls_of("run")) == 2 and fake.calls_of("container") == []
+
+
+def test_a_fault_failing_different_tests_twice_is_nondeterministic(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold, failing=({TESTS[1]: "E"}, {TESTS[1]: "E", TESTS[2]: "E"}))
+    result = _verdict(gold, fake, settings, catalog)
+    assert result.rejection is RejectionReason.NONDETERMINISTIC
+    assert result.reason == "nondeterministic: 1 vs 2 failing"
+
+
+def test_a_failed_build_is_rejected_with_its_first_line(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold)
+    fake.on("build", Reply(error=DockerOperationError("step 2 failed: chmod: missing\nmore")))
+    result = _verdict(gold, fake, settings, catalog)
+    assert result.rejection is RejectionReason.BUILD_FAILED
+    assert result.reason == "docker build failed: step 2 failed: chmod: missing"
+    assert fake.calls_of("run") == []
+
+
+def test_a_solution_the_verifier_scores_0_is_rejected(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold, reward_after_fix="0")
+    result = _verdict(gold, fake, settings, catalog)
+    assert result.rejection is RejectionReason.SOLUTION_FAILS
+    assert result.reason.startswith("specific solution scores 0 in the task's verifier")
+
+
+def test_a_broken_shell_is_rejected(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold, shell=Reply(exit_code=126, output="bash: /bin/ls: Permission denied"))
+    result = _verdict(gold, fake, settings, catalog)
+    assert result.rejection is RejectionReason.SHELL_NOT_OPERABLE
+    assert result.reason == "shell not operable: bash: /bin/ls: Permission denied"
+
+
+def test_a_leftover_backup_is_a_leak(settings, catalog):
+    gold = gold_env()
+    diff = (DiffEntry("C", "/app/data.txt"), DiffEntry("A", "/app/data.txt.bak"))
+    fake = _engine(gold, diff=diff)
+    result = _verdict(gold, fake, settings, catalog)
+    assert result.rejection is RejectionReason.LEAK
+    assert result.reason == "leak: backup file: /app/data.txt.bak"
+
+
+def test_the_same_breakage_twice_is_a_duplicate(settings, catalog):
+    gold = gold_env()
+    first = verify_candidate(gold, _candidate(name="one"), settings, _engine(gold), catalog)
+    assert first.ok
+    fake = _engine(gold)
+    other = _candidate(steps=("chmod 000 /app/data.txt && true",), name="two")
+    result = _verdict(gold, fake, settings, catalog, other)
+    assert result.rejection is RejectionReason.DUPLICATE
+    assert result.reason == f"duplicate of task {first.task_id}"
+    assert _removed(fake) == [fake.calls_of("build")[0].image]
+
+
+def test_a_stored_verdict_is_not_verified_again(settings, catalog):
+    gold = gold_env()
+    first = verify_candidate(gold, _candidate(), settings, _engine(gold), catalog)
+    fake = FakeRuntime()
+    assert verify_candidate(gold, _candidate(), settings, fake, catalog) == first
+    assert fake.calls == []
+
+
+def test_old_catalog_rows_get_their_kind_from_the_reason_text():
+    old = {"candidate_id": "c", "ok": False, "reason": "leak: backup file: /x.bak"}
+    assert VerifyResult.model_validate_json(json.dumps(old)).rejection is RejectionReason.LEAK
+    ok = VerifyResult.model_validate({"candidate_id": "c", "ok": True, "reason": "verified"})
+    assert ok.rejection is None
+    attempt = {
+        "id": "a", "gold_id": "g", "run_id": "r", "seed": 0, "index": 0, "families": ["f"],
+        "resources": ["env:X"], "accepted": False, "reason": "no gold-stable test failed",
+        "failing_count": 0, "duration_sec": 0.1, "created_at": "2024-01-01T00:00:00Z",
+    }
+    assert Attempt.model_validate(attempt).rejection is RejectionReason.NO_FAILURE
+    odd = {**attempt, "reason": "something from an older release"}
+    assert Attempt.model_validate(odd).rejection is RejectionReason.UNKNOWN
+    new = Attempt.model_validate({**attempt, "rejection": "steps-failed"})
+    assert new.rejection is RejectionReason.STEPS_FAILED
+    assert json.loads(new.model_dump_json())["rejection"] == "steps-failed"
