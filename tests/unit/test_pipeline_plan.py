@@ -3,7 +3,6 @@ any work starts (work directory, export directory, Ray sources); no Docker."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -107,16 +106,26 @@ def test_a_file_in_the_way_of_the_work_directory_is_one_actionable_line(tmp_path
         ensure_dir(tmp_path / "afile", "output directory", "choose a writable --out")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
-def test_a_read_only_directory_is_refused(tmp_path: Path):
-    tmp_path.chmod(0o555)
-    try:
-        with pytest.raises(UnwritablePathError, match="cannot create output directory"):
-            ensure_dir(tmp_path / "out", "output directory", "choose a writable --out")
-        with pytest.raises(UnwritablePathError, match="cannot write to output directory"):
-            ensure_dir(tmp_path, "output directory", "choose a writable --out")
-    finally:
-        tmp_path.chmod(0o755)
+def test_a_directory_that_cannot_be_written_is_refused(tmp_path: Path, monkeypatch):
+    """Permission errors (simulated: the suite runs as root, which writes anywhere)."""
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(UnwritablePathError) as err:
+        ensure_dir(tmp_path / "out", "output directory", "choose a writable --out")
+    assert str(err.value) == (
+        f"cannot create output directory {tmp_path}/out: Permission denied; "
+        "choose a writable --out"
+    )
+    monkeypatch.undo()
+    monkeypatch.setattr("cligym.config.os.access", lambda path, mode: False)
+    with pytest.raises(UnwritablePathError) as err:
+        ensure_dir(tmp_path, "output directory", "choose a writable --out")
+    assert str(err.value) == (
+        f"cannot write to output directory {tmp_path}: permission denied; choose a writable --out"
+    )
 
 
 def test_run_checks_its_directories_before_anything_runs(tmp_path: Path):
