@@ -30,12 +30,12 @@ from cligym.gold.stability import compute_stability
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
-from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.base import ensure_base_image
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_test_command, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
-from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR, TEST_USER, gold_image_tag
+from cligym.testbed.layout import RESULTS_DIR, TEST_USER, gold_image_tag
+from cligym.testbed.run import run_tests
 
 log = logging.getLogger(__name__)
 
@@ -251,28 +251,24 @@ def _run_tests(
     for index in range(1, count + 1):
         reporter.stage("test", f"test run {index}/{count}")
         script = render_test_script(recipe, with_metadata=index == 1)
-        result, files = runtime.run(
+        run = run_tests(
+            runtime,
             tag,
             render_test_command(script),
             stage="gold",
             timeout_sec=settings.test_timeout_sec,
-            user="root",
-            workdir=APP_DIR,
             env={"HOME": f"/home/{TEST_USER}", "PYTHONHASHSEED": str(index)},
-            network=False,
-            collect=[RESULTS_DIR],
         )
+        result, junit = run.result, run.junit
         if result.timed_out:
             raise GoldTestsError(
                 f"the test suite did not finish within {settings.test_timeout_sec} s; "
                 "raise --test-timeout or exclude slow tests with a profile (pytest_args)"
             )
         (artifacts / f"pytest-{index}.log").write_text(result.output)
-        bundle = files.get(RESULTS_DIR, b"")
-        junit = _member(bundle, JUNIT_PATH)
         if index == 1:
-            python_version = (_member(bundle, f"{RESULTS_DIR}/python.txt") or "").strip()
-            freeze = (_member(bundle, f"{RESULTS_DIR}/freeze.txt") or "").splitlines()
+            python_version = (run.text(f"{RESULTS_DIR}/python.txt") or "").strip()
+            freeze = (run.text(f"{RESULTS_DIR}/freeze.txt") or "").splitlines()
         if junit is None:
             tail = " | ".join(result.output.strip().splitlines()[-3:])
             raise GoldTestsError(
@@ -292,12 +288,6 @@ def _run_tests(
             )
         )
     return runs, python_version, freeze
-
-
-def _member(tar_bytes: bytes, path: str) -> str | None:
-    """Text of one file inside the tar that `get_archive` returned for RESULTS_DIR."""
-    data = read_file_from_tar(tar_bytes, Path(path).name)
-    return data.decode(errors="replace") if data is not None else None
 
 
 def _check_runs(

@@ -13,11 +13,11 @@ from cligym.errors import GoldTestsError
 from cligym.probe.impact import parse_probe_payload
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, ImpactMap
-from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.protocol import Runtime
 from cligym.shipped import shipped_source
 from cligym.testbed.command import render_test_command, render_test_script
-from cligym.testbed.layout import APP_DIR, RESULTS_DIR, TEST_USER
+from cligym.testbed.layout import RESULTS_DIR, TEST_USER
+from cligym.testbed.run import run_tests
 
 PLUGIN_DIR = "/tmp/cligym-probe"
 PLUGIN_MODULE = "cligym_probe"
@@ -45,27 +45,24 @@ def run_probe(
         script = render_test_script(
             gold.recipe, with_metadata=False, extra_args=("-p", PLUGIN_MODULE)
         )
-        result, files = runtime.run(
+        run = run_tests(
+            runtime,
             gold.image_tag,
             render_test_command(script),
             stage="probe",
             timeout_sec=settings.test_timeout_sec * 3,
-            user="root",
-            workdir=APP_DIR,
             env={
                 "HOME": f"/home/{TEST_USER}",
                 "PYTHONPATH": PLUGIN_DIR,
                 "CLIGYM_PROBE_OUT": IMPACT_PATH,
                 "PYTHONHASHSEED": "1",
             },
-            network=False,
-            collect=[RESULTS_DIR],
             inputs=[(plugin_dir, "/tmp")],
         )
+    result = run.result
     if result.timed_out:
         raise GoldTestsError(f"{gold.name}: the probe run did not finish in time")
-    raw_bytes = read_file_from_tar(files.get(RESULTS_DIR, b""), Path(IMPACT_PATH).name)
-    raw = raw_bytes.decode() if raw_bytes is not None else None
+    raw = run.text(IMPACT_PATH)
     if raw is None:
         tail = " | ".join(result.output.strip().splitlines()[-3:])
         raise GoldTestsError(f"{gold.name}: the probe wrote no impact data ({tail})")

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 
 from cligym.config import Settings
 from cligym.records import AttemptOutcome, GoldEnv, TestStatus
-from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_as_tester, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
-from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR
+from cligym.testbed.run import run_tests
 
 APPLIED_MARKER = "=== cligym: steps applied ==="
 ERROR_CHARS = 600
@@ -87,25 +86,21 @@ def run_attempt(
         gold.recipe, with_metadata=False, extra_args=tuple(select or ())
     )
     script = render_attempt_script(steps, test_script)
-    result, files = runtime.run(
+    run = run_tests(
+        runtime,
         image or gold.image_tag,
         ["bash", "-c", script],
         stage=stage,
         timeout_sec=timeout_sec,
-        user="root",
-        workdir=APP_DIR,
         env={"PYTHONHASHSEED": "1"},
         network=network,
-        collect=[RESULTS_DIR],
     )
+    result, junit = run.result, run.junit
     if APPLIED_MARKER not in result.output:
         return AttemptOutcome(
             applied=False, output_tail=_tail(result.output), duration_sec=result.duration_sec
         )
-    junit = read_file_from_tar(files.get(RESULTS_DIR, b""), JUNIT_PATH.rsplit("/", 1)[1])
-    failing, errors, seen, broken = judge(
-        gold.stability.stable_passing, select, junit.decode(errors="replace") if junit else None
-    )
+    failing, errors, seen, broken = judge(gold.stability.stable_passing, select, junit)
     if result.timed_out:
         broken = True
     if broken and not errors:
