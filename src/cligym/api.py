@@ -17,6 +17,8 @@ from pathlib import Path
 
 from cligym.catalog import Catalog
 from cligym.config import Settings, ensure_dir
+from cligym.difficulty.ladder import LADDER, rung_named
+from cligym.difficulty.measure import measure_tasks
 from cligym.errors import CligymError, DockerUnavailableError
 from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
@@ -37,6 +39,7 @@ from cligym.package.export.writer import (
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import (
+    BaselineRun,
     Candidate,
     GoldEnv,
     HintLevel,
@@ -242,6 +245,44 @@ class Workspace:
 
     def list_tasks(self, key: str | None = None) -> list[Task]:
         return self.catalog.list_tasks(self.get_gold(key).id if key else None)
+
+    def baseline(
+        self,
+        key: str | None = None,
+        limit: int | None = None,
+        jobs: int = 1,
+        rungs: Sequence[str] = (),
+        task_names: Sequence[str] = (),
+        reporter: Reporter = NULL_REPORTER,
+    ) -> dict[str, list[BaselineRun]]:
+        """Climb the baseline ladder on verified tasks (all, or those named by id or name):
+        task id -> the rungs' results."""
+        try:
+            ladder = tuple(rung_named(n) for n in rungs) if rungs else LADDER
+        except KeyError as err:
+            names = ", ".join(r.name for r in LADDER)
+            raise CligymError(f"no baseline rung {err.args[0]!r}; rungs are {names}") from None
+        if limit is not None and limit < 1:
+            raise CligymError("--limit must be at least 1")
+        tasks = self.list_tasks(key)
+        if task_names:
+            known = {name: t for t in tasks for name in (t.id, t.name)}
+            unknown = [n for n in task_names if n not in known]
+            if unknown:
+                raise CligymError(f"no verified task {unknown[0]!r}; see `cligym list tasks`")
+            tasks = list({known[n].id: known[n] for n in task_names}.values())
+        tasks = tasks[:limit]
+        return measure_tasks(
+            self.runtime, self.catalog, self.settings, tasks, jobs=jobs, rungs=ladder,
+            reporter=reporter,
+        )
+
+    def baselines(self) -> dict[str, list[BaselineRun]]:
+        """Stored rung results per task id (no container runs)."""
+        out: dict[str, list[BaselineRun]] = {}
+        for run in sorted(self.catalog.list_baselines(), key=lambda r: r.level):
+            out.setdefault(run.task_id, []).append(run)
+        return out
 
     def package(
         self,

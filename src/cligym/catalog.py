@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from cligym.errors import CatalogError
 from cligym.records import (
     Attempt,
+    BaselineRun,
     Candidate,
     FilterVerdict,
     GoldEnv,
@@ -74,6 +75,9 @@ CREATE TABLE IF NOT EXISTS trajectories (
     id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS filter_verdicts (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS baselines (
     id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS impact_maps (
@@ -349,6 +353,16 @@ class Catalog:
 
     def list_verdicts(self) -> list[FilterVerdict]:
         return self._list("filter_verdicts", None, FilterVerdict)
+
+    # ------------------------------------------------------------------ difficulty
+    def put_baseline(self, run: BaselineRun, gold_id: str) -> None:
+        """The latest result of one rung on one task."""
+        with self._connect() as conn:
+            key = f"{run.task_id}:{run.rung}"
+            self._put(conn, "baselines", key, gold_id, run.created_at.isoformat(), run)
+
+    def list_baselines(self, gold_id: str | None = None) -> list[BaselineRun]:
+        return self._list("baselines", gold_id, BaselineRun)
 
     def gold_image_refs(self) -> set[str]:
         """Tags and ids of every image the catalog refers to (gold envs and tasks)."""

@@ -535,6 +535,20 @@ class Trajectory(Record):
     created_at: datetime
 
 
+class BaselineRun(Record):
+    """One rung of the baseline ladder on one task: whether the task's own verifier accepted
+    what that blind repair script left."""
+
+    task_id: str
+    rung: str
+    level: int
+    reward: float
+    reason: str = Field(description="the verifier's line that best explains its verdict")
+    timed_out: bool = False
+    duration_sec: float
+    created_at: datetime
+
+
 class FilterVerdict(Record):
     """Whether a trajectory is training data, and every reason it is not."""
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import cligym
 
 ROOT = Path(cligym.__file__).parent
-STAGES = {"gold", "probe", "invert", "verify", "package", "validate", "rollout", "report"}
+STAGES = {
+    "gold", "probe", "invert", "verify", "package", "validate", "rollout", "report"
+}
 SHARED = {
     "records",
     "catalog",
@@ -29,6 +31,7 @@ SHARED = {
     "shipped",
     "faults",
     "grading",
+    "difficulty",
 }
 ORCHESTRATION = {"api", "pipeline", "cli"}
 

@@ -31,8 +31,9 @@ COMMANDS = list(_command_paths())
 
 def test_every_command_is_registered():
     names = {" ".join(p) for p in COMMANDS}
-    assert {"gold", "invert", "verify", "export", "demo", "run", "list gold", "list tasks"} <= names
-    assert len(names) == 22  # the root, 19 commands (`list` among them), list's two
+    assert {"gold", "invert", "verify", "baseline", "export", "demo", "run", "list gold",
+            "list tasks"} <= names
+    assert len(names) == 23  # the root, 20 commands (`list` among them), list's two
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "cligym")

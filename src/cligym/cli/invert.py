@@ -1,4 +1,5 @@
-"""Breaking gold envs and keeping what verifies: `faults`, `invert`, `verify`, `list tasks`."""
+"""Breaking gold envs and keeping what verifies: `faults`, `invert`, `verify`, `baseline`,
+`list tasks`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import typer
 from rich.table import Table
 
 from cligym.cli.common import RichReporter, out, workspace
+from cligym.difficulty.ladder import LADDER
+from cligym.difficulty.measure import ladder_label, names_culprit, repair_steps
 from cligym.errors import CligymError
 from cligym.faults.registry import families
 from cligym.llm.client import LlmSpec
@@ -88,13 +91,53 @@ def verify(
     out.print(f"{ok} verified, {len(results) - ok} rejected; see `cligym list tasks`")
 
 
+@commands.command()
+def baseline(
+    key: Annotated[str | None, typer.Argument(help="Only tasks of this gold env.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many tasks.")] = None,
+    jobs: Annotated[int, typer.Option(help="Tasks measured at a time.")] = 1,
+    rung: Annotated[
+        list[str] | None, typer.Option("--rung", help="Only these rungs (repeatable).")
+    ] = None,
+    task: Annotated[
+        list[str] | None, typer.Option("--task", help="Only this task, by id or name (repeatable).")
+    ] = None,
+) -> None:
+    """Run the baseline ladder (blind repair scripts) on verified tasks, lowest rung first."""
+    results = workspace().baseline(
+        key, limit=limit, jobs=jobs, rungs=tuple(rung or ()), task_names=tuple(task or ()),
+        reporter=RichReporter(),
+    )
+    table = Table("task", *(r.name for r in LADDER), "solved by")
+    counts = {r.name: 0 for r in LADDER}
+    for task_id, runs in results.items():
+        by_rung = {r.rung: r for r in runs}
+        cells = []
+        for r in LADDER:
+            run = by_rung.get(r.name)
+            cells.append("-" if run is None else f"{run.reward:g}")
+        label = ladder_label(runs)
+        if label in counts:
+            counts[label] += 1
+        table.add_row(task_id, *cells, label)
+    out.print(table)
+    total = len(results)
+    cumulative = 0
+    for r in LADDER:
+        cumulative += counts[r.name]
+        share = f"{100 * cumulative / total:.0f}%" if total else "-"
+        out.print(f"rung {r.level} {r.name}: solves {cumulative}/{total} ({share}) — {r.summary}")
+
+
 @list_commands.command("tasks")
 def list_tasks(
     key: Annotated[str | None, typer.Argument(help="Only tasks of this gold env.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List verified tasks."""
-    tasks = workspace().list_tasks(key)
+    ws = workspace()
+    tasks = ws.list_tasks(key)
+    ladder = ws.baselines()
     if as_json:
         rows = [
             {
@@ -110,12 +153,17 @@ def list_tasks(
                 "image": t.image_tag,
                 "image_bytes_added": t.image_bytes_added,
                 "llm_tokens": t.tokens,
+                "baseline": ladder_label(ladder.get(t.id, [])),
+                "repair_steps": repair_steps(t),
+                "error_names_culprit": names_culprit(t),
             }
             for t in tasks
         ]
         out.print_json(json.dumps(rows))
         return
-    table = Table("id", "gold", "families", "category", "FAIL_TO_PASS", "difficulty", "tokens")
+    table = Table(
+        "id", "gold", "families", "category", "FAIL_TO_PASS", "difficulty", "baseline", "tokens"
+    )
     for t in tasks:
         table.add_row(
             t.id,
@@ -124,6 +172,7 @@ def list_tasks(
             ",".join(c.value for c in t.categories),
             str(len(t.fail_to_pass)),
             f"{t.difficulty_label} ({t.difficulty})",
+            ladder_label(ladder.get(t.id, [])),
             str(t.tokens),
         )
     out.print(table if tasks else "no verified tasks yet; run `cligym invert` and `cligym verify`")

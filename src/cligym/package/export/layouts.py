@@ -13,6 +13,7 @@ from typing import Any
 import tomli_w
 import yaml
 
+from cligym.difficulty.measure import names_culprit, repair_steps
 from cligym.errors import CligymError
 from cligym.grading.kit import GradeKit
 from cligym.grading.verifier import (
@@ -46,6 +47,7 @@ class ExportItem:
     hint: HintLevel
     kit_or_none: GradeKit | None  # only task-directory layouts need it
     secrets: Secrets
+    baseline: str = "-"  # the lowest baseline rung that solves it, "none", or "-" (unmeasured)
 
     @property
     def dir_name(self) -> str:
@@ -79,6 +81,9 @@ class ExportItem:
             "hint_level": self.hint,
             "fail_to_pass": len(t.fail_to_pass),
             "pass_to_pass": len(t.pass_to_pass),
+            "baseline_solved_by": self.baseline,
+            "repair_steps": repair_steps(t),
+            "error_names_culprit": names_culprit(t),
         }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cligym.difficulty.measure import names_culprit, repair_steps
 from cligym.grading.verifier import render_solution
 from cligym.package.export.layouts import ExportItem
 from cligym.package.text.issue import clean_excerpt
@@ -42,6 +43,9 @@ SCHEMA = pa.schema(
         ("solution", pa.string()),
         ("image_bytes_added", pa.int64()),
         ("issue_writer", pa.string()),
+        ("baseline_solved_by", pa.string()),
+        ("repair_steps", pa.int64()),
+        ("error_names_culprit", pa.bool_()),
     ]
 )
 
@@ -72,6 +76,9 @@ def manifest_row(item: ExportItem) -> dict[str, Any]:
         "solution": render_solution(t),
         "image_bytes_added": int(t.image_bytes_added),
         "issue_writer": item.issue.writer,
+        "baseline_solved_by": item.baseline,
+        "repair_steps": repair_steps(t),
+        "error_names_culprit": names_culprit(t),
     }
 
 
