@@ -10,7 +10,7 @@ from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, q
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import TEST_USER
+from cligym.testbed.layout import TEST_USER, VENV
 
 PROFILE_D = "/etc/profile.d"
 # Imported by the interpreter itself before any test code: shadowing them breaks every program.
@@ -116,7 +116,7 @@ class PathTruncated(FaultFamily):
         return [self.target(ResourceKey(ResourceKind.ENV, "PATH"), users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [profile_script("zz-local-path.sh", ['export PATH="/opt/venv/bin:/usr/local/bin"'])]
+        return [profile_script("zz-local-path.sh", [f'export PATH="{VENV}/bin:/usr/local/bin"'])]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {PROFILE_D}/zz-local-path.sh"]

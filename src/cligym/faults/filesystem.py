@@ -14,7 +14,7 @@ from cligym.faults.targets import (
     top_level_modules,
 )
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import APP_DIR, TEST_USER
+from cligym.testbed.layout import APP_DIR, TEST_USER, VENV
 
 
 @register
@@ -77,7 +77,7 @@ class ExecBitRemoved(FaultFamily):
             for _, path, users in commands(ctx)
         ]
         for key in ctx.resources(ResourceKind.EXE):
-            if key.name.startswith("/opt/venv/bin/"):
+            if key.name.startswith(f"{VENV}/bin/"):
                 out.append(self.target(key, ctx.subset(ctx.users(key))))
         return out
 
@@ -135,7 +135,7 @@ class VenvInterpreterLinkBroken(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         scripts = [
-            k for k in ctx.resources(ResourceKind.EXE) if k.name.startswith("/opt/venv/bin/")
+            k for k in ctx.resources(ResourceKind.EXE) if k.name.startswith(f"{VENV}/bin/")
         ]
         users = ctx.subset(u for k in scripts for u in ctx.users(k))
         return (

@@ -8,6 +8,7 @@ from typing import Literal
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
+from cligym.testbed.layout import VENV
 
 ElfPart = Literal["magic", "machine", "phoff"]
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
@@ -157,5 +158,5 @@ class ExtensionModuleRemoved(FaultFamily):
         params = ExtensionParams.of(target)
         if params.owner:
             return [reinstall(params.owner)]
-        pip = "/opt/venv/bin/pip install --no-cache-dir --force-reinstall --no-deps"
+        pip = f"{VENV}/bin/pip install --no-cache-dir --force-reinstall --no-deps"
         return [f"{pip} {q(params.dist)}"]

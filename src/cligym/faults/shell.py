@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shlex
 
-PIP = "/opt/venv/bin/python -m pip"
+from cligym.testbed.layout import GOLD_PYTHON, VENV
+
+PIP = f"{GOLD_PYTHON} -m pip"
 
 
 def q(value: str) -> str:
@@ -39,7 +41,7 @@ def reinstall(packages: str) -> str:
     )
 
 
-def backdated(command: str, root: str = "/opt/venv") -> str:
+def backdated(command: str, root: str = VENV) -> str:
     """Run a pip command, then give everything it wrote under `root` the mtime of `root`'s
     site-packages from before, so no fresh timestamp points at what changed."""
     site = f"{root}/lib"

@@ -11,6 +11,7 @@ import os
 
 from cligym.faults.base import FaultContext
 from cligym.records import ResourceKey, ResourceKind
+from cligym.testbed.layout import VENV
 
 # The test runner's own distributions: breaking them breaks the runner, not the project.
 TOOLING = frozenset(
@@ -28,7 +29,7 @@ TOOLING = frozenset(
         "colorama",
     }
 )
-_SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", "/opt/venv/")
+_SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", f"{VENV}/")
 
 # Variables that change how the standard library and OpenSSL behave, with a value that breaks
 # them, and the resource whose users they hurt.
@@ -38,13 +39,13 @@ ENV_POISON: dict[str, tuple[str, ResourceKind, str]] = {
     "PYTHONTZPATH": ("/usr/share/zoneinfo-legacy", ResourceKind.FILE, "/usr/share/zoneinfo/"),
     "LC_ALL": ("de_DE.UTF-8", ResourceKind.MODULE, "locale"),
     "TZDIR": ("/usr/share/zoneinfo-legacy", ResourceKind.FILE, "/usr/share/zoneinfo/"),
-    "PYTHONIOENCODING": ("ascii:strict", ResourceKind.EXE, "/opt/venv/bin/"),
+    "PYTHONIOENCODING": ("ascii:strict", ResourceKind.EXE, f"{VENV}/bin/"),
     "PYTHONUTF8": ("0", ResourceKind.MODULE, "locale"),
 }
 
 
 def site_packages(ctx: FaultContext) -> str:
-    return ctx.impact.paths.get("purelib", "/opt/venv/lib/python3/site-packages")
+    return ctx.impact.paths.get("purelib", f"{VENV}/lib/python3/site-packages")
 
 
 def third_party(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cligym.records import ImpactMap, ResourceKey, ResourceKind
+from cligym.testbed.layout import VENV
 
 _IGNORED_MODULE_PREFIXES = (
     "_pytest",
@@ -30,7 +31,7 @@ _IGNORED_FILE_PREFIXES = (
     "/tmp/pytest-of-",
     "/tmp/cligym-",
     "/run/cligym-",
-    "/opt/venv/lib/",
+    f"{VENV}/lib/",
     "/usr/lib/python3",
 )
 SESSION = "<session>"
