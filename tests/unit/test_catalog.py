@@ -87,7 +87,7 @@ def test_processes_opening_one_new_catalog_at_once_all_succeed(tmp_path: Path):
     import multiprocessing
 
     workers, rounds = 10, 25
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
         for r in range(rounds):
             path = str(tmp_path / f"round{r}" / "catalog.sqlite3")
             errors = pool.map(_open_and_write, [(path, w) for w in range(workers)])
