@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cligym.testbed.layout import APP_DIR, TEST_USER
+from cligym.testbed.layout import APP_DIR, TEST_USER, VENV
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class Rung:
 
 
 TIDY = f"""\
-# caches and ownership: bytecode caches, world-writable temp dirs, the test user's home
-for d in {APP_DIR} "${{VIRTUAL_ENV:-/opt/venv}}" /usr/lib/python3*; do
+# caches and ownership: the project's and the virtualenv's bytecode caches (the standard
+# library's belong to its Debian package), temp-dir modes, the test user's home
+for d in {APP_DIR} "${{VIRTUAL_ENV:-{VENV}}}"; do
   find "$d" -name __pycache__ -type d -prune -exec rm -rf {{}} + 2>/dev/null
 done
 chmod 1777 /tmp /var/tmp 2>/dev/null
@@ -34,7 +35,8 @@ ldconfig 2>/dev/null
 
 REINSTALL_FLAGGED = f"""\
 # what the standard tools flag: Debian packages whose files dpkg --verify reports changed or
-# missing, then every installed distribution of the virtualenv, forcibly, and the project
+# missing, then every distribution pip freeze lists (not pip and setuptools, which came
+# with the virtualenv; not the editable project), forcibly
 export DEBIAN_FRONTEND=noninteractive
 flagged=$(dpkg --verify 2>/dev/null | awk '{{print $NF}}' | xargs -r dpkg -S 2>/dev/null \\
   | cut -d: -f1 | tr ',' '\\n' | tr -d ' ' | sort -u)
@@ -42,10 +44,9 @@ if [ -n "$flagged" ]; then
   apt-get update -qq >/dev/null 2>&1
   apt-get install -y -qq --reinstall $flagged >/dev/null 2>&1
 fi
-py="${{VIRTUAL_ENV:-/opt/venv}}/bin/python"
-"$py" -m pip freeze --all --exclude-editable 2>/dev/null | grep -v '^-e ' > /tmp/.freeze
+py="${{VIRTUAL_ENV:-{VENV}}}/bin/python"
+"$py" -m pip freeze --exclude-editable 2>/dev/null | grep -v '^-e ' > /tmp/.freeze
 "$py" -m pip install -q --force-reinstall --no-deps -r /tmp/.freeze >/dev/null 2>&1
-"$py" -m pip install -q --force-reinstall --no-deps --editable {APP_DIR} >/dev/null 2>&1
 rm -f /tmp/.freeze
 """
 
@@ -58,7 +59,7 @@ for f in /etc/profile /etc/bash.bashrc /etc/environment /etc/profile.d/*.sh \\
          /root/.profile /root/.bashrc /home/{TEST_USER}/.profile /home/{TEST_USER}/.bashrc; do
   [ -f "$f" ] && sed -i -E '/^[[:space:]]*(export[[:space:]]+)?(PYTHON[A-Z_]*|LD_[A-Z_]+)=/d' "$f"
 done
-py="${{VIRTUAL_ENV:-/opt/venv}}/bin/python"
+py="${{VIRTUAL_ENV:-{VENV}}}/bin/python"
 site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>/dev/null)
 if [ -n "$site" ]; then
   for pth in "$site"/*.pth; do
@@ -73,31 +74,36 @@ for f in /usr/local/bin/* /usr/local/sbin/*; do
     if [ -e "$sys/$name" ] && ! dpkg -S "$f" >/dev/null 2>&1; then rm -f "$f"; break; fi
   done
 done
-"$py" -m pip check 2>/dev/null | awk '{{print $1}}' | sort -u | while read -r dist; do
+"$py" -m pip check 2>/dev/null | awk 'NF > 1 {{print $1 "==" $2}}' | sort -u \\
+  | while read -r dist; do
   "$py" -m pip install -q --force-reinstall --no-deps "$dist" >/dev/null 2>&1
 done
 ldconfig 2>/dev/null
 """
 
 REBUILD_VENV = f"""\
-# start the virtualenv over from what is installed in it, then the project (editable)
-py="${{VIRTUAL_ENV:-/opt/venv}}/bin/python"
-venv="${{VIRTUAL_ENV:-/opt/venv}}"
-"$py" -m pip freeze --all --exclude-editable 2>/dev/null | grep -v '^-e ' > /tmp/.freeze
+# start the virtualenv over (pip and setuptools from the interpreter's own bundle), then
+# what pip freeze listed, then the project again if it was installed editable
+py="${{VIRTUAL_ENV:-{VENV}}}/bin/python"
+venv="${{VIRTUAL_ENV:-{VENV}}}"
+"$py" -m pip freeze 2>/dev/null > /tmp/.freeze
 if [ -s /tmp/.freeze ]; then
   python3 -m venv --clear "$venv" >/dev/null 2>&1
-  "$venv/bin/python" -m pip install -q --no-deps -r /tmp/.freeze >/dev/null 2>&1
-  "$venv/bin/python" -m pip install -q --no-deps --editable {APP_DIR} >/dev/null 2>&1
+  grep -v '^-e ' /tmp/.freeze > /tmp/.freeze.pinned
+  "$venv/bin/python" -m pip install -q --no-deps -r /tmp/.freeze.pinned >/dev/null 2>&1
+  if grep -q '^-e ' /tmp/.freeze; then
+    "$venv/bin/python" -m pip install -q --no-deps --editable {APP_DIR} >/dev/null 2>&1
+  fi
 fi
-rm -f /tmp/.freeze
+rm -f /tmp/.freeze /tmp/.freeze.pinned
 chown -R {TEST_USER}:{TEST_USER} {APP_DIR} 2>/dev/null
 """
 
 _PARTS = (
-    ("tidy", "clear bytecode caches, fix temp-dir modes and home ownership", TIDY),
+    ("tidy", "clear the project's bytecode caches, fix temp-dir modes, home ownership", TIDY),
     (
         "reinstall-flagged",
-        "reinstall the Debian packages dpkg --verify flags and every pip distribution",
+        "reinstall the Debian packages dpkg --verify flags and what pip freeze lists",
         REINSTALL_FLAGGED,
     ),
     (

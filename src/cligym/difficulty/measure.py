@@ -7,6 +7,7 @@ includes the ones below it). A task keeps its results in the catalog, so re-runn
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -143,12 +144,26 @@ def measure_tasks(
         files[EXPECTED] = render_expected_lists(task.fail_to_pass, task.pass_to_pass).encode()
         return files
 
+    def ensure_image(task: Task) -> None:
+        """The task's image, rebuilt from its Dockerfile if it was removed (`cligym gc`)."""
+        if runtime.image_exists(task.image_tag):
+            return
+        context = settings.paths.staging_dir / f"{runtime.run_id}-baseline-{task.id}"
+        context.mkdir(parents=True, exist_ok=True)
+        try:
+            (context / "Dockerfile").write_text(task.dockerfile)
+            runtime.build(context, task.image_tag, kind="task",
+                          timeout_sec=settings.build_timeout_sec)
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+
     def one(task: Task) -> tuple[str, list[BaselineRun]]:
         have = by_task.get(task.id, [])
         if measured(have, rungs):
             runs = sorted(have, key=lambda r: r.level)
         else:
             gold = golds[task.gold_id]
+            ensure_image(task)
             runs = climb(
                 runtime, task, tests_for(task),
                 timeout_sec=verifier_timeout_sec(gold) if gold else AGENT_TIMEOUT_SEC,
