@@ -18,7 +18,7 @@ from pathlib import Path
 from cligym.catalog import Catalog
 from cligym.config import Settings, ensure_dir
 from cligym.difficulty.ladder import LADDER, rung_named
-from cligym.difficulty.measure import measure_tasks
+from cligym.difficulty.measure import by_task, measure_tasks
 from cligym.errors import CligymError, DockerUnavailableError
 from cligym.faults.base import FaultContext
 from cligym.gold.build import GoldRequest, GoldResult, build_gold
@@ -279,10 +279,7 @@ class Workspace:
 
     def baselines(self) -> dict[str, list[BaselineRun]]:
         """Stored rung results per task id (no container runs)."""
-        out: dict[str, list[BaselineRun]] = {}
-        for run in sorted(self.catalog.list_baselines(), key=lambda r: r.level):
-            out.setdefault(run.task_id, []).append(run)
-        return out
+        return by_task(self.catalog.list_baselines())
 
     def package(
         self,

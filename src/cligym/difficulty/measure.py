@@ -75,6 +75,14 @@ def climb(
     return out
 
 
+def by_task(runs: Iterable[BaselineRun]) -> dict[str, list[BaselineRun]]:
+    """Stored rung results grouped per task id, lowest rung first."""
+    out: dict[str, list[BaselineRun]] = {}
+    for run in sorted(runs, key=lambda r: r.level):
+        out.setdefault(run.task_id, []).append(run)
+    return out
+
+
 def solved_by(runs: Iterable[BaselineRun]) -> BaselineRun | None:
     """The lowest rung that scored 1, if any."""
     solved = [r for r in runs if r.reward == 1]
@@ -122,9 +130,7 @@ def measure_tasks(
     reporter: Reporter = NULL_REPORTER,
 ) -> dict[str, list[BaselineRun]]:
     """Climb the ladder on each task (`jobs` at a time); task id -> its rung results."""
-    by_task: dict[str, list[BaselineRun]] = {}
-    for run in catalog.list_baselines():
-        by_task.setdefault(run.task_id, []).append(run)
+    stored = by_task(catalog.list_baselines())
     golds = {t.gold_id: catalog.get_gold(t.gold_id) for t in tasks}
     kits: dict[str, dict[str, bytes]] = {}
     lock = threading.Lock()
@@ -158,9 +164,9 @@ def measure_tasks(
             shutil.rmtree(context, ignore_errors=True)
 
     def one(task: Task) -> tuple[str, list[BaselineRun]]:
-        have = by_task.get(task.id, [])
+        have = stored.get(task.id, [])
         if measured(have, rungs):
-            runs = sorted(have, key=lambda r: r.level)
+            runs = have
         else:
             gold = golds[task.gold_id]
             ensure_image(task)
@@ -180,5 +186,5 @@ def measure_tasks(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for task_id, runs in pool.map(one, tasks):
-            by_task[task_id] = runs
-    return {t.id: by_task.get(t.id, []) for t in tasks}
+            stored[task_id] = runs
+    return {t.id: stored.get(t.id, []) for t in tasks}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from cligym.catalog import Catalog
-from cligym.difficulty.measure import ladder_label
+from cligym.difficulty.measure import by_task, ladder_label
 from cligym.errors import CligymError
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.harness.datasets import IMAGES_DIR
@@ -29,7 +29,7 @@ from cligym.package.text.issue import check_issue, render_issue
 from cligym.package.text.leakcheck import Secrets, secrets_for
 from cligym.package.text.llm_issue import write_llm_issue
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import BaselineRun, GoldEnv, HintLevel, IssueText, Task
+from cligym.records import GoldEnv, HintLevel, IssueText, Task
 from cligym.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
@@ -157,9 +157,7 @@ def _export(
     items: list[ExportItem] = []
     skipped: list[tuple[str, str]] = []
     kits: dict[str, GradeKit] = {}
-    ladders: dict[str, list[BaselineRun]] = {}
-    for run in catalog.list_baselines():
-        ladders.setdefault(run.task_id, []).append(run)
+    ladders = by_task(catalog.list_baselines())
     for task in tasks:
         gold = golds[task.gold_id]
         secrets = task_secrets(catalog, task)
