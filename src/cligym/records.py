@@ -542,6 +542,9 @@ class BaselineRun(Record):
     task_id: str
     rung: str
     level: int
+    script_digest: str = Field(
+        default="", description="digest of the rung's script: a changed script is run again"
+    )
     reward: float
     reason: str = Field(description="the verifier's line that best explains its verdict")
     timed_out: bool = False

@@ -14,7 +14,14 @@ from cligym.api import Workspace
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.difficulty.ladder import LADDER, rung_named
-from cligym.difficulty.measure import climb, ladder_label, measured, names_culprit, solved_by
+from cligym.difficulty.measure import (
+    by_task,
+    climb,
+    ladder_label,
+    measured,
+    names_culprit,
+    solved_by,
+)
 from cligym.errors import CligymError
 from cligym.records import BaselineRun, FaultTarget
 from cligym.runtime.fake import FakeRuntime, Reply
@@ -25,9 +32,10 @@ LOGS = "/run/cligym-verifier-logs"
 TESTS_DIR = {"test.sh": b"#!/tests/busybox sh\n", "busybox": b"\x7fELF"}
 
 
-def _run(rung: str, reward: float) -> BaselineRun:
+def _run(rung: str, reward: float, digest: str | None = None) -> BaselineRun:
     return BaselineRun(
         task_id="t1", rung=rung, level=rung_named(rung).level, reward=reward, reason="r",
+        script_digest=rung_named(rung).digest if digest is None else digest,
         duration_sec=1.0, created_at=datetime.now(UTC),
     )
 
@@ -103,6 +111,18 @@ def test_the_climb_resumes_from_stored_results_without_a_container():
     done = [_run("tidy", 0.0), _run("reinstall-flagged", 1.0)]
     assert climb(fake, task, TESTS_DIR, timeout_sec=300, done=done) == done
     assert fake.calls_of("container") == []
+
+
+def test_a_result_of_an_older_script_of_the_rung_is_measured_again():
+    task = _task()
+    fake = _engine(task.image_tag, ["1"])
+    stale = _run("tidy", 0.0, digest="0123456789abcdef")
+    assert by_task([stale]) == {}
+    runs = climb(fake, task, TESTS_DIR, timeout_sec=300, done=[stale])
+    assert [(r.rung, r.reward, r.script_digest) for r in runs] == [
+        ("tidy", 1.0, rung_named("tidy").digest)
+    ]
+    assert len(fake.calls_of("container")) == 1
 
 
 def test_an_unfinished_climb_is_not_measured():

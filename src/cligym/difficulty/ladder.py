@@ -9,6 +9,7 @@ rung solves needs diagnosis.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from cligym.testbed.layout import APP_DIR, TEST_USER, VENV
@@ -20,6 +21,11 @@ class Rung:
     name: str
     summary: str
     script: str  # bash, run as root; never stops at a failing command
+
+    @property
+    def digest(self) -> str:
+        """Stored results count only for the script that produced them."""
+        return hashlib.sha256(self.script.encode()).hexdigest()[:16]
 
 
 TIDY = f"""\

@@ -44,10 +44,10 @@ def climb(
     network: bool = True,
 ) -> list[BaselineRun]:
     """Results of the rungs run (lowest first) until one scores 1; `done` ones are reused."""
-    known = {r.rung: r for r in done}
+    known = {(r.rung, r.script_digest): r for r in done}
     out: list[BaselineRun] = []
     for rung in sorted(rungs, key=lambda r: r.level):
-        run = known.get(rung.name)
+        run = known.get((rung.name, rung.digest))
         if run is None:
             started = time.monotonic()
             verdict = run_verifier(
@@ -63,6 +63,7 @@ def climb(
                 task_id=task.id,
                 rung=rung.name,
                 level=rung.level,
+                script_digest=rung.digest,
                 reward=verdict.reward,
                 reason=verdict.reason,
                 timed_out=verdict.timed_out,
@@ -75,11 +76,16 @@ def climb(
     return out
 
 
-def by_task(runs: Iterable[BaselineRun]) -> dict[str, list[BaselineRun]]:
-    """Stored rung results grouped per task id, lowest rung first."""
+def by_task(
+    runs: Iterable[BaselineRun], rungs: Sequence[Rung] = LADDER
+) -> dict[str, list[BaselineRun]]:
+    """Stored rung results grouped per task id, lowest rung first; only results of the rungs'
+    current scripts count (a rung whose script changed is measured again)."""
+    current = {(r.name, r.digest) for r in rungs}
     out: dict[str, list[BaselineRun]] = {}
     for run in sorted(runs, key=lambda r: r.level):
-        out.setdefault(run.task_id, []).append(run)
+        if (run.rung, run.script_digest) in current:
+            out.setdefault(run.task_id, []).append(run)
     return out
 
 
@@ -130,7 +136,7 @@ def measure_tasks(
     reporter: Reporter = NULL_REPORTER,
 ) -> dict[str, list[BaselineRun]]:
     """Climb the ladder on each task (`jobs` at a time); task id -> its rung results."""
-    stored = by_task(catalog.list_baselines())
+    stored = by_task(catalog.list_baselines(), rungs)
     golds = {t.gold_id: catalog.get_gold(t.gold_id) for t in tasks}
     kits: dict[str, dict[str, bytes]] = {}
     lock = threading.Lock()
