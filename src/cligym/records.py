@@ -277,6 +277,7 @@ class FaultCategory(StrEnum):
     FILESYSTEM = "filesystem"
     CONFIGURATION = "configuration"
     INTERPRETER = "interpreter"
+    PACKAGE_MANAGER = "package-manager"
 
 
 class FaultTarget(Record):
@@ -346,6 +347,7 @@ class RejectionReason(StrEnum):
     LEAK = "leak"
     RESTORE_FAILS = "restore-fails"
     DUPLICATE = "duplicate"
+    CHAIN_DOES_NOT_HOLD = "chain-does-not-hold"  # the payload's repair works without the tool
     UNKNOWN = "unknown"  # a stored reason text from before kinds were recorded, unrecognised
 
 

@@ -97,7 +97,7 @@ def render_all() -> dict:
                 "solution": fam.solution(t),
                 "hint": fam.hint(t),
             }
-            for t in fam.targets(ctx)
+            for t in (*fam.targets(ctx), *fam.blocker_targets(ctx))
         ]
         out[fam.name] = {
             "category": fam.category.value,
@@ -105,6 +105,8 @@ def render_all() -> dict:
             "description": fam.description,
             "targets": rows,
         }
+        if fam.blocks:
+            out[fam.name]["blocks"] = fam.blocks
     return out
 
 

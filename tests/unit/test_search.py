@@ -3,6 +3,7 @@ search decides from its answer (accept, reject with a kind, defer an inert resou
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,14 @@ import pytest
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.faults.base import FaultContext
-from cligym.faults.registry import families
+from cligym.faults.registry import (
+    families,
+    family,
+    is_blocker,
+    ordered_solution,
+    payload_solution,
+    repair_tools,
+)
 from cligym.invert import search
 from cligym.invert.search import NO_FAILURE, plan_singles, run_search
 from cligym.records import FaultTarget, RejectionReason
@@ -163,7 +171,9 @@ def test_the_search_composes_accepted_faults_of_different_categories(ctx, settin
     fake = FakeRuntime()
     fake.on("run", answer)
     report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=8, max_faults=2)
-    composed = [a for a in report.attempts if len(a.families) == 2]
+    composed = [
+        a for a in report.attempts if len(a.families) == 2 and not fams[a.families[1]].blocks
+    ]
     singles = [c for c in report.candidates if len(c.faults) == 1]
     assert len(singles) >= 2 and composed
     for attempt in composed:
@@ -171,3 +181,78 @@ def test_the_search_composes_accepted_faults_of_different_categories(ctx, settin
     for candidate in (c for c in report.candidates if len(c.faults) == 2):
         parts = [fams[f.family].steps(f) for f in candidate.faults]
         assert candidate.steps == tuple(s for p in parts for s in p)
+
+
+def _each_single_fails_its_first_prediction(ctx):
+    """A FakeRuntime on which every planned single fails its first predicted test, alone or
+    together with others (blockers fail nothing)."""
+    fams = {f.name: f for f in families()}
+    stable = ctx.gold.stability.stable_passing
+
+    def answer(call):
+        failed = {}
+        for target in plan_singles(ctx, list(fams.values()), 0):
+            steps = fams[target.family].steps(target)
+            if steps and all(f"( {s} )" in call.script for s in steps):
+                failed[target.predicted_tests[0]] = f"E   {target.family}"
+        return pytest_reply(failed, tests=stable)
+
+    fake = FakeRuntime()
+    fake.on("run", answer)
+    return fake
+
+
+def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
+    """A fault whose repair runs pip or apt is joined by blockers that break that very tool:
+    its steps first, theirs last, and their repairs first in the solution."""
+    fams = {f.name: f for f in families()}
+    fake = _each_single_fails_its_first_prediction(ctx)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=24, max_faults=2)
+    chains = [c for c in report.candidates if any(is_blocker(f) for f in c.faults)]
+    assert chains, [a.families for a in report.attempts]
+    for chain in chains:
+        payload = [f for f in chain.faults if not is_blocker(f)]
+        blockers = [f for f in chain.faults if is_blocker(f)]
+        assert payload and chain.faults[: len(payload)] == tuple(payload)
+        tools = repair_tools(payload_solution(payload))
+        assert all(fams[b.family].blocks in tools for b in blockers)
+        assert all(
+            b.resource in {p.resource for p in payload}
+            for b in blockers
+            if fams[b.family].aims_at_payload
+        )
+        fixes = [s for b in blockers for s in fams[b.family].solution(b)]
+        assert chain.solution[: len(fixes)] == tuple(fixes)
+        assert chain.solution[len(fixes) :] == payload_solution(payload)
+
+
+def test_a_family_of_near_identical_variants_is_capped_per_gold_env(ctx, settings, catalog):
+    fams = {f.name: f for f in families()}
+    capped = {n: f.variant_cap for n, f in fams.items() if f.variant_cap}
+    assert {"stale-bytecode", "stdlib-module-truncated", "pythonpath-shadow"} <= set(capped)
+    fake = _each_single_fails_its_first_prediction(ctx)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=80, max_faults=1)
+    singles = Counter(c.faults[0].family for c in report.candidates if len(c.faults) == 1)
+    available = Counter(t.family for t in plan_singles(ctx, list(fams.values()), 0))
+    for name, cap in capped.items():
+        assert available[name] > cap  # the fixture offers more than the cap
+        assert singles[name] == cap, (name, singles[name])
+
+
+def test_a_chain_repairs_broken_tools_first():
+    ctx = context()
+    payload = family("dist-downgraded").targets(ctx)[0]
+    (ca,) = family("ca-bundle-removed").blocker_targets(ctx)
+    (index,) = family("pip-index-unreachable").blocker_targets(ctx)
+    assert is_blocker(ca) and not is_blocker(family("ca-bundle-removed").targets(ctx)[0])
+    solution = ordered_solution((payload, ca, index))
+    assert solution == (
+        *family("ca-bundle-removed").solution(ca),
+        *family("pip-index-unreachable").solution(index),
+        *family("dist-downgraded").solution(payload),
+    )
+    alone = tuple(family("dist-downgraded").solution(payload))
+    assert payload_solution((payload, ca, index)) == alone
+    assert repair_tools(solution) == {"pip"}
+    assert repair_tools(["apt-get update -qq && apt-get install -y x"]) == {"apt"}
+    assert repair_tools(["rm -f /usr/local/bin/python3"]) == set()

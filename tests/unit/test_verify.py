@@ -12,6 +12,8 @@ import pytest
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import DockerOperationError
+from cligym.faults.registry import family, ordered_solution, payload_solution
+from cligym.ids import content_id
 from cligym.records import (
     Attempt,
     Candidate,
@@ -22,7 +24,8 @@ from cligym.records import (
 )
 from cligym.runtime.fake import FakeRuntime, Reply
 from cligym.runtime.protocol import DiffEntry
-from cligym.verify.contract import verify_candidate
+from cligym.verify.contract import dedupe_key, verify_candidate
+from tests.unit.fault_fixtures import context
 from tests.unit.runtime_script import TESTS, attempt_script, gold_env, is_pytest, pytest_reply
 
 STEP = "chmod 000 /app/data.txt"
@@ -69,7 +72,7 @@ def _candidate(steps=(STEP,), solution=(FIX,), name="c1") -> Candidate:
 def _engine(gold, *, reward_after_fix="1", reward_after_restore="1",
             failing=({TESTS[1]: "E   PermissionError"},) * 2,
             diff=(DiffEntry("C", "/app/data.txt"),),
-            shell=Reply(output="cligym-shell-ok\n0\n")) -> FakeRuntime:
+            shell=Reply(output="cligym-shell-ok\n0\n"), rewards=None) -> FakeRuntime:
     """A task image whose tests fail as `failing` says (one reply per run), a gold image the
     grading kit is recorded from, and a verifier giving the rewards."""
     fake = FakeRuntime()
@@ -87,7 +90,7 @@ def _engine(gold, *, reward_after_fix="1", reward_after_restore="1",
     fake.on("read_path", Reply(files=kit), image=gold.image_tag, when=lambda c: c.path in kit)
     # the agent phase echoes its marker; the verifier leaves a reward
     fake.on("exec", lambda c: Reply(output=f"fixed\n{SOLVED}\n"), contains=SOLVED)
-    rewards = iter([reward_after_fix, reward_after_restore])
+    rewards = iter(rewards or [reward_after_fix, reward_after_restore])
     fake.on("exec", Reply(output="RESULT: PASS"), when=lambda c: c.argv == ("/tests/test.sh",))
     fake.on("read_path", lambda c: Reply(files={c.path: next(rewards)}),
             contains=f"{LOGS}/reward.txt")
@@ -250,3 +253,46 @@ def test_old_catalog_rows_get_their_kind_from_the_reason_text():
     new = Attempt.model_validate({**attempt, "rejection": "steps-failed"})
     assert new.rejection is RejectionReason.STEPS_FAILED
     assert json.loads(new.model_dump_json())["rejection"] == "steps-failed"
+
+
+# --------------------------------------------------------------------------- repair chains
+def _chain() -> Candidate:
+    """A time zone removed (repaired with apt) while dpkg's journal says a run was cut short."""
+    ctx = context()
+    payload = family("tzdata-zone-removed").targets(ctx)[0]
+    (blocker,) = family("dpkg-interrupted").blocker_targets(ctx)
+    faults = (payload, blocker)
+    return _candidate(
+        steps=tuple(s for f in faults for s in family(f.family).steps(f)),
+        solution=ordered_solution(faults), name="chain",
+    ).model_copy(update={"faults": faults, "families": tuple(f.family for f in faults)})
+
+
+def test_a_chain_is_a_task_when_the_payloads_repair_alone_scores_zero(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold, rewards=["1", "0", "1"])
+    candidate = _chain()
+    result = verify_candidate(gold, candidate, settings, fake, catalog)
+    assert result.ok, result.reason
+    agent = [c.script for c in fake.calls_of("exec") if SOLVED in c.script]
+    full, partial = candidate.solution, payload_solution(candidate.faults)
+    assert full[0] == "dpkg --configure -a" and partial == full[1:]  # the tool comes first
+    assert agent[0] == "\n".join(["set -e", *(f"( {s} )" for s in full), f"echo '{SOLVED}'"])
+    assert agent[1] == "\n".join(["set -e", *(f"( {s} )" for s in partial), f"echo '{SOLVED}'"])
+
+
+def test_a_chain_whose_payload_repair_works_alone_is_rejected(settings, catalog):
+    gold = gold_env()
+    fake = _engine(gold, rewards=["1", "1"])
+    result = verify_candidate(gold, _chain(), settings, fake, catalog)
+    assert not result.ok and result.rejection is RejectionReason.CHAIN_DOES_NOT_HOLD
+    assert "without mending the broken tool" in result.reason
+
+
+def test_a_chain_is_not_a_duplicate_of_its_payload():
+    gold, chain = gold_env(), _chain()
+    single = chain.model_copy(update={"faults": chain.faults[:1]})
+    failing = (TESTS[1],)
+    assert dedupe_key(gold, chain, failing, "sig") != dedupe_key(gold, single, failing, "sig")
+    # without blockers, the key is what it always was
+    assert dedupe_key(gold, single, failing, "sig") == content_id("task", gold.id, failing, "sig")

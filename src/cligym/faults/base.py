@@ -136,6 +136,15 @@ class FaultFamily(ABC):
     description: ClassVar[str]
     needs_network: ClassVar[bool] = False  # only the solution may; steps never do
     params_type: ClassVar[type[FaultParams]] = NoParams
+    blocks: ClassVar[str | None] = None
+    """The repair tool (`pip`, `apt`) this family breaks, for a blocker family: see
+    `blocker_targets`."""
+    aims_at_payload: ClassVar[bool] = False
+    """A blocker that breaks the tool only for one resource (a pin on one distribution): it
+    joins only a fault on that same resource."""
+    variant_cap: ClassVar[int | None] = None
+    """At most this many single-fault tasks of the family per gold env: its variants (one
+    standard-library module after another) teach the same lesson."""
 
     @abstractmethod
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
@@ -148,6 +157,11 @@ class FaultFamily(ABC):
     @abstractmethod
     def solution(self, target: FaultTarget) -> list[str]:
         """Shell commands (as root) that repair exactly this fault."""
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        """Targets that break the repair tool named by `blocks` and no test: joined to a fault
+        whose repair needs that tool, they make a repair chain."""
+        return []
 
     def hint(self, target: FaultTarget) -> str:
         """The `specific` hint: names the area, never the fix."""

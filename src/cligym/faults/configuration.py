@@ -15,6 +15,10 @@ class CaBundleRemoved(FaultFamily):
     name = "ca-bundle-removed"
     category = FaultCategory.CONFIGURATION
     description = "the system's trusted CA certificate bundle is missing"
+    blocks = "pip"  # pip.conf names the bundle as `cert`: pip fails before any download
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, CA_BUNDLE), ())]
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         users = ctx.lib_users("libssl")

@@ -103,6 +103,7 @@ class StaleBytecode(FaultFamily):
     name = "stale-bytecode"
     category = FaultCategory.INTERPRETER
     description = "a cached .pyc file does not match its module's source"
+    variant_cap = 2
     params_type = BytecodeParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
@@ -140,6 +141,7 @@ class StdlibModuleTruncated(FaultFamily):
     name = "stdlib-module-truncated"
     category = FaultCategory.INTERPRETER
     description = "a module of Python's standard library was cut short"
+    variant_cap = 2
     needs_network = True
     params_type = StdlibFile
 

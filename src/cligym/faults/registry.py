@@ -6,6 +6,9 @@ them all (which registers their classes) and is what the search, the verifier an
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from cligym.faults import (  # noqa: F401  (importing a family module registers its classes)
     configuration,
     dependencies,
@@ -13,6 +16,7 @@ from cligym.faults import (  # noqa: F401  (importing a family module registers 
     filesystem,
     interpreter,
     sharedlibs,
+    tooling,
 )
 from cligym.faults.base import REGISTRY, FaultFamily
 from cligym.records import FaultTarget
@@ -36,3 +40,39 @@ def target_hint(target: FaultTarget) -> str:
         return family(target.family).hint(target)
     except KeyError:
         return "the environment was changed"
+
+
+_TOOL_USES = {
+    "pip": re.compile(r"-m pip install\b|\bpip3? install\b"),
+    "apt": re.compile(r"\bapt-get\b|\bapt install\b"),
+}
+
+
+def repair_tools(commands: Sequence[str]) -> set[str]:
+    """The package tools (`pip`, `apt`) that these repair commands run."""
+    return {tool for tool, uses in _TOOL_USES.items() if any(uses.search(c) for c in commands)}
+
+
+def is_blocker(target: FaultTarget) -> bool:
+    """A fault that breaks a repair tool and, on its own, no test."""
+    return not target.predicted_tests and _blocks(target) is not None
+
+
+def _blocks(target: FaultTarget) -> str | None:
+    try:
+        return family(target.family).blocks
+    except KeyError:
+        return None
+
+
+def ordered_solution(faults: Sequence[FaultTarget]) -> tuple[str, ...]:
+    """The repair of several faults, in an order that works: the broken tools first (pip cannot
+    reinstall a package while its own TLS or index is broken), then the faults in their order."""
+    first = [f for f in faults if is_blocker(f)]
+    rest = [f for f in faults if not is_blocker(f)]
+    return tuple(s for f in (*first, *rest) for s in family(f.family).solution(f))
+
+
+def payload_solution(faults: Sequence[FaultTarget]) -> tuple[str, ...]:
+    """The repair without mending the broken tools: in a real chain it cannot succeed."""
+    return tuple(s for f in faults if not is_blocker(f) for s in family(f.family).solution(f))

@@ -13,6 +13,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import tempfile
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -92,18 +95,31 @@ def _cache_name(name: str) -> str:
     return f"gold-manifest-{digest}.json.gz"
 
 
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path, threading.Lock())
+
+
 def collect_grade_kit(runtime: Runtime, gold: GoldEnv, cache_dir: Path) -> GradeKit:
     """The gold env's kit, recorded on first use and cached beside its other artifacts."""
     paths = {
         name: cache_dir / _cache_name(name) for name in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)
     }
-    if not all(p.exists() for p in paths.values()):
-        blobs = _record(runtime, gold)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        for name, data in blobs.items():
-            tmp = paths[name].with_name(paths[name].name + ".part")
-            tmp.write_bytes(data)
-            tmp.replace(paths[name])
+    with _lock_for(cache_dir):  # verifications of one gold env run in parallel threads
+        if not all(p.exists() for p in paths.values()):
+            blobs = _record(runtime, gold)
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            for name, data in blobs.items():
+                # a name of its own per writer: other processes may record the same kit
+                with tempfile.NamedTemporaryFile(
+                    dir=cache_dir, prefix=paths[name].name, suffix=".part", delete=False
+                ) as tmp:
+                    tmp.write(data)
+                os.replace(tmp.name, paths[name])
     return GradeKit(*(paths[n].read_bytes() for n in (MANIFEST_FILE, BUSYBOX, STATIC_BASH)))
 
 

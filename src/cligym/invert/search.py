@@ -2,9 +2,13 @@
 
 Plan (pure): every family proposes targets from the impact map; targets are visited round-robin
 over families in a seeded order, so attempts spread over families, resources and test subsets,
-and near-duplicates (same family, same predicted tests) are skipped. Compositions of 2..max
-accepted faults from different categories, each failing tests of its own, are interleaved once
-singles have been found.
+and near-duplicates (same family, same predicted tests) are skipped; a family whose variants
+teach one lesson (`variant_cap`) gets only that many singles per gold env. Once singles have been
+found, two kinds of multi-fault attempts are interleaved:
+- repair chains: an accepted fault whose repair runs pip or apt, joined by one or two blockers
+  that break that tool (its TLS bundle, its index, its own code, a pin; dpkg's journal, apt's
+  mirror), so the repair has an order and meets a second error on the way;
+- compositions of 2..max accepted faults from different categories, each failing tests of its own.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
 """
@@ -20,7 +24,13 @@ from datetime import UTC, datetime
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.faults.base import FaultContext, FaultFamily
-from cligym.faults.registry import families
+from cligym.faults.registry import (
+    families,
+    family,
+    is_blocker,
+    ordered_solution,
+    repair_tools,
+)
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv, RejectionReason, ResourceKey
@@ -30,6 +40,8 @@ from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
 SAMPLE_OTHERS = 20
 COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two singles exist
+CHAIN_AT = (1,)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
+CHAIN_BLOCKERS = (1, 2, 2)  # how many broken tools a chain has (drawn)
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -83,6 +95,7 @@ class _SearchState:
     accepted: list[Candidate] = field(default_factory=list)
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
     inert: set[ResourceKey] = field(default_factory=set)
+    singles_per_family: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,11 +110,14 @@ class SinglePicker:
 
     order: list[FaultTarget]
     deferred: list[FaultTarget] = field(default_factory=list)
+    caps: dict[str, int] = field(default_factory=dict)  # family -> variant_cap
 
     def next(self, state: _SearchState) -> FaultTarget | None:
         while self.order:
             target = self.order.pop(0)
             if (target.family, frozenset(target.predicted_tests)) in state.used_keys:
+                continue
+            if self._capped(state, target):
                 continue
             if target.resource in state.inert:
                 self.deferred.append(target)
@@ -109,9 +125,14 @@ class SinglePicker:
             return target
         while self.deferred:
             target = self.deferred.pop(0)
-            if (target.family, frozenset(target.predicted_tests)) not in state.used_keys:
+            key = (target.family, frozenset(target.predicted_tests))
+            if key not in state.used_keys and not self._capped(state, target):
                 return target
         return None
+
+    def _capped(self, state: _SearchState, target: FaultTarget) -> bool:
+        cap = self.caps.get(target.family)
+        return cap is not None and state.singles_per_family.get(target.family, 0) >= cap
 
     def record(self, state: _SearchState, target: FaultTarget, attempt: Attempt) -> None:
         if attempt.rejection is RejectionReason.NO_FAILURE:
@@ -130,6 +151,39 @@ def _compositions(
         cats = [fams[c.families[0]].category for c in picks]
         if len(set(cats)) == len(cats) and every_part_shows(picks):
             yield tuple(c.faults[0] for c in picks)
+
+
+def plan_blockers(ctx: FaultContext, fams: Sequence[FaultFamily]) -> dict[str, list[FaultTarget]]:
+    """Pure: blocker targets per repair tool they break (`pip`, `apt`)."""
+    out: dict[str, list[FaultTarget]] = {}
+    for fam in sorted(fams, key=lambda f: f.name):
+        if fam.blocks:
+            out.setdefault(fam.blocks, []).extend(fam.blocker_targets(ctx))
+    return out
+
+
+def _chains(
+    state: _SearchState, blockers: dict[str, list[FaultTarget]], rng: random.Random
+) -> Iterator[tuple[FaultTarget, ...]]:
+    """Accepted faults whose repair runs a tool, each joined by one or two faults that break
+    that tool: the payload's steps come first (they may need the tool), the blockers last."""
+    payloads = []
+    for cand in state.accepted:
+        if any(is_blocker(f) for f in cand.faults):
+            continue
+        for tool in sorted(repair_tools(cand.solution)):
+            if blockers.get(tool):
+                payloads.append((cand, tool))
+    for _ in range(20):
+        if not payloads:
+            return
+        cand, tool = rng.choice(payloads)
+        aimed = {f.resource for f in cand.faults}
+        pool = [
+            b for b in blockers[tool] if not family(b.family).aims_at_payload or b.resource in aimed
+        ]
+        picks = rng.sample(pool, min(len(pool), rng.choice(CHAIN_BLOCKERS)))
+        yield (*cand.faults, *sorted(picks, key=lambda t: t.family))
 
 
 def every_part_shows(parts: Sequence[Candidate]) -> bool:
@@ -161,13 +215,20 @@ def run_search(
     """Try up to `budget` candidates; resumes from the catalog (same seed, same attempts)."""
     fams = {f.name: f for f in families()}
     singles = plan_singles(ctx, list(fams.values()), seed)
+    blockers = plan_blockers(ctx, list(fams.values()))
     rng = random.Random(seed + 1)
     state = _SearchState()
     attempts: list[Attempt] = []
     tried: set[str] = set()
-    picker = SinglePicker(singles)
+    caps = {f.name: f.variant_cap for f in fams.values() if f.variant_cap is not None}
+    picker = SinglePicker(singles, caps=caps)
     for index in range(budget):
         faults: tuple[FaultTarget, ...] | None = None
+        if index % COMPOSE_EVERY in CHAIN_AT and max_faults > 1:
+            faults = next(
+                (c for c in _chains(state, blockers, rng) if _steps_id(gold, fams, c) not in tried),
+                None,
+            )
         if index % COMPOSE_EVERY == COMPOSE_EVERY - 1 and max_faults > 1:
             faults = next(
                 (
@@ -198,6 +259,9 @@ def run_search(
             state.accepted.append(candidate)
             if len(faults) == 1:
                 state.used_keys.add((faults[0].family, frozenset(faults[0].predicted_tests)))
+                family_name = faults[0].family
+                count = state.singles_per_family.get(family_name, 0)
+                state.singles_per_family[family_name] = count + 1
     return InvertReport(tuple(attempts), tuple(state.accepted))
 
 
@@ -227,7 +291,7 @@ def _attempt(
     selection = plan_selection(gold.stability.stable_passing, predicted, seed + index)
     started = time.monotonic()
     timeout = suite_timeout_sec(gold, settings)
-    solution = tuple(s for f in faults for s in fams[f.family].solution(f))
+    solution = ordered_solution(faults)
     network = any(fams[f.family].needs_network for f in faults) or steps_need_network(solution)
     outcome = run_attempt(
         runtime,

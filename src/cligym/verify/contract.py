@@ -5,7 +5,8 @@
 2. The environment stays operable: a shell starts and basic tools run.
 3. The task's own verifier (the grader the export ships, with its integrity checks) scores 1
    after the specific solution, and after the universal one: restore what `docker diff` shows
-   the steps changed, from the gold image.
+   the steps changed, from the gold image. For a repair chain, it scores 0 after the payload's
+   repair alone (the broken tool really is in the way).
 4. The leak audit finds nothing that reveals the fix.
 5. No verified task of the same gold env has the same failing set and error signature.
 """
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError
-from cligym.faults.registry import target_hint
+from cligym.faults.registry import is_blocker, payload_solution, target_hint
 from cligym.grading.kit import collect_grade_kit
 from cligym.grading.run import SOLUTION_MARKER, run_verifier
 from cligym.grading.verifier import render_tests_dir
@@ -226,6 +227,19 @@ def _check(
             f"specific solution scores 0 in the task's verifier: {fixed.reason}",
         )
 
+    # 3b. a repair chain holds: mending the payload without first mending the tool it needs
+    #     (pip, apt) does not restore the tests; otherwise the "chain" is one fault plus noise
+    if any(is_blocker(f) for f in candidate.faults):
+        partial = run_verifier(
+            runtime, tag, tests, agent_steps=payload_solution(candidate.faults),
+            timeout_sec=timeout, network=candidate.needs_network,
+        )
+        if partial.reward == 1:
+            raise Rejected(
+                RejectionReason.CHAIN_DOES_NOT_HOLD,
+                "the repair works without mending the broken tool first",
+            )
+
     # 4. leak audit, then the universal restore from gold
     diff, stats, plan = _diff_and_plan(gold, candidate, runtime)
     created = _epoch(runtime.image_created(gold.image_tag))
@@ -244,7 +258,7 @@ def _check(
 
     # 5. dedupe
     signature = error_signature(first.errors)
-    key = content_id("task", gold.id, fail_to_pass, signature)
+    key = dedupe_key(gold, candidate, fail_to_pass, signature)
 
     score, label = difficulty(
         candidate, first.errors, len(gold.stability.stable_passing), first.runner_broken
@@ -283,6 +297,17 @@ def _check(
         created_at=datetime.now(UTC),
     )
     return task, key
+
+
+def dedupe_key(
+    gold: GoldEnv, candidate: Candidate, fail_to_pass: Sequence[str], signature: str
+) -> str:
+    """Same gold, failing set and error signature: the same task. A repair chain shows the
+    symptoms of its payload, so the tools it breaks are part of its key."""
+    blockers = sorted(f.family for f in candidate.faults if is_blocker(f))
+    if not blockers:
+        return content_id("task", gold.id, fail_to_pass, signature)
+    return content_id("task", gold.id, fail_to_pass, signature, blockers)
 
 
 # Where fault families put the files a fault consists of (a shim, a profile script): such
