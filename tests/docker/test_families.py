@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from cligym.api import Workspace
-from cligym.faults.base import FaultContext
-from cligym.faults.registry import families
+from cligym.faults.base import FaultContext, FaultFamily
+from cligym.faults.registry import families, family, ordered_solution, repair_tools
 from cligym.ids import content_id
-from cligym.records import Candidate, RejectionReason
+from cligym.records import Candidate, FaultCategory, FaultTarget, RejectionReason
 from cligym.testbed.attempt import run_attempt
 from cligym.verify.contract import verify_candidate
 
@@ -24,13 +24,20 @@ def sample_ctx(sample_gold, workspace: Workspace) -> FaultContext:
     return workspace.fault_context(sample_gold.gold)
 
 
+def _blocker_only(fam: FaultFamily) -> bool:
+    """Families that break only a repair tool: they fail no test alone (see below)."""
+    return fam.category is FaultCategory.PACKAGE_MANAGER
+
+
 # The sample's tests never need a writable /tmp (tempfile falls back to /var/tmp): that family
 # breaks nothing under the documented command here, which test_grading asserts.
 NOT_IN_THE_SAMPLE = {"tmp-not-writable"}
 
 
 @pytest.mark.parametrize(
-    "fam", [f for f in families() if f.name not in NOT_IN_THE_SAMPLE], ids=lambda f: f.name
+    "fam",
+    [f for f in families() if f.name not in NOT_IN_THE_SAMPLE and not _blocker_only(f)],
+    ids=lambda f: f.name,
 )
 def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Workspace):
     gold = sample_ctx.gold
@@ -59,6 +66,47 @@ def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Wor
         steps=steps,
         solution=tuple(fam.solution(target)),
         needs_network=fam.needs_network,
+        failing=outcome.failing,
+        errors=outcome.errors,
+        created_at=datetime.now(UTC),
+    )
+    result = verify_candidate(
+        gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
+    )
+    assert result.ok or result.rejection is RejectionReason.DUPLICATE, result.reason
+
+
+# A payload per repair tool: a fault of the sample whose specific repair runs that tool.
+PAYLOADS = {"pip": "dist-downgraded", "apt": "tzdata-zone-removed"}
+
+
+@pytest.mark.parametrize("fam", [f for f in families() if f.blocks], ids=lambda f: f.name)
+def test_blocker_makes_a_repair_chain_that_holds(fam, sample_ctx, workspace: Workspace):
+    """Joined to a fault whose repair runs the tool it breaks, a blocker gives a task that passes
+    the whole contract, including: the payload's repair alone does not restore the tests."""
+    gold = sample_ctx.gold
+    payload_family = family(PAYLOADS[fam.blocks])
+    payload = sorted(payload_family.targets(sample_ctx), key=lambda t: t.resource)[0]
+    assert fam.blocks in repair_tools(payload_family.solution(payload))
+    blockers = [
+        b for b in fam.blocker_targets(sample_ctx)
+        if not fam.aims_at_payload or b.resource == payload.resource
+    ]
+    assert blockers, f"{fam.name} finds no tool to break in the sample"
+    faults: tuple[FaultTarget, ...] = (payload, blockers[0])
+    steps = tuple(s for f in faults for s in family(f.family).steps(f))
+    outcome = run_attempt(workspace.runtime, gold, steps, timeout_sec=300, network=True)
+    assert outcome.applied, outcome.output_tail
+    assert outcome.failing
+    candidate = Candidate(
+        id=content_id("test-chain", gold.id, steps),
+        gold_id=gold.id,
+        faults=faults,
+        families=tuple(f.family for f in faults),
+        categories=(payload_family.category, fam.category),
+        steps=steps,
+        solution=ordered_solution(faults),
+        needs_network=True,
         failing=outcome.failing,
         errors=outcome.errors,
         created_at=datetime.now(UTC),
