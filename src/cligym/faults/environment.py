@@ -55,9 +55,10 @@ USER_BIN = f"/home/{TEST_USER}/.local/bin"  # Debian's ~/.profile puts it first 
 
 
 def profile_script(name: str, lines: list[str]) -> str:
+    """A login script, dated like its directory was: the newest files do not point at it."""
     path = f"{PROFILE_D}/{name}"
     body = " ".join(q(line) for line in lines)
-    return keep_dir_mtime(path, f"printf '%s\\n' {body} > {q(path)}")
+    return keep_dir_mtime(path, f"printf '%s\\n' {body} > {q(path)} && touch -d @$dm {q(path)}")
 
 
 class ShadowedCommand(FaultParams):
@@ -216,3 +217,54 @@ class LdLibraryPathShadow(FaultFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {PROFILE_D}/zz-ld-library-path.sh"]
+
+
+class LoginLimit(FaultParams):
+    value: str
+
+
+@register
+class UmaskRestrictive(FaultFamily):
+    name = "umask-restrictive"
+    category = FaultCategory.ENVIRONMENT
+    description = "a login script sets a file-creation mask that leaves new files unwritable"
+    params_type = LoginLimit
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        # every test that creates a file or directory (pytest's tmp_path among them) fails
+        # with a PermissionError far from its cause: /tmp looks broken, it is not
+        return [self.target(ResourceKey(ResourceKind.ENV, "umask"), ctx.stable,
+                            LoginLimit(value="0277"))]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        value = LoginLimit.of(target).value
+        return [profile_script("hardening.sh", ["# restrictive default permissions",
+                                                f"umask {value}"])]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {PROFILE_D}/hardening.sh"]
+
+
+@register
+class OpenFilesLimited(FaultFamily):
+    name = "open-files-limited"
+    category = FaultCategory.ENVIRONMENT
+    description = "a login script lowers the limit on open files below what the tests need"
+    params_type = LoginLimit
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        # "Too many open files" reads like a leak in the code under test; the limit was set
+        # at login. Which tests cross it depends on the suite: the attempt measures it.
+        return [
+            self.target(ResourceKey(ResourceKind.ENV, "nofile"), ctx.stable,
+                        LoginLimit(value=str(n)))
+            for n in (14,)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        value = LoginLimit.of(target).value
+        return [profile_script("limits.sh", ["# per-session resource limits",
+                                             f"ulimit -Sn {value}"])]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {PROFILE_D}/limits.sh"]
