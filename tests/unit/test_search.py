@@ -210,6 +210,8 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
     report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=24, max_faults=2)
     chains = [c for c in report.candidates if any(is_blocker(f) for f in c.faults)]
     assert chains, [a.families for a in report.attempts]
+    # payloads chained least so far go first: chains spread over several payloads
+    assert len({tuple(f for f in c.faults if not is_blocker(f)) for c in chains}) > 1
     for chain in chains:
         payload = [f for f in chain.faults if not is_blocker(f)]
         blockers = [f for f in chain.faults if is_blocker(f)]

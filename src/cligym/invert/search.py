@@ -96,6 +96,7 @@ class _SearchState:
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
     inert: set[ResourceKey] = field(default_factory=set)
     singles_per_family: dict[str, int] = field(default_factory=dict)
+    chains_per_payload: dict[str, int] = field(default_factory=dict)  # see _payload_key
 
 
 @dataclass
@@ -166,7 +167,9 @@ def _chains(
     state: _SearchState, blockers: dict[str, list[FaultTarget]], rng: random.Random
 ) -> Iterator[tuple[FaultTarget, ...]]:
     """Accepted faults whose repair runs a tool, each joined by one or two faults that break
-    that tool: the payload's steps come first (they may need the tool), the blockers last."""
+    that tool: the payload's steps come first (they may need the tool), the blockers last.
+    Payloads chained least so far go first: one payload behind every blocker would make
+    near-identical tasks."""
     payloads = []
     for cand in state.accepted:
         if any(is_blocker(f) for f in cand.faults):
@@ -174,6 +177,10 @@ def _chains(
         for tool in sorted(repair_tools(cand.solution)):
             if blockers.get(tool):
                 payloads.append((cand, tool))
+    if payloads:
+        count = state.chains_per_payload
+        fewest = min(count.get(_payload_key(c.faults), 0) for c, _ in payloads)
+        payloads = [(c, t) for c, t in payloads if count.get(_payload_key(c.faults), 0) == fewest]
     for _ in range(20):
         if not payloads:
             return
@@ -184,6 +191,10 @@ def _chains(
         ]
         picks = rng.sample(pool, min(len(pool), rng.choice(CHAIN_BLOCKERS)))
         yield (*cand.faults, *sorted(picks, key=lambda t: t.family))
+
+
+def _payload_key(faults: Sequence[FaultTarget]) -> str:
+    return "+".join(f"{f.family}@{f.resource}" for f in faults if not is_blocker(f))
 
 
 def every_part_shows(parts: Sequence[Candidate]) -> bool:
@@ -245,6 +256,9 @@ def run_search(
             break
         key = _steps_id(gold, fams, faults)
         tried.add(key)
+        if any(is_blocker(f) for f in faults):
+            payload = _payload_key(faults)
+            state.chains_per_payload[payload] = state.chains_per_payload.get(payload, 0) + 1
         attempt, candidate = _attempt(
             gold, fams, faults, settings, runtime, catalog, seed, index, key
         )
