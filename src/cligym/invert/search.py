@@ -97,6 +97,7 @@ class _SearchState:
     inert: set[ResourceKey] = field(default_factory=set)
     singles_per_family: dict[str, int] = field(default_factory=dict)
     chains_per_payload: dict[str, int] = field(default_factory=dict)  # see _payload_key
+    multi_uses: dict[str, int] = field(default_factory=dict)  # fault -> multi-fault attempts
 
 
 @dataclass
@@ -144,6 +145,11 @@ def _compositions(
     state: _SearchState, fams: dict[str, FaultFamily], rng: random.Random, max_faults: int
 ) -> Iterator[tuple[FaultTarget, ...]]:
     singles = [c for c in state.accepted if len(c.faults) == 1]
+    if len(singles) >= 2:
+        # faults joined least so far go first, so one fault does not run through every task
+        uses = state.multi_uses
+        least = sorted(uses.get(_payload_key(c.faults), 0) for c in singles)[1]
+        singles = [c for c in singles if uses.get(_payload_key(c.faults), 0) <= least]
     for _ in range(20):
         if len(singles) < 2:
             return
@@ -259,6 +265,10 @@ def run_search(
         if any(is_blocker(f) for f in faults):
             payload = _payload_key(faults)
             state.chains_per_payload[payload] = state.chains_per_payload.get(payload, 0) + 1
+        if len(faults) > 1:
+            for fault in faults:
+                one = _payload_key((fault,))
+                state.multi_uses[one] = state.multi_uses.get(one, 0) + 1
         attempt, candidate = _attempt(
             gold, fams, faults, settings, runtime, catalog, seed, index, key
         )
