@@ -22,8 +22,9 @@ from cligym.difficulty.measure import (
     names_culprit,
     solved_by,
 )
+from cligym.difficulty.summary import summarize
 from cligym.errors import CligymError
-from cligym.records import BaselineRun, FaultTarget
+from cligym.records import BaselineRun, FaultCategory, FaultTarget
 from cligym.runtime.fake import FakeRuntime, Reply
 from tests.unit.test_package import _task
 
@@ -183,3 +184,33 @@ def test_exports_carry_the_measured_difficulty(tmp_path: Path):
     )
     write_parquet([row], tmp_path / "m.parquet")  # the schema holds the new columns
     assert _item("none").metadata()["baseline_solved_by"] == "-"
+
+
+# --------------------------------------------------------------------------- the summary
+def test_the_summary_counts_rungs_cumulatively_and_spreads_families():
+    chain = _task(solution=("dpkg --configure -a", "sed -i s/x/y/ /etc/apt/sources.list",
+                            "apt-get install -y --reinstall tzdata")).model_copy(update={
+        "id": "t2", "families": ("tzdata-zone-removed", "dpkg-interrupted"),
+        "categories": (FaultCategory.CONFIGURATION, FaultCategory.PACKAGE_MANAGER),
+    })
+    variant = _task().model_copy(update={
+        "id": "t3", "families": ("stale-bytecode",), "categories": (FaultCategory.INTERPRETER,),
+    })
+    tasks = [_task(), chain, variant]
+
+    def runs(task_id: str, *rewards: float) -> list[BaselineRun]:
+        return [_run(r.name, x).model_copy(update={"task_id": task_id})
+                for r, x in zip(LADDER, rewards, strict=False)]
+
+    results = {_task().id: runs(_task().id, 0, 1), "t2": runs("t2", 0, 0, 0, 0), "t3": []}
+    s = summarize(tasks, results)
+    assert dict(s.solved_by) == {"tidy": 0, "reinstall-flagged": 1, "reset-config": 1,
+                                 "rebuild-venv": 1}
+    assert (s.tasks, s.unsolved, s.unmeasured, s.multi_step) == (3, 1, 1, 1)
+    assert s.per_family == {"elf-header-corrupt": 1, "tzdata-zone-removed": 1,
+                            "dpkg-interrupted": 1, "stale-bytecode": 1}
+    assert s.per_first_family["tzdata-zone-removed"] == 1 and "dpkg-interrupted" not in (
+        s.per_first_family)
+    assert s.variant_tasks == 1 and len(s.per_category) == 4
+    text = "\n".join(s.lines())
+    assert "solves 1/3 (33%)" in text and "categories: 4" in text

@@ -61,6 +61,25 @@ def test_report_page_is_self_contained():
     assert [name for name, _ in funnel(data)][:3] == ["attempts", "candidates", "verified tasks"]
 
 
+def test_report_shows_what_the_baseline_fixers_solved():
+    from cligym.difficulty.ladder import LADDER
+    from cligym.records import BaselineRun
+    from tests.unit.test_package import _task
+
+    task = _task()
+    runs = [
+        BaselineRun(task_id=task.id, rung=r.name, level=r.level, script_digest=r.digest,
+                    reward=float(r.level == 1), reason="", duration_sec=1.0,
+                    created_at=task.created_at)
+        for r in LADDER[:2]
+    ]
+    data = ReportData(golds=(gold("abcdef0123456789"),), attempts=(), candidates=(),
+                      tasks=(task,), issues={}, validations=(), trajectories=(), verdicts=(),
+                      baselines={task.id: runs})
+    html = render_report(data)
+    assert "Baseline fixers" in html and "<td>reinstall-flagged</td>" in html
+
+
 def test_local_executor_does_not_start_queued_units_after_an_interrupt():
     import threading
 

@@ -9,13 +9,18 @@ of tasks with their issue text and failing tests. Plots are inline SVG; there is
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
 from cligym.catalog import Catalog
+from cligym.difficulty.ladder import LADDER
+from cligym.difficulty.measure import by_task, ladder_label
+from cligym.difficulty.summary import summarize
 from cligym.records import (
     Attempt,
+    BaselineRun,
     Candidate,
     FilterVerdict,
     GoldEnv,
@@ -37,6 +42,7 @@ class ReportData:
     validations: tuple[TaskValidation, ...]
     trajectories: tuple[Trajectory, ...]
     verdicts: tuple[FilterVerdict, ...]
+    baselines: Mapping[str, Sequence[BaselineRun]] = field(default_factory=dict)  # per task
 
 
 def collect(catalog: Catalog) -> ReportData:
@@ -51,6 +57,7 @@ def collect(catalog: Catalog) -> ReportData:
         validations=tuple(catalog.list_validations()),
         trajectories=tuple(catalog.list_trajectories()),
         verdicts=tuple(catalog.list_verdicts()),
+        baselines=by_task(catalog.list_baselines()),
     )
 
 
@@ -163,6 +170,20 @@ def render_report(data: ReportData, title: str = "cligym report") -> str:
             fmt="{:g}",
         ),
     ]
+    if data.baselines:
+        measured = summarize(data.tasks, data.baselines)
+        charts.append(
+            bar_chart(
+                "Baseline fixers: tasks solved by a rung or below (%)",
+                [*(r.name for r in LADDER), "none"],
+                [
+                    *(round(100 * measured.share(measured.solved_by[r.name]), 1) for r in LADDER),
+                    round(100 * measured.share(measured.unsolved), 1),
+                ],
+                fmt="{:.0f}",
+                unit=" %",
+            )
+        )
     if data.verdicts:
         charts.append(
             histogram("Agent steps per trajectory", [v.steps for v in data.verdicts],
@@ -180,6 +201,7 @@ def render_report(data: ReportData, title: str = "cligym report") -> str:
 <h2>Figures</h2><div class="grid">{"".join(charts)}</div>
 <h2>Tasks</h2>
 <table><thead><tr><th>task</th><th>repo</th><th>families</th><th>difficulty</th>
+<th>baseline</th>
 <th class="num">failing</th><th class="num">kB added</th><th>issue and failing tests</th></tr>
 </thead><tbody>
 {table}
@@ -195,6 +217,7 @@ def _task_row(task: Task, issue: IssueText | None, data: ReportData) -> str:
         f"<tr><td>{escape(task.name)}</td><td>{escape(repo)}</td>"
         f"<td>{escape(' + '.join(task.families))}</td>"
         f"<td>{escape(task.difficulty_label)} ({task.difficulty})</td>"
+        f"<td>{escape(ladder_label(list(data.baselines.get(task.id, []))))}</td>"
         f'<td class="num">{len(task.fail_to_pass)}</td>'
         f'<td class="num">{task.image_bytes_added / 1e3:.1f}</td>'
         f"<td><details><summary>issue</summary><pre>{escape(text)}</pre></details>"
