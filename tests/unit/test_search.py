@@ -223,6 +223,11 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
             for b in blockers
             if fams[b.family].aims_at_payload
         )
+        assert all(
+            fams[b.family].joins_families & {p.family for p in payload}
+            for b in blockers
+            if fams[b.family].joins_families
+        )
         fixes = [s for b in blockers for s in fams[b.family].solution(b)]
         assert chain.solution[: len(fixes)] == tuple(fixes)
         assert chain.solution[len(fixes) :] == payload_solution(payload)

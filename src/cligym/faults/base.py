@@ -142,6 +142,9 @@ class FaultFamily(ABC):
     aims_at_payload: ClassVar[bool] = False
     """A blocker that breaks the tool only for one resource (a pin on one distribution): it
     joins only a fault on that same resource."""
+    joins_families: ClassVar[frozenset[str]] = frozenset()
+    """For a blocker that only makes sense after certain faults (a missing RECORD needs an
+    installed distribution to replace): the payload families it joins; empty means any."""
     variant_cap: ClassVar[int | None] = None
     """At most this many single-fault tasks of the family per gold env: its variants (one
     standard-library module after another) teach the same lesson."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q
-from cligym.faults.targets import site_packages, third_party
+from cligym.faults.targets import site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 from cligym.testbed.layout import GOLD_PYTHON, VENV
 
@@ -172,3 +172,52 @@ class PipConstraintPinned(FaultFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -rf {PIP_XDG_DIR}"]
+
+
+class RecordParams(FaultParams):
+    site: str
+    modules: str  # the distribution's top-level modules, comma-separated
+
+
+@register
+class PipRecordMissing(FaultFamily):
+    name = "pip-record-missing"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "an installed distribution lost its RECORD file, so pip cannot replace it"
+    blocks = "pip"
+    aims_at_payload = True
+    joins_families = frozenset({"dist-downgraded"})
+    params_type = RecordParams
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return []
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        site = site_packages(ctx)
+        out = []
+        for dist, _, _ in third_party(ctx):
+            modules = top_level_modules(ctx, dist)
+            if modules:
+                params = RecordParams(site=site, modules=",".join(modules))
+                out.append(self.target(ResourceKey(ResourceKind.DIST, dist), (), params))
+        return out
+
+    def _dist_infos(self, target: FaultTarget) -> str:
+        """Shell: the distribution's dist-info directories, whatever release is installed."""
+        site = RecordParams.of(target).site
+        norm = target.resource.name.replace("-", "_")
+        return f"ls -d {q(site)}/*.dist-info 2>/dev/null | grep -i {q(f'/{norm}-[^/]*.dist-info$')}"
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # what a crashed install or a hand-made "cleanup" leaves: pip then refuses to uninstall
+        return [
+            f"d=$({self._dist_infos(target)} | head -n1) && test -n \"$d\" && "
+            + keep_dir_mtime("$d/RECORD", 'rm -f "$d/RECORD"').replace("'$d'", '"$d"')
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        params = RecordParams.of(target)
+        files = " ".join(
+            f"{q(params.site)}/{m} {q(params.site)}/{m}.py" for m in params.modules.split(",")
+        )
+        return [f"{self._dist_infos(target)} | xargs -r rm -rf && rm -rf {files}"]

@@ -192,11 +192,21 @@ def _chains(
             return
         cand, tool = rng.choice(payloads)
         aimed = {f.resource for f in cand.faults}
-        pool = [
-            b for b in blockers[tool] if not family(b.family).aims_at_payload or b.resource in aimed
-        ]
+        names = {f.family for f in cand.faults}
+        pool = [b for b in blockers[tool] if _joins(family(b.family), b, aimed, names)]
+        if not pool:
+            continue
         picks = rng.sample(pool, min(len(pool), rng.choice(CHAIN_BLOCKERS)))
         yield (*cand.faults, *sorted(picks, key=lambda t: t.family))
+
+
+def _joins(
+    blocker: FaultFamily, target: FaultTarget, resources: set[ResourceKey], names: set[str]
+) -> bool:
+    """Whether a blocker target can stand in the way of a payload's repair."""
+    if blocker.aims_at_payload and target.resource not in resources:
+        return False
+    return not blocker.joins_families or bool(blocker.joins_families & names)
 
 
 def _payload_key(faults: Sequence[FaultTarget]) -> str:
