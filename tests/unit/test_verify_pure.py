@@ -49,6 +49,7 @@ def test_each_kind_of_leak_is_caught():
         "/opt/stash/tar": "copy of a removed file",
         "/tmp/break.sh": "leftover file",
         "/etc/ssl/openssl.cnf": "modified file has a new mtime",
+        "/etc/profile.d/zz-path.sh": "added file has a new mtime",
     }
 
 
@@ -62,7 +63,7 @@ def test_clean_fault_has_no_leaks():
     ]
     stats = {
         "/usr/lib/libx.so": OLD,
-        "/etc/profile.d/zz-path.sh": NEW,
+        "/etc/profile.d/zz-path.sh": OLD,
         "/usr": PathStat("directory", GOLD_TIME + 5, 0),
     }
     assert leaks_of(diff, stats) == []
@@ -281,3 +282,13 @@ def test_compositions_only_of_faults_that_each_fail_tests_of_their_own():
     assert every_part_shows([json_only, yaml_only, single("x", FaultCategory.ENVIRONMENT, ("t3",))])
     assert not every_part_shows([everything, json_only])  # the broken /tmp masks the module
     assert not every_part_shows([json_only, yaml_only, yaml_and_json])  # nothing of its own
+
+
+def test_a_faults_own_added_file_must_not_be_newer_than_gold():
+    """Exempt from the name patterns (a shim under /home), not from the timestamp check."""
+    diff = [("A", "/home/tester/.local/bin/tar"), ("A", "/home/tester/.local/bin/gzip")]
+    stats = {"/home/tester/.local/bin/tar": NEW, "/home/tester/.local/bin/gzip": OLD}
+    leaks = audit_leaks(diff, stats, GOLD_TIME, allowed=("/home/tester/.local",))
+    assert [(x.path, x.reason) for x in leaks] == [
+        ("/home/tester/.local/bin/tar", "added file has a new mtime")
+    ]

@@ -58,7 +58,7 @@ def profile_script(name: str, lines: list[str]) -> str:
     """A login script, dated like its directory was: the newest files do not point at it."""
     path = f"{PROFILE_D}/{name}"
     body = " ".join(q(line) for line in lines)
-    return keep_dir_mtime(path, f"printf '%s\\n' {body} > {q(path)} && touch -d @$dm {q(path)}")
+    return keep_dir_mtime(path, f"printf '%s\\n' {body} > {q(path)}")
 
 
 class ShadowedCommand(FaultParams):
@@ -96,9 +96,12 @@ class CommandShadowedOnPath(FaultFamily):
         shim = f"{USER_BIN}/{name}"
         lines = ["#!/bin/sh", f"echo \"{name}: invalid option -- '$1'\" >&2", "exit 64"]
         body = " ".join(q(line) for line in lines)
+        home = f"/home/{TEST_USER}"
         return [
+            f"dm=$(stat -c %Y {home}) && "
             f"mkdir -p {q(USER_BIN)} && printf '%s\\n' {body} > {q(shim)} && chmod 755 {q(shim)} "
-            f"&& chown -R {TEST_USER}:{TEST_USER} /home/{TEST_USER}/.local"
+            f"&& chown -R {TEST_USER}:{TEST_USER} {home}/.local "
+            f"&& touch -d @$dm {q(shim)} {q(USER_BIN)} {home}/.local {home}"
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
@@ -182,7 +185,9 @@ class PythonpathShadow(FaultFamily):
         shim_dir = "/usr/local/lib/python-compat"
         body = f'"""{module}: legacy compatibility layer."""'
         return [
-            f"mkdir -p {shim_dir} && printf '%s\\n' {q(body)} > {shim_dir}/{q(module)}.py",
+            f"dm=$(stat -c %Y /usr/local/lib) && mkdir -p {shim_dir} && "
+            f"printf '%s\\n' {q(body)} > {shim_dir}/{q(module)}.py && "
+            f"touch -d @$dm {shim_dir}/{q(module)}.py {shim_dir} /usr/local/lib",
             profile_script("zz-pythonpath.sh", [f"export PYTHONPATH={shim_dir}"]),
         ]
 

@@ -213,7 +213,8 @@ class SitecustomizeEnv(FaultFamily):
         line = f"import os; os.environ[{target.resource.name!r}] = {params.value!r}"
         append = f"printf '%s\\n' {q(line)} >> {q(path)}"
         return [
-            f"{{ test -e {q(path)} || : > {q(path)}; }} && real=$(readlink -f {q(path)}) && "
+            f"{{ test -e {q(path)} || {{ : > {q(path)} && touch -r {q(os.path.dirname(path))} "
+            f"{q(path)}; }}; }} && real=$(readlink -f {q(path)}) && "
             + keep_mtime('"$real"', append, expr=True)
         ]
 

@@ -27,9 +27,11 @@ def keep_mtime(path: str, command: str, *, expr: bool = False) -> str:
 
 
 def keep_dir_mtime(path: str, command: str) -> str:
-    """Run `command` that adds/removes entries in `path`'s directory; restore that dir's mtime."""
-    d = q(os.path.dirname(path) or "/")
-    return f"dm=$(stat -c %Y {d}) && {command} && touch -d @$dm {d}"
+    """Run `command` that adds/removes `path` in its directory; restore that dir's mtime and
+    give an added `path` the same one (the newest files must not point at the fault)."""
+    d, p = q(os.path.dirname(path) or "/"), q(path)
+    date_added = f"{{ [ ! -e {p} ] || touch -h -d @$dm {p}; }}"
+    return f"dm=$(stat -c %Y {d}) && {command} && {date_added} && touch -d @$dm {d}"
 
 
 def reinstall(packages: str) -> str:

@@ -75,9 +75,7 @@ class PipIndexUnreachable(FaultFamily):
         # a per-environment configuration, as a decommissioned company mirror leaves behind
         conf = target.resource.name
         text = f"[global]\\nindex-url = {DEAD_INDEX}\\n"
-        return [
-            keep_dir_mtime(conf, f"printf '{text}' > {q(conf)} && touch -r {VENV}/bin {q(conf)}")
-        ]
+        return [keep_dir_mtime(conf, f"printf '{text}' > {q(conf)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {q(target.resource.name)}"]
@@ -98,9 +96,7 @@ class DpkgInterrupted(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         journal = f"{target.resource.name}/0001"
-        return [
-            keep_dir_mtime(journal, f": > {journal} && touch -r /var/lib/dpkg/status {journal}")
-        ]
+        return [keep_dir_mtime(journal, f": > {journal}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return ["dpkg --configure -a"]
@@ -211,8 +207,8 @@ class PipRecordMissing(FaultFamily):
     def steps(self, target: FaultTarget) -> list[str]:
         # what a crashed install or a hand-made "cleanup" leaves: pip then refuses to uninstall
         return [
-            f"d=$({self._dist_infos(target)} | head -n1) && test -n \"$d\" && "
-            + keep_dir_mtime("$d/RECORD", 'rm -f "$d/RECORD"').replace("'$d'", '"$d"')
+            f'd=$({self._dist_infos(target)} | head -n1) && test -n "$d" && '
+            'dm=$(stat -c %Y "$d") && rm -f "$d/RECORD" && touch -d @$dm "$d"'
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:

@@ -64,7 +64,8 @@ def audit_leaks(
     """Every leak in a diff of (kind, path) with A added, C changed, D deleted.
 
     `allowed` are paths the fault itself consists of (e.g. the shim it installs) that would
-    otherwise match a generic pattern such as a file under /home.
+    otherwise match a generic pattern such as a file under /home; they too must not be newer
+    than gold.
     """
     entries = list(diff)
     allow = set(allowed)
@@ -72,26 +73,48 @@ def audit_leaks(
     deleted = {p for k, p in entries if k == "D"}
     leaks: list[Leak] = []
     for kind, path in entries:
-        if kind == "D" or path in allow or any(path.startswith(a + "/") for a in allow):
+        if kind == "D":
             continue
         stat = stats.get(path)
         is_file = stat is not None and stat.kind.startswith("regular")
-        name = os.path.basename(path)
-        if any(fnmatch.fnmatch(name, pattern) for pattern in BACKUP_PATTERNS):
-            leaks.append(Leak(path, "backup file"))
-        elif name in HISTORY_FILES:
-            leaks.append(Leak(path, "shell history"))
-        elif is_file and ("/.cache/" in path or path.startswith(CACHE_PREFIXES)):
-            leaks.append(Leak(path, "package cache"))
-        elif path.startswith(LOG_PREFIXES) and is_file:
-            leaks.append(Leak(path, "log written by the fault"))
-        elif kind == "A" and is_file and name in deleted_names and path not in deleted:
-            leaks.append(Leak(path, "copy of a removed file"))
-        elif kind == "A" and is_file and path.startswith(LEFTOVER_PREFIXES):
-            leaks.append(Leak(path, "leftover file"))
-        elif kind == "C" and is_file and stat is not None and stat.mtime > gold_created:
-            leaks.append(Leak(path, "modified file has a new mtime"))
+        exempt = path in allow or any(path.startswith(a + "/") for a in allow)
+        reason = None
+        if not exempt:
+            reason = _reason(kind, path, stat, is_file, gold_created, deleted_names, deleted)
+        fresh = stat is not None and stat.mtime > gold_created
+        if reason is None and kind == "A" and is_file and fresh:
+            reason = "added file has a new mtime"  # `find / -newer` would list the answer
+        if reason is not None:
+            leaks.append(Leak(path, reason))
     return leaks
+
+
+def _reason(
+    kind: str,
+    path: str,
+    stat: PathStat | None,
+    is_file: bool,
+    gold_created: int,
+    deleted_names: set[str],
+    deleted: set[str],
+) -> str | None:
+    """Why an added or changed path gives the fix away, if it does."""
+    name = os.path.basename(path)
+    if any(fnmatch.fnmatch(name, pattern) for pattern in BACKUP_PATTERNS):
+        return "backup file"
+    if name in HISTORY_FILES:
+        return "shell history"
+    if is_file and ("/.cache/" in path or path.startswith(CACHE_PREFIXES)):
+        return "package cache"
+    if path.startswith(LOG_PREFIXES) and is_file:
+        return "log written by the fault"
+    if kind == "A" and is_file and name in deleted_names and path not in deleted:
+        return "copy of a removed file"
+    if kind == "A" and is_file and path.startswith(LEFTOVER_PREFIXES):
+        return "leftover file"
+    if kind == "C" and is_file and stat is not None and stat.mtime > gold_created:
+        return "modified file has a new mtime"
+    return None
 
 
 def stat_rows(text: str, fields: int) -> list[tuple[str, ...]]:
