@@ -155,15 +155,15 @@ class PipConstraintPinned(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         # site-wide settings, as a configuration-management tool writes them; every new path
-        # gets the mtime /etc had, so nothing looks fresh
+        # is dated like /etc/profile (a container's /etc is touched at start), /etc keeps its
         pin = f"{target.resource.name}<{PinParams.of(target).version}"
         conf = f"[install]\\nconstraint = {PIP_XDG_DIR}/constraints.txt\\n"
         return [
-            f"dm=$(stat -c %Y /etc) && mkdir -p {PIP_XDG_DIR} "
+            f"dm=$(stat -c %Y /etc/profile) && em=$(stat -c %Y /etc) && mkdir -p {PIP_XDG_DIR} "
             f"&& printf '{conf}' > {PIP_XDG_DIR}/pip.conf "
             f"&& printf '%s\\n' {q(pin)} > {PIP_XDG_DIR}/constraints.txt "
             f"&& touch -d @$dm {PIP_XDG_DIR}/pip.conf {PIP_XDG_DIR}/constraints.txt "
-            f"{PIP_XDG_DIR} /etc/xdg /etc"
+            f"{PIP_XDG_DIR} /etc/xdg && touch -d @$em /etc"
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
