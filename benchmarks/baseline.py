@@ -36,7 +36,10 @@ def main() -> None:
     results = ws.baseline(limit=args.limit, jobs=args.jobs)
     wall = time.monotonic() - start
     summary = summarize(tasks, results)
+    attempts = len(ws.catalog.list_attempts())
     lines = summary.lines()
+    lines.append(f"- yield: {summary.tasks} verified tasks from {attempts} attempts "
+                 f"({100 * summary.tasks / max(1, attempts):.0f}%)")
     runs = [r for rs in results.values() for r in rs]
     lines.append(f"- {len(runs)} rung runs, wall {wall:.0f} s at {args.jobs} at once "
                  f"(stored results reused)")
