@@ -21,7 +21,7 @@ MULTI_STEP = 3  # ordered repair steps from which a task counts as a multi-step 
 
 def variant_families() -> frozenset[str]:
     """Families whose tasks are variants of one another (one stdlib module after another)."""
-    return frozenset(f.name for f in families() if f.variant_cap is not None)
+    return frozenset(f.name for f in families() if f.variant_group is not None)
 
 
 @dataclass(frozen=True)

@@ -145,9 +145,10 @@ class FaultFamily(ABC):
     joins_families: ClassVar[frozenset[str]] = frozenset()
     """For a blocker that only makes sense after certain faults (a missing RECORD needs an
     installed distribution to replace): the payload families it joins; empty means any."""
-    variant_cap: ClassVar[int | None] = None
-    """At most this many single-fault tasks of the family per gold env: its variants (one
-    standard-library module after another) teach the same lesson."""
+    variant_group: ClassVar[str | None] = None
+    """Families whose tasks are variants of one lesson (one standard-library module after
+    another) share a group: the search keeps `VARIANT_GROUP_CAP` single faults of a group per
+    gold env, and never builds chains or compositions on them."""
 
     @abstractmethod
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:

@@ -153,7 +153,7 @@ class PythonpathShadow(FaultFamily):
     name = "pythonpath-shadow"
     category = FaultCategory.ENVIRONMENT
     description = "PYTHONPATH from a login script puts a stale copy of a module first"
-    variant_cap = 2
+    variant_group = "stdlib-module"
     params_type = ShadowedModule
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:

@@ -103,7 +103,7 @@ class StaleBytecode(FaultFamily):
     name = "stale-bytecode"
     category = FaultCategory.INTERPRETER
     description = "a cached .pyc file does not match its module's source"
-    variant_cap = 2
+    variant_group = "stdlib-module"
     params_type = BytecodeParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
@@ -141,7 +141,7 @@ class StdlibModuleTruncated(FaultFamily):
     name = "stdlib-module-truncated"
     category = FaultCategory.INTERPRETER
     description = "a module of Python's standard library was cut short"
-    variant_cap = 2
+    variant_group = "stdlib-module"
     needs_network = True
     params_type = StdlibFile
 
@@ -164,6 +164,7 @@ class CodecBroken(FaultFamily):
     name = "codec-broken"
     category = FaultCategory.INTERPRETER
     description = "a text codec of the standard library is broken"
+    variant_group = "stdlib-module"
     needs_network = True
     params_type = ModuleFile
 

@@ -2,9 +2,10 @@
 
 Plan (pure): every family proposes targets from the impact map; targets are visited round-robin
 over families in a seeded order, so attempts spread over families, resources and test subsets,
-and near-duplicates (same family, same predicted tests) are skipped; a family whose variants
-teach one lesson (`variant_cap`) gets only that many singles per gold env. Once singles have been
-found, two kinds of multi-fault attempts are interleaved:
+and near-duplicates (same family, same predicted tests) are skipped; families whose variants
+teach one lesson (a `variant_group`: one stdlib module after another) get VARIANT_GROUP_CAP
+singles per gold env together, and no chain or composition is built on them. Once singles have
+been found, two kinds of multi-fault attempts are interleaved:
 - repair chains: an accepted fault whose repair runs pip or apt, joined by one or two blockers
   that break that tool (its TLS bundle, its index, its own code, a pin; dpkg's journal, apt's
   mirror), so the repair has an order and meets a second error on the way;
@@ -41,7 +42,8 @@ FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run
 SAMPLE_OTHERS = 20
 COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two singles exist
 CHAIN_AT = (1,)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
-CHAIN_BLOCKERS = (1, 2, 2)  # how many broken tools a chain has (drawn)
+CHAIN_BLOCKERS = (2,)  # broken tools per chain (fewer when fewer break the tool)
+VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -95,7 +97,7 @@ class _SearchState:
     accepted: list[Candidate] = field(default_factory=list)
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
     inert: set[ResourceKey] = field(default_factory=set)
-    singles_per_family: dict[str, int] = field(default_factory=dict)
+    singles_per_group: dict[str, int] = field(default_factory=dict)
     chains_per_payload: dict[str, int] = field(default_factory=dict)  # see _payload_key
     multi_uses: dict[str, int] = field(default_factory=dict)  # fault -> multi-fault attempts
 
@@ -112,7 +114,7 @@ class SinglePicker:
 
     order: list[FaultTarget]
     deferred: list[FaultTarget] = field(default_factory=list)
-    caps: dict[str, int] = field(default_factory=dict)  # family -> variant_cap
+    groups: dict[str, str] = field(default_factory=dict)  # family -> its variant group
 
     def next(self, state: _SearchState) -> FaultTarget | None:
         while self.order:
@@ -133,8 +135,8 @@ class SinglePicker:
         return None
 
     def _capped(self, state: _SearchState, target: FaultTarget) -> bool:
-        cap = self.caps.get(target.family)
-        return cap is not None and state.singles_per_family.get(target.family, 0) >= cap
+        group = self.groups.get(target.family)
+        return group is not None and state.singles_per_group.get(group, 0) >= VARIANT_GROUP_CAP
 
     def record(self, state: _SearchState, target: FaultTarget, attempt: Attempt) -> None:
         if attempt.rejection is RejectionReason.NO_FAILURE:
@@ -144,7 +146,7 @@ class SinglePicker:
 def _compositions(
     state: _SearchState, fams: dict[str, FaultFamily], rng: random.Random, max_faults: int
 ) -> Iterator[tuple[FaultTarget, ...]]:
-    singles = [c for c in state.accepted if len(c.faults) == 1]
+    singles = [c for c in state.accepted if len(c.faults) == 1 and not _variant(fams, c)]
     if len(singles) >= 2:
         # faults joined least so far go first, so one fault does not run through every task
         uses = state.multi_uses
@@ -169,8 +171,16 @@ def plan_blockers(ctx: FaultContext, fams: Sequence[FaultFamily]) -> dict[str, l
     return out
 
 
+def _variant(fams: dict[str, FaultFamily], cand: Candidate) -> bool:
+    """A candidate with a fault of a variant group: more tasks on it add no lesson."""
+    return any(fams[f].variant_group is not None for f in cand.families if f in fams)
+
+
 def _chains(
-    state: _SearchState, blockers: dict[str, list[FaultTarget]], rng: random.Random
+    state: _SearchState,
+    fams: dict[str, FaultFamily],
+    blockers: dict[str, list[FaultTarget]],
+    rng: random.Random,
 ) -> Iterator[tuple[FaultTarget, ...]]:
     """Accepted faults whose repair runs a tool, each joined by one or two faults that break
     that tool: the payload's steps come first (they may need the tool), the blockers last.
@@ -178,7 +188,7 @@ def _chains(
     near-identical tasks."""
     payloads = []
     for cand in state.accepted:
-        if any(is_blocker(f) for f in cand.faults):
+        if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
             continue
         for tool in sorted(repair_tools(cand.solution)):
             if blockers.get(tool):
@@ -247,15 +257,13 @@ def run_search(
     state = _SearchState()
     attempts: list[Attempt] = []
     tried: set[str] = set()
-    caps = {f.name: f.variant_cap for f in fams.values() if f.variant_cap is not None}
-    picker = SinglePicker(singles, caps=caps)
+    groups = {f.name: f.variant_group for f in fams.values() if f.variant_group is not None}
+    picker = SinglePicker(singles, groups=groups)
     for index in range(budget):
         faults: tuple[FaultTarget, ...] | None = None
         if index % COMPOSE_EVERY in CHAIN_AT and max_faults > 1:
-            faults = next(
-                (c for c in _chains(state, blockers, rng) if _steps_id(gold, fams, c) not in tried),
-                None,
-            )
+            chains = _chains(state, fams, blockers, rng)
+            faults = next((c for c in chains if _steps_id(gold, fams, c) not in tried), None)
         if index % COMPOSE_EVERY == COMPOSE_EVERY - 1 and max_faults > 1:
             faults = next(
                 (
@@ -293,9 +301,9 @@ def run_search(
             state.accepted.append(candidate)
             if len(faults) == 1:
                 state.used_keys.add((faults[0].family, frozenset(faults[0].predicted_tests)))
-                family_name = faults[0].family
-                count = state.singles_per_family.get(family_name, 0)
-                state.singles_per_family[family_name] = count + 1
+                group = groups.get(faults[0].family)
+                if group is not None:
+                    state.singles_per_group[group] = state.singles_per_group.get(group, 0) + 1
     return InvertReport(tuple(attempts), tuple(state.accepted))
 
 
