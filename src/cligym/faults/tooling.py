@@ -217,3 +217,30 @@ class PipRecordMissing(FaultFamily):
             f"{q(params.site)}/{m} {q(params.site)}/{m}.py" for m in params.modules.split(",")
         )
         return [f"{self._dist_infos(target)} | xargs -r rm -rf && rm -rf {files}"]
+
+
+APT_PROXY_CONF = "/etc/apt/apt.conf.d/01proxy"
+DEAD_PROXY = "http://proxy.internal.invalid:3128"
+
+
+@register
+class AptProxyUnreachable(FaultFamily):
+    name = "apt-proxy-unreachable"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "apt is configured to download through a proxy that does not exist"
+    blocks = "apt"
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return []
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, APT_PROXY_CONF), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # what a machine moved out of a network with a caching proxy keeps
+        conf = target.resource.name
+        line = f'Acquire::http::Proxy "{DEAD_PROXY}";'
+        return [keep_dir_mtime(conf, f"printf '%s\\n' {q(line)} > {q(conf)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {q(target.resource.name)}"]
