@@ -6,9 +6,9 @@ and near-duplicates (same family, same predicted tests) are skipped; families wh
 teach one lesson (a `variant_group`: one stdlib module after another) get VARIANT_GROUP_CAP
 singles per gold env together, and no chain or composition is built on them. Once singles have
 been found, two kinds of multi-fault attempts are interleaved:
-- repair chains: an accepted fault whose repair runs pip or apt, joined by one or two blockers
-  that break that tool (its TLS bundle, its index, its own code, a pin; dpkg's journal, apt's
-  mirror), so the repair has an order and meets a second error on the way;
+- repair chains: an accepted fault whose repair runs pip or apt, joined by two blockers that
+  break that tool (its TLS bundle, its index, its own code, a pin, a RECORD; dpkg's journal,
+  apt's mirror or proxy), so the repair has an order and meets another error on the way;
 - compositions of 2..max accepted faults from different categories, each failing tests of its own.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
@@ -182,7 +182,7 @@ def _chains(
     blockers: dict[str, list[FaultTarget]],
     rng: random.Random,
 ) -> Iterator[tuple[FaultTarget, ...]]:
-    """Accepted faults whose repair runs a tool, each joined by one or two faults that break
+    """Accepted faults whose repair runs a tool, each joined by CHAIN_BLOCKERS faults that break
     that tool: the payload's steps come first (they may need the tool), the blockers last.
     Payloads chained least so far go first: one payload behind every blocker would make
     near-identical tasks."""
