@@ -3,18 +3,15 @@ fixes what only needs tidying, and does not fix what needs a specific repair."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from cligym.api import Workspace
 from cligym.difficulty.ladder import LADDER
 from cligym.difficulty.measure import ladder_label
 from cligym.faults.registry import family
-from cligym.ids import content_id
-from cligym.records import Candidate, RejectionReason, Task
+from cligym.records import Task
 from cligym.testbed.attempt import run_attempt
-from cligym.verify.contract import verify_candidate
+from tests.docker.candidates import assert_verified
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -29,23 +26,7 @@ def _task_of(workspace: Workspace, gold_id: str, name: str) -> Task:
         outcome = run_attempt(workspace.runtime, gold, steps, timeout_sec=300)
         if not set(outcome.failing) & set(target.predicted_tests):
             continue
-        candidate = Candidate(
-            id=content_id("test-baseline", gold.id, steps),
-            gold_id=gold.id,
-            faults=(target,),
-            families=(name,),
-            categories=(fam.category,),
-            steps=steps,
-            solution=tuple(fam.solution(target)),
-            needs_network=fam.needs_network,
-            failing=outcome.failing,
-            errors=outcome.errors,
-            created_at=datetime.now(UTC),
-        )
-        result = verify_candidate(
-            gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
-        )
-        assert result.ok or result.rejection is RejectionReason.DUPLICATE, result.reason
+        assert_verified(workspace, gold, (target,), outcome, "test-baseline")
         break
     tasks = [t for t in workspace.list_tasks(gold.id) if t.families == (name,)]
     assert tasks, f"no verified {name} task"

@@ -3,17 +3,14 @@ specific solution and the universal restore-from-gold bring every gold test back
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from cligym.api import Workspace
 from cligym.faults.base import FaultContext, FaultFamily
-from cligym.faults.registry import families, family, ordered_solution, repair_tools
-from cligym.ids import content_id
-from cligym.records import Candidate, FaultCategory, FaultTarget, RejectionReason
+from cligym.faults.registry import families, family, repair_tools
+from cligym.records import FaultCategory, FaultTarget
 from cligym.testbed.attempt import run_attempt
-from cligym.verify.contract import verify_candidate
+from tests.docker.candidates import assert_verified
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 TRIES = 4
@@ -57,23 +54,7 @@ def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Wor
             break
     else:
         pytest.fail(f"{fam.name}: none of {TRIES} targets made a predicted test fail")
-    candidate = Candidate(
-        id=content_id("test-family", gold.id, steps),
-        gold_id=gold.id,
-        faults=(target,),
-        families=(fam.name,),
-        categories=(fam.category,),
-        steps=steps,
-        solution=tuple(fam.solution(target)),
-        needs_network=fam.needs_network,
-        failing=outcome.failing,
-        errors=outcome.errors,
-        created_at=datetime.now(UTC),
-    )
-    result = verify_candidate(
-        gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
-    )
-    assert result.ok or result.rejection is RejectionReason.DUPLICATE, result.reason
+    assert_verified(workspace, gold, (target,), outcome, "test-family")
 
 
 # A payload per repair tool: a fault of the sample whose specific repair runs that tool.
@@ -98,20 +79,4 @@ def test_blocker_makes_a_repair_chain_that_holds(fam, sample_ctx, workspace: Wor
     outcome = run_attempt(workspace.runtime, gold, steps, timeout_sec=300, network=True)
     assert outcome.applied, outcome.output_tail
     assert outcome.failing
-    candidate = Candidate(
-        id=content_id("test-chain", gold.id, steps),
-        gold_id=gold.id,
-        faults=faults,
-        families=tuple(f.family for f in faults),
-        categories=(payload_family.category, fam.category),
-        steps=steps,
-        solution=ordered_solution(faults),
-        needs_network=True,
-        failing=outcome.failing,
-        errors=outcome.errors,
-        created_at=datetime.now(UTC),
-    )
-    result = verify_candidate(
-        gold, candidate, workspace.settings, workspace.runtime, workspace.catalog
-    )
-    assert result.ok or result.rejection is RejectionReason.DUPLICATE, result.reason
+    assert_verified(workspace, gold, faults, outcome, "test-chain")
