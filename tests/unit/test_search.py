@@ -157,19 +157,7 @@ def test_the_search_composes_accepted_faults_of_different_categories(ctx, settin
     """Every single fault fails its first predicted test: after two singles, one attempt in
     COMPOSE_EVERY applies the steps of several accepted faults in one container."""
     fams = {f.name: f for f in families()}
-    stable = ctx.gold.stability.stable_passing
-
-    def answer(call):
-        # fail the tests predicted by the targets whose steps the script applies
-        failed = {}
-        for target in plan_singles(ctx, list(fams.values()), 0):
-            steps = fams[target.family].steps(target)
-            if steps and all(f"( {s} )" in call.script for s in steps):
-                failed[target.predicted_tests[0]] = f"E   {target.family}"
-        return pytest_reply(failed, tests=stable)
-
-    fake = FakeRuntime()
-    fake.on("run", answer)
+    fake = _each_single_fails_its_first_prediction(ctx)
     report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=8, max_faults=2)
     composed = [
         a for a in report.attempts if len(a.families) == 2 and not fams[a.families[1]].blocks
