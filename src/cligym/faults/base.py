@@ -185,6 +185,14 @@ class FaultFamily(ABC):
         )
 
 
+class BlockerFamily(FaultFamily):
+    """A family that breaks a repair tool and no test: it joins faults in repair chains
+    (`blocker_targets`) and never stands alone."""
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return []
+
+
 def register(cls: type[FaultFamily]) -> type[FaultFamily]:
     if cls.name in REGISTRY:
         raise ValueError(f"fault family {cls.name!r} registered twice")

@@ -9,7 +9,7 @@ the chain holds (the payload's repair alone does not restore the tests).
 
 from __future__ import annotations
 
-from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
+from cligym.faults.base import BlockerFamily, FaultContext, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q
 from cligym.faults.targets import site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
@@ -32,15 +32,12 @@ class PinParams(FaultParams):
 
 
 @register
-class PipUpgradeInterrupted(FaultFamily):
+class PipUpgradeInterrupted(BlockerFamily):
     name = "pip-upgrade-interrupted"
     category = FaultCategory.PACKAGE_MANAGER
     description = "the virtualenv's pip is half removed, as after an interrupted self-upgrade"
     blocks = "pip"
     params_type = SiteParams
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         site = site_packages(ctx)
@@ -59,14 +56,11 @@ class PipUpgradeInterrupted(FaultFamily):
 
 
 @register
-class PipIndexUnreachable(FaultFamily):
+class PipIndexUnreachable(BlockerFamily):
     name = "pip-index-unreachable"
     category = FaultCategory.PACKAGE_MANAGER
     description = "pip is configured to use a package index that does not exist"
     blocks = "pip"
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [self.target(ResourceKey(ResourceKind.FILE, f"{VENV}/pip.conf"), ())]
@@ -82,14 +76,11 @@ class PipIndexUnreachable(FaultFamily):
 
 
 @register
-class DpkgInterrupted(FaultFamily):
+class DpkgInterrupted(BlockerFamily):
     name = "dpkg-interrupted"
     category = FaultCategory.PACKAGE_MANAGER
     description = "an earlier dpkg run was interrupted, so apt refuses to install anything"
     blocks = "apt"
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [self.target(ResourceKey(ResourceKind.FILE, "/var/lib/dpkg/updates"), ())]
@@ -103,14 +94,11 @@ class DpkgInterrupted(FaultFamily):
 
 
 @register
-class AptMirrorUnreachable(FaultFamily):
+class AptMirrorUnreachable(BlockerFamily):
     name = "apt-mirror-unreachable"
     category = FaultCategory.PACKAGE_MANAGER
     description = "apt's package sources point at a mirror that does not exist"
     blocks = "apt"
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [self.target(ResourceKey(ResourceKind.FILE, "/etc/apt/sources.list"), ())]
@@ -136,16 +124,13 @@ PIP_XDG_DIR = "/etc/xdg/pip"
 
 
 @register
-class PipConstraintPinned(FaultFamily):
+class PipConstraintPinned(BlockerFamily):
     name = "pip-constraint-pinned"
     category = FaultCategory.PACKAGE_MANAGER
     description = "a pip constraints file in the system configuration pins a dependency too low"
     blocks = "pip"
     aims_at_payload = True
     params_type = PinParams
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [
@@ -176,7 +161,7 @@ class RecordParams(FaultParams):
 
 
 @register
-class PipRecordMissing(FaultFamily):
+class PipRecordMissing(BlockerFamily):
     name = "pip-record-missing"
     category = FaultCategory.PACKAGE_MANAGER
     description = "an installed distribution lost its RECORD file, so pip cannot replace it"
@@ -184,9 +169,6 @@ class PipRecordMissing(FaultFamily):
     aims_at_payload = True
     joins_families = frozenset({"dist-downgraded"})
     params_type = RecordParams
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         site = site_packages(ctx)
@@ -224,14 +206,11 @@ DEAD_PROXY = "http://proxy.internal.invalid:3128"
 
 
 @register
-class AptProxyUnreachable(FaultFamily):
+class AptProxyUnreachable(BlockerFamily):
     name = "apt-proxy-unreachable"
     category = FaultCategory.PACKAGE_MANAGER
     description = "apt is configured to download through a proxy that does not exist"
     blocks = "apt"
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return []
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [self.target(ResourceKey(ResourceKind.FILE, APT_PROXY_CONF), ())]

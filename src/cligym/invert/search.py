@@ -25,13 +25,7 @@ from datetime import UTC, datetime
 from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.faults.base import FaultContext, FaultFamily
-from cligym.faults.registry import (
-    families,
-    family,
-    is_blocker,
-    ordered_solution,
-    repair_tools,
-)
+from cligym.faults.registry import families, is_blocker, ordered_solution, repair_tools
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv, RejectionReason, ResourceKey
@@ -203,7 +197,7 @@ def _chains(
         cand, tool = rng.choice(payloads)
         aimed = {f.resource for f in cand.faults}
         names = {f.family for f in cand.faults}
-        pool = [b for b in blockers[tool] if _joins(family(b.family), b, aimed, names)]
+        pool = [b for b in blockers[tool] if _joins(fams[b.family], b, aimed, names)]
         if not pool:
             continue
         picks = rng.sample(pool, min(len(pool), rng.choice(CHAIN_BLOCKERS)))
