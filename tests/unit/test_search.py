@@ -216,9 +216,30 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
             for b in blockers
             if fams[b.family].joins_families
         )
-        fixes = [s for b in blockers for s in fams[b.family].solution(b)]
-        assert chain.solution[: len(fixes)] == tuple(fixes)
-        assert chain.solution[len(fixes) :] == payload_solution(payload)
+        assert len({b.family for b in blockers}) == len(blockers)  # each its own way
+        fixes = ordered_solution(blockers)
+        assert sorted(fixes) == sorted(s for b in blockers for s in fams[b.family].solution(b))
+        assert chain.solution == (*fixes, *payload_solution(payload))
+
+
+def test_chains_spread_over_the_blockers_of_a_tool(ctx, settings, catalog):
+    """Blockers joined least so far go first: of the blockers any payload of a tool can take,
+    no family is joined more than once beyond another, so no broken tool runs through every
+    chain (each would otherwise be part of most chain tasks)."""
+    fams = {f.name: f for f in families()}
+    fake = _each_single_fails_its_first_prediction(ctx)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=48, max_faults=3)
+    chains = [a for a in report.attempts if any(fams[f].blocks for f in a.families)]
+    assert len(chains) >= 12, [a.families for a in report.attempts]
+    for tool in ("pip", "apt"):
+        generic = {
+            n for n, f in fams.items()
+            if f.blocks == tool and not f.aims_at_payload and not f.joins_families
+        }
+        uses = Counter(f for a in chains for f in a.families if f in generic)
+        if uses:
+            counts = [uses.get(n, 0) for n in generic]
+            assert max(counts) - min(counts) <= 1, (tool, uses)
 
 
 def test_near_identical_variants_are_capped_per_gold_env_and_never_joined(
@@ -256,5 +277,13 @@ def test_a_chain_repairs_broken_tools_first():
     alone = tuple(family("dist-downgraded").solution(payload))
     assert payload_solution((payload, ca, index)) == alone
     assert repair_tools(solution) == {"pip"}
+    # fetching apt's keys runs apt itself: it waits until dpkg and the sources are mended
+    keys, dpkg, cdrom = (
+        family(n).blocker_targets(ctx)[0]
+        for n in ("apt-keyring-removed", "dpkg-interrupted", "apt-cdrom-source-left")
+    )
+    apt_fixes = ordered_solution((keys, cdrom, dpkg))
+    assert apt_fixes[-1] == family("apt-keyring-removed").solution(keys)[0]
+    assert set(apt_fixes[:2]) == {"dpkg --configure -a", *family(cdrom.family).solution(cdrom)}
     assert repair_tools(["apt-get update -qq && apt-get install -y x"]) == {"apt"}
     assert repair_tools(["rm -f /usr/local/bin/python3"]) == set()

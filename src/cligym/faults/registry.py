@@ -67,8 +67,11 @@ def _blocks(target: FaultTarget) -> str | None:
 
 def ordered_solution(faults: Sequence[FaultTarget]) -> tuple[str, ...]:
     """The repair of several faults, in an order that works: the broken tools first (pip cannot
-    reinstall a package while its own TLS or index is broken), then the faults in their order."""
-    first = [f for f in faults if is_blocker(f)]
+    reinstall a package while its own TLS or index is broken), then the faults in their order.
+    Among the tools, repairs that run no package tool come first: fetching the archive keys
+    needs apt's mirror, proxy and dpkg mended already."""
+    blockers = [f for f in faults if is_blocker(f)]
+    first = sorted(blockers, key=lambda f: bool(repair_tools(family(f.family).solution(f))))
     rest = [f for f in faults if not is_blocker(f)]
     return tuple(s for f in (*first, *rest) for s in family(f.family).solution(f))
 

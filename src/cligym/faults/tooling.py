@@ -3,15 +3,17 @@
 No test touches pip or apt, so none of these fails a test alone. They are *blockers*: the search
 joins one to a fault whose specific repair runs the tool it breaks, and the task's solution must
 mend the tool first. An agent that goes straight for `pip install` or `apt-get install --reinstall`
-meets a second, different error and has to diagnose it: a repair chain. Verification checks that
-the chain holds (the payload's repair alone does not restore the tests).
+meets a second, different error and has to diagnose it: a repair chain. Some blockers raise no
+error at all (a dpkg path filter, a pip install target): the repair "succeeds" and the tests
+still fail, so the cause has to be found elsewhere. Verification checks that the chain holds
+(the payload's repair alone does not restore the tests).
 """
 
 from __future__ import annotations
 
 from cligym.faults.base import BlockerFamily, FaultContext, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q
-from cligym.faults.targets import site_packages, third_party, top_level_modules
+from cligym.faults.targets import commands, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 from cligym.testbed.layout import GOLD_PYTHON, VENV
 
@@ -223,3 +225,218 @@ class AptProxyUnreachable(BlockerFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {q(target.resource.name)}"]
+
+
+TRUSTED_KEYS = "/etc/apt/trusted.gpg.d"
+CDROM_LINE = (
+    "deb cdrom:[Debian GNU/Linux 12.0.0 _Bookworm_ - Official amd64 DVD Binary-1 "
+    "20230610-10:23]/ bookworm contrib main"
+)
+
+
+@register
+class AptKeyringRemoved(BlockerFamily):
+    name = "apt-keyring-removed"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "the archive keys apt verifies Debian's packages with are gone"
+    blocks = "apt"
+    needs_network = True  # the repair fetches the keyring package, unauthenticated at first
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, TRUSTED_KEYS), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # a "cleanup" of trusted.gpg.d; fails (the attempt is rejected) where the sources name
+        # their own keyring, which this would not break
+        keys = f"{TRUSTED_KEYS}/debian-archive-*"
+        return [
+            f"! grep -rqsi signed-by {APT_SOURCES} && ls {keys} >/dev/null && "
+            f"dm=$(stat -c %Y {TRUSTED_KEYS}) && rm -f {keys} && touch -d @$dm {TRUSTED_KEYS}"
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        # the keys are conffiles: a plain reinstall leaves deleted conffiles deleted
+        return [
+            "apt-get -o Acquire::AllowInsecureRepositories=true update -qq && "
+            "apt-get install -y -qq --allow-unauthenticated --reinstall "
+            "-o Dpkg::Options::=--force-confmiss debian-archive-keyring >/dev/null && "
+            "rm -rf /var/lib/apt/lists/*"
+        ]
+
+
+@register
+class AptCdromSourceLeft(BlockerFamily):
+    name = "apt-cdrom-source-left"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "apt's sources still list the installation DVD, so every update fails"
+    blocks = "apt"
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, "/etc/apt/sources.list"), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # what the Debian installer leaves when a machine was installed from DVD
+        sources = target.resource.name
+        add = f"sed -i '1i {CDROM_LINE}' {sources}"
+        return [f"test -s {sources} && {keep_mtime(sources, add)}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"sed -i '/^deb cdrom:/d' {q(target.resource.name)}"]
+
+
+APT_LOCAL_CONF = "/etc/apt/apt.conf.d/99local"
+
+
+@register
+class AptConfSyntaxError(BlockerFamily):
+    name = "apt-conf-syntax-error"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "a hand-edited apt configuration file has a syntax error"
+    blocks = "apt"
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, APT_LOCAL_CONF), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # a missing semicolon: apt refuses to run at all
+        conf = target.resource.name
+        text = 'APT::Install-Recommends "false"\\nAPT::Get::Assume-Yes "true";\\n'
+        return [keep_dir_mtime(conf, f"printf '{text}' > {q(conf)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"sed -i 's/^APT::Install-Recommends \"false\"$/&;/' {q(target.resource.name)}"]
+
+
+DPKG_SLIM_CONF = "/etc/dpkg/dpkg.cfg.d/01-slim"
+
+
+class ExcludeParams(FaultParams):
+    pattern: str  # a dpkg path glob (`*` crosses directories) matching the payload's file
+
+
+@register
+class DpkgPathExcluded(BlockerFamily):
+    name = "dpkg-path-excluded"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "dpkg is configured to skip some files, so reinstalling a package drops them"
+    blocks = "apt"
+    aims_at_payload = True
+    params_type = ExcludeParams
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        # the resources of the faults whose repair reinstalls a Debian package (apart from the
+        # stdlib variants, never chained): zone files, libraries, extension modules, commands
+        out = []
+        for key in ctx.resources(ResourceKind.FILE):
+            if key.name.startswith("/usr/share/zoneinfo/"):
+                out.append(self._aimed(key, "/usr/share/zoneinfo/*"))
+        for real, _, _ in ctx.lib_resources():
+            out.append(self._aimed(ResourceKey(ResourceKind.LIB, real), f"*/{_base(real)}"))
+        for key, _, path in ctx.modules():
+            if path.endswith(".so") and ctx.impact.owners.get(path):
+                out.append(self._aimed(key, f"*/{_base(path)}"))
+        for _, path, _ in commands(ctx):
+            out.append(self._aimed(ResourceKey(ResourceKind.EXE, path), f"*bin/{_base(path)}"))
+        return out
+
+    def _aimed(self, key: ResourceKey, pattern: str) -> FaultTarget:
+        return self.target(key, (), ExcludeParams(pattern=pattern))
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # an image-slimming configuration with one pattern too many: a reinstall "succeeds" and
+        # removes the very file it should restore
+        lines = (
+            "# slim image: leave out what containers do not need",
+            "path-exclude=/usr/share/doc/*",
+            "path-include=/usr/share/doc/*/copyright",
+            "path-exclude=/usr/share/man/*",
+            f"path-exclude={ExcludeParams.of(target).pattern}",
+        )
+        text = " ".join(q(line) for line in lines)
+        return [keep_dir_mtime(DPKG_SLIM_CONF, f"printf '%s\\n' {text} > {DPKG_SLIM_CONF}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {DPKG_SLIM_CONF}"]
+
+
+def _base(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+PIP_GLOBAL_CONF = "/etc/pip.conf"
+HASHES_LINE = "require-hashes = true"
+
+
+@register
+class PipHashesRequired(BlockerFamily):
+    name = "pip-hashes-required"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "pip is configured to install only requirements pinned by hash"
+    blocks = "pip"
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, PIP_GLOBAL_CONF), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # supply-chain hardening in the machine-wide configuration; fails (the attempt is
+        # rejected) where that file has no [global] section
+        conf = target.resource.name
+        add = f"sed -i '/^\\[global\\]/a {HASHES_LINE}' {conf}"
+        return [f"grep -q '^\\[global\\]' {conf} && {keep_mtime(conf, add)}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"sed -i '/^{HASHES_LINE}$/d' {q(target.resource.name)}"]
+
+
+ROOT_PIP_CONF = "/root/.config/pip/pip.conf"
+ROOT_LEGACY_PIP_CONF = "/root/.pip/pip.conf"
+VENDOR_DIR = "/opt/vendor"
+
+
+def _root_conf(conf: str, text: str) -> str:
+    """Shell: write root's pip configuration `conf` (under /root): it, its directory and /root
+    are dated like /root was."""
+    rel = conf.removeprefix("/root/")
+    top = "/root/" + rel.split("/", 1)[0]
+    parent = conf.rsplit("/", 1)[0]
+    return (
+        f"rm_=$(stat -c %Y /root) && mkdir -p {q(parent)} && printf '{text}' > {q(conf)} && "
+        f"touch -d @$rm_ {q(conf)} {q(parent)} {q(top)} /root"
+    )
+
+
+@register
+class PipUserInstallForced(BlockerFamily):
+    name = "pip-user-install-forced"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "root's pip configuration makes every install a --user install"
+    blocks = "pip"
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, ROOT_PIP_CONF), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # left from installing tools without sudo: in a virtualenv pip refuses it
+        return [_root_conf(target.resource.name, "[install]\\nuser = true\\n")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {q(target.resource.name)}"]
+
+
+@register
+class PipTargetRedirected(BlockerFamily):
+    name = "pip-target-redirected"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "root's pip configuration installs packages into another directory"
+    blocks = "pip"
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [self.target(ResourceKey(ResourceKind.FILE, ROOT_LEGACY_PIP_CONF), ())]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        # left from vendoring packages for a deployment: `pip install` succeeds and changes
+        # nothing the tests import
+        return [_root_conf(target.resource.name, f"[install]\\ntarget = {VENDOR_DIR}\\n")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -rf {q(target.resource.name.rsplit('/', 1)[0])}"]

@@ -6,9 +6,11 @@ and near-duplicates (same family, same predicted tests) are skipped; families wh
 teach one lesson (a `variant_group`: one stdlib module after another) get VARIANT_GROUP_CAP
 singles per gold env together, and no chain or composition is built on them. Once singles have
 been found, two kinds of multi-fault attempts are interleaved:
-- repair chains: an accepted fault whose repair runs pip or apt, joined by two blockers that
-  break that tool (its TLS bundle, its index, its own code, a pin, a RECORD; dpkg's journal,
-  apt's mirror or proxy), so the repair has an order and meets another error on the way;
+- repair chains (two slots in COMPOSE_EVERY, and the composition slot when no composition
+  fits): an accepted fault whose repair runs pip or apt, joined by two blockers of different
+  families that break that tool (its TLS bundle, index, configuration, own code, a pin, a
+  RECORD; dpkg's journal or path filters, apt's keys, sources, proxy or configuration), the
+  families joined least so far first, so the repair has an order and meets other errors;
 - compositions of 2..max accepted faults from different categories, each failing tests of its own.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
@@ -35,7 +37,7 @@ from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
 SAMPLE_OTHERS = 20
 COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two singles exist
-CHAIN_AT = (1,)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
+CHAIN_AT = (1, 2)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
 CHAIN_BLOCKERS = (2,)  # broken tools per chain (fewer when fewer break the tool)
 VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
 NO_FAILURE = "no gold-stable test failed"
@@ -94,6 +96,7 @@ class _SearchState:
     singles_per_group: dict[str, int] = field(default_factory=dict)
     chains_per_payload: dict[str, int] = field(default_factory=dict)  # see _payload_key
     multi_uses: dict[str, int] = field(default_factory=dict)  # fault -> multi-fault attempts
+    blocker_uses: dict[str, int] = field(default_factory=dict)  # blocker family -> chains
 
 
 @dataclass
@@ -200,8 +203,21 @@ def _chains(
         pool = [b for b in blockers[tool] if _joins(fams[b.family], b, aimed, names)]
         if not pool:
             continue
-        picks = rng.sample(pool, min(len(pool), rng.choice(CHAIN_BLOCKERS)))
+        # blockers of the families joined least so far, so no broken tool runs through every
+        # chain; ties at random
+        rng.shuffle(pool)
+        pool.sort(key=lambda t: state.blocker_uses.get(t.family, 0))
+        picks = _distinct_families(pool, rng.choice(CHAIN_BLOCKERS))
         yield (*cand.faults, *sorted(picks, key=lambda t: t.family))
+
+
+def _distinct_families(pool: Sequence[FaultTarget], count: int) -> list[FaultTarget]:
+    """The first `count` targets of `pool` that break a tool each in their own way."""
+    picks: list[FaultTarget] = []
+    for target in pool:
+        if len(picks) < count and all(p.family != target.family for p in picks):
+            picks.append(target)
+    return picks
 
 
 def _joins(
@@ -267,6 +283,9 @@ def run_search(
                 ),
                 None,
             )
+            if faults is None:  # no two faults show side by side: a chain teaches more
+                chains = _chains(state, fams, blockers, rng)
+                faults = next((c for c in chains if _steps_id(gold, fams, c) not in tried), None)
         if faults is None:
             single = picker.next(state)
             faults = (single,) if single is not None else None
@@ -277,6 +296,9 @@ def run_search(
         if any(is_blocker(f) for f in faults):
             payload = _payload_key(faults)
             state.chains_per_payload[payload] = state.chains_per_payload.get(payload, 0) + 1
+            for fault in filter(is_blocker, faults):
+                uses = state.blocker_uses
+                uses[fault.family] = uses.get(fault.family, 0) + 1
         if len(faults) > 1:
             for fault in faults:
                 one = _payload_key((fault,))
