@@ -181,7 +181,7 @@ class FaultFamily(ABC):
             family=self.name,
             resource=resource,
             params=params.pairs(),
-            predicted_tests=tuple(sorted(predicted)),
+            predicted_tests=tuple(sorted(set(predicted))),
         )
 
 

@@ -11,6 +11,8 @@ still fail, so the cause has to be found elsewhere. Verification checks that the
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from cligym.faults.base import BlockerFamily, FaultContext, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q
 from cligym.faults.targets import commands, site_packages, third_party, top_level_modules
@@ -364,79 +366,69 @@ def _base(path: str) -> str:
 
 
 PIP_GLOBAL_CONF = "/etc/pip.conf"
-HASHES_LINE = "require-hashes = true"
 
 
-@register
-class PipHashesRequired(BlockerFamily):
-    name = "pip-hashes-required"
-    category = FaultCategory.PACKAGE_MANAGER
-    description = "pip is configured to install only requirements pinned by hash"
+class PipGlobalSetting(BlockerFamily):
+    """One setting in the machine-wide pip configuration that stands in the way of a repair.
+    Applying it fails (the attempt is rejected) where that file has no [global] section."""
+
     blocks = "pip"
+    line: ClassVar[str]
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return [self.target(ResourceKey(ResourceKind.FILE, PIP_GLOBAL_CONF), ())]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        # supply-chain hardening in the machine-wide configuration; fails (the attempt is
-        # rejected) where that file has no [global] section
         conf = target.resource.name
-        add = f"sed -i '/^\\[global\\]/a {HASHES_LINE}' {conf}"
+        add = f"sed -i '/^\\[global\\]/a {self.line}' {conf}"
         return [f"grep -q '^\\[global\\]' {conf} && {keep_mtime(conf, add)}"]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"sed -i '/^{HASHES_LINE}$/d' {q(target.resource.name)}"]
-
-
-ROOT_PIP_CONF = "/root/.config/pip/pip.conf"
-ROOT_LEGACY_PIP_CONF = "/root/.pip/pip.conf"
-VENDOR_DIR = "/opt/vendor"
-
-
-def _root_conf(conf: str, text: str) -> str:
-    """Shell: write root's pip configuration `conf` (under /root): it, its directory and /root
-    are dated like /root was."""
-    rel = conf.removeprefix("/root/")
-    top = "/root/" + rel.split("/", 1)[0]
-    parent = conf.rsplit("/", 1)[0]
-    return (
-        f"rm_=$(stat -c %Y /root) && mkdir -p {q(parent)} && printf '{text}' > {q(conf)} && "
-        f"touch -d @$rm_ {q(conf)} {q(parent)} {q(top)} /root"
-    )
+        return [f"sed -i '\\#^{self.line}$#d' {q(target.resource.name)}"]
 
 
 @register
-class PipUserInstallForced(BlockerFamily):
+class PipHashesRequired(PipGlobalSetting):
+    name = "pip-hashes-required"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "pip is configured to install only requirements pinned by hash"
+    line = "require-hashes = true"  # supply-chain hardening
+
+
+@register
+class PipUserInstallForced(PipGlobalSetting):
     name = "pip-user-install-forced"
     category = FaultCategory.PACKAGE_MANAGER
-    description = "root's pip configuration makes every install a --user install"
-    blocks = "pip"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, ROOT_PIP_CONF), ())]
-
-    def steps(self, target: FaultTarget) -> list[str]:
-        # left from installing tools without sudo: in a virtualenv pip refuses it
-        return [_root_conf(target.resource.name, "[install]\\nuser = true\\n")]
-
-    def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -f {q(target.resource.name)}"]
+    description = "pip is configured to make every install a --user install"
+    line = "user = true"  # keeps shared machines' system Python intact; a virtualenv refuses it
 
 
 @register
-class PipTargetRedirected(BlockerFamily):
+class PipTargetRedirected(PipGlobalSetting):
     name = "pip-target-redirected"
     category = FaultCategory.PACKAGE_MANAGER
-    description = "root's pip configuration installs packages into another directory"
-    blocks = "pip"
+    description = "pip is configured to install packages into another directory"
+    line = "target = /opt/vendor"  # left from vendoring a deployment: installs change nothing
+
+
+STATOVERRIDE = "/var/lib/dpkg/statoverride"
+STALE_OVERRIDE = "deploy deploy 0750 /srv/app"
+
+
+@register
+class DpkgStatoverrideStale(BlockerFamily):
+    name = "dpkg-statoverride-stale"
+    category = FaultCategory.PACKAGE_MANAGER
+    description = "dpkg holds a permission override for a user that no longer exists"
+    blocks = "apt"
 
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, ROOT_LEGACY_PIP_CONF), ())]
+        return [self.target(ResourceKey(ResourceKind.FILE, STATOVERRIDE), ())]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        # left from vendoring packages for a deployment: `pip install` succeeds and changes
-        # nothing the tests import
-        return [_root_conf(target.resource.name, f"[install]\\ntarget = {VENDOR_DIR}\\n")]
+        # an application user removed after its directory got an override: dpkg stops at once
+        path = target.resource.name
+        return [keep_dir_mtime(path, f"printf '%s\\n' {q(STALE_OVERRIDE)} >> {path}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -rf {q(target.resource.name.rsplit('/', 1)[0])}"]
+        return [f"sed -i '\\# /srv/app$#d' {target.resource.name}"]
