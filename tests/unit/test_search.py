@@ -158,7 +158,7 @@ def test_the_search_composes_accepted_faults_of_different_categories(ctx, settin
     COMPOSE_EVERY applies the steps of several accepted faults in one container."""
     fams = {f.name: f for f in families()}
     fake = _each_single_fails_its_first_prediction(ctx)
-    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=8, max_faults=2)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=16, max_faults=2)
     composed = [
         a for a in report.attempts if len(a.families) == 2 and not fams[a.families[1]].blocks
     ]
@@ -287,3 +287,18 @@ def test_a_chain_repairs_broken_tools_first():
     assert set(apt_fixes[:2]) == {"dpkg --configure -a", *family(cdrom.family).solution(cdrom)}
     assert repair_tools(["apt-get update -qq && apt-get install -y x"]) == {"apt"}
     assert repair_tools(["rm -f /usr/local/bin/python3"]) == set()
+
+
+def test_families_a_chain_builds_on_take_every_other_turn(ctx):
+    """A chain needs an accepted fault whose repair runs pip or apt: with a budget of a few
+    singles per gold env, such a fault must come up early, so those families alternate with
+    the others (stdlib variants, never chained, count as others)."""
+    fams = {f.name: f for f in families()}
+
+    def payload(t: FaultTarget) -> bool:
+        fam = fams[t.family]
+        return fam.variant_group is None and bool(repair_tools(fam.solution(t)))
+
+    for seed in range(3):
+        first_round = plan_singles(ctx, list(fams.values()), seed)[:8]
+        assert [payload(t) for t in first_round] == [True, False] * 4, seed

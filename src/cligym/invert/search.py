@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import zip_longest
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
@@ -54,9 +55,11 @@ class InvertReport:
 
 
 def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> list[FaultTarget]:
-    """Pure: single-fault targets in visiting order (round-robin over seeded family order)."""
+    """Pure: single-fault targets in visiting order (round-robin over seeded family order,
+    families whose repair runs pip or apt in every other turn)."""
     rng = random.Random(seed)
     queues: list[list[FaultTarget]] = []
+    payloads: list[list[FaultTarget]] = []  # queues of families a repair chain can build on
     for fam in sorted(fams, key=lambda f: f.name):
         targets = [t for t in fam.targets(ctx) if t.predicted_tests]
         rng.shuffle(targets)
@@ -69,7 +72,14 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
             (rest if key in seen else firsts).append(t)
             seen.add(key)
         queues.append(firsts + rest)
+        if targets and fam.variant_group is None and repair_tools(fam.solution(targets[0])):
+            payloads.append(queues[-1])
     rng.shuffle(queues)
+    # a chain needs an accepted fault whose repair runs a tool: such families take every other
+    # turn, so one turns up early however small the budget
+    others = [q for q in queues if not any(q is p for p in payloads)]
+    mine = [q for q in queues if any(q is p for p in payloads)]
+    queues = [q for pair in zip_longest(mine, others) for q in pair if q is not None]
     order: list[FaultTarget] = []
     while any(queues):
         for queue in queues:
