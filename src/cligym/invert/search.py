@@ -77,7 +77,7 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
     rng.shuffle(queues)
     # a chain needs an accepted fault whose repair runs a tool: such families take every other
     # turn, so one turns up early however small the budget
-    others = [q for q in queues if not any(q is p for p in payloads)]
+    others = [q for q in queues if q and not any(q is p for p in payloads)]
     mine = [q for q in queues if any(q is p for p in payloads)]
     queues = [q for pair in zip_longest(mine, others) for q in pair if q is not None]
     order: list[FaultTarget] = []
