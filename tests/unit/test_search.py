@@ -199,7 +199,9 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
     chains = [c for c in report.candidates if any(is_blocker(f) for f in c.faults)]
     assert chains, [a.families for a in report.attempts]
     # payloads chained least so far go first: chains spread over several payloads
-    assert len({tuple(f for f in c.faults if not is_blocker(f)) for c in chains}) > 1
+    per_payload = Counter(tuple(f for f in c.faults if not is_blocker(f)) for c in chains)
+    assert len(per_payload) > 1
+    assert max(per_payload.values()) <= search.CHAINS_PER_PAYLOAD
     for chain in chains:
         payload = [f for f in chain.faults if not is_blocker(f)]
         blockers = [f for f in chain.faults if is_blocker(f)]

@@ -41,6 +41,7 @@ COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two sin
 CHAIN_AT = (1, 2)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
 CHAIN_BLOCKERS = (2,)  # broken tools per chain (fewer when fewer break the tool)
 VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
+CHAINS_PER_PAYLOAD = 2  # chains on one accepted fault; then the slot finds another single
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -191,8 +192,8 @@ def _chains(
 ) -> Iterator[tuple[FaultTarget, ...]]:
     """Accepted faults whose repair runs a tool, each joined by CHAIN_BLOCKERS faults that break
     that tool: the payload's steps come first (they may need the tool), the blockers last.
-    Payloads chained least so far go first: one payload behind every blocker would make
-    near-identical tasks."""
+    Payloads chained least so far go first, and none more than CHAINS_PER_PAYLOAD times: one
+    payload behind every blocker would make near-identical tasks."""
     payloads = []
     for cand in state.accepted:
         if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
@@ -200,8 +201,12 @@ def _chains(
         for tool in sorted(repair_tools(cand.solution)):
             if blockers.get(tool):
                 payloads.append((cand, tool))
+    count = state.chains_per_payload
     if payloads:
-        count = state.chains_per_payload
+        payloads = [
+            (c, t) for c, t in payloads if count.get(_payload_key(c.faults), 0) < CHAINS_PER_PAYLOAD
+        ]
+    if payloads:
         fewest = min(count.get(_payload_key(c.faults), 0) for c, _ in payloads)
         payloads = [(c, t) for c, t in payloads if count.get(_payload_key(c.faults), 0) == fewest]
     for _ in range(20):
