@@ -37,6 +37,7 @@ def payload() -> dict:
             "_ssl": ssl_so,
             "ssl": "/usr/lib/python3.11/ssl.py",
             "yaml": f"{SITE}/yaml/__init__.py",
+            "yaml._yaml": f"{SITE}/yaml/_yaml.cpython-311-x86_64-linux-gnu.so",
             "tabulate": f"{SITE}/tabulate/__init__.py",
             "zoneinfo": "/usr/lib/python3.11/zoneinfo/__init__.py",
             "tarfile": "/usr/lib/python3.11/tarfile.py",
@@ -53,7 +54,11 @@ def payload() -> dict:
         "distributions": {"yaml": ["PyYAML"], "tabulate": ["tabulate"], "demo": ["demo"]},
         "contexts": {
             TESTS[0]: {"modules": ["sqlite3"]},
-            TESTS[1]: {"modules": ["yaml"], "files": ["/app/demo.yaml"], "env": ["DEMO_HOME"]},
+            TESTS[1]: {
+                "modules": ["yaml", "yaml._yaml"],
+                "files": ["/app/demo.yaml"],
+                "env": ["DEMO_HOME"],
+            },
             TESTS[2]: {"modules": ["zoneinfo"], "files": ["/usr/share/zoneinfo/Europe/Berlin"]},
             TESTS[3]: {"modules": ["ssl"]},
             TESTS[4]: {

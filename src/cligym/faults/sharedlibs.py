@@ -6,9 +6,9 @@ import os
 from typing import Literal
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
-from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
+from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall, reinstall_dist
+from cligym.faults.targets import third_party
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import VENV
 
 ElfPart = Literal["magic", "machine", "phoff"]
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
@@ -35,7 +35,8 @@ class SonameLink(FaultParams):
 class ExtensionParams(FaultParams):
     path: str  # the extension module's file
     owner: str  # its Debian package ("" when pip installed it)
-    dist: str = ""  # its distribution, for the pip repair (not recorded so far)
+    dist: str = ""  # its distribution, for the pip repair
+    version: str = ""  # the distribution's gold release
 
 
 def _lib_solution(ctx_owner: str, real: str) -> list[str]:
@@ -143,10 +144,22 @@ class ExtensionModuleRemoved(FaultFamily):
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         out = []
-        for key, _module, path in ctx.modules():
+        installed = {dist: version for dist, version, _ in third_party(ctx)}
+        for key, module, path in ctx.modules():
             if path.endswith(".so") and key not in ctx.impact.global_resources:
                 owner = ctx.impact.owners.get(path, "")
-                params = ExtensionParams(path=path, owner=owner)
+                if owner:
+                    params = ExtensionParams(path=path, owner=owner)
+                else:
+                    # a third-party distribution's: pip reinstalls its gold release (the
+                    # project's own extensions are left alone: no release rebuilds them)
+                    dists = ctx.impact.module_dists.get(module.split(".")[0], ())
+                    dist = next((d for d in dists if d in installed), "")
+                    if not dist:
+                        continue
+                    params = ExtensionParams(
+                        path=path, owner="", dist=dist, version=installed[dist]
+                    )
                 out.append(self.target(key, ctx.subset(ctx.users(key)), params))
         return out
 
@@ -158,5 +171,4 @@ class ExtensionModuleRemoved(FaultFamily):
         params = ExtensionParams.of(target)
         if params.owner:
             return [reinstall(params.owner)]
-        pip = f"{VENV}/bin/pip install --no-cache-dir --force-reinstall --no-deps"
-        return [f"{pip} {q(params.dist)}"]
+        return [reinstall_dist(params.dist, params.version)]

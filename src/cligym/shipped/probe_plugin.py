@@ -281,6 +281,10 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
                 "/usr/bin/tar",
                 "/usr/sbin/runuser",
                 "/usr/bin/gpgv",
+                # apt's download methods: libgnutls and what it loads (libffi, via p11-kit)
+                "/usr/lib/apt/methods/http",
+                "/usr/lib/apt/methods/gpgv",
+                "/usr/lib/apt/methods/store",
             )
             if os.path.exists(tool)
             for lib in _ldd(tool)
