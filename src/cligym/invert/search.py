@@ -59,8 +59,7 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
     """Pure: single-fault targets in visiting order (round-robin over seeded family order,
     families whose repair runs pip or apt in every other turn)."""
     rng = random.Random(seed)
-    queues: list[list[FaultTarget]] = []
-    payloads: list[list[FaultTarget]] = []  # queues of families a repair chain can build on
+    queues: list[tuple[bool, list[FaultTarget]]] = []  # (a chain can build on it, targets)
     for fam in sorted(fams, key=lambda f: f.name):
         targets = [t for t in fam.targets(ctx) if t.predicted_tests]
         rng.shuffle(targets)
@@ -72,18 +71,17 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
             key = frozenset(t.predicted_tests)
             (rest if key in seen else firsts).append(t)
             seen.add(key)
-        queues.append(firsts + rest)
-        if targets and fam.variant_group is None and repair_tools(fam.solution(targets[0])):
-            payloads.append(queues[-1])
+        payload = bool(targets) and fam.variant_group is None
+        queues.append((payload and bool(repair_tools(fam.solution(targets[0]))), firsts + rest))
     rng.shuffle(queues)
     # a chain needs an accepted fault whose repair runs a tool: such families take every other
     # turn, so one turns up early however small the budget
-    others = [q for q in queues if q and not any(q is p for p in payloads)]
-    mine = [q for q in queues if any(q is p for p in payloads)]
-    queues = [q for pair in zip_longest(mine, others) for q in pair if q is not None]
+    payloads = [q for payload, q in queues if payload]
+    others = [q for payload, q in queues if not payload and q]
+    order_of_turns = [q for pair in zip_longest(payloads, others) for q in pair if q is not None]
     order: list[FaultTarget] = []
-    while any(queues):
-        for queue in queues:
+    while any(order_of_turns):
+        for queue in order_of_turns:
             if queue:
                 order.append(queue.pop(0))
     return order
