@@ -304,3 +304,16 @@ def test_families_a_chain_builds_on_take_every_other_turn(ctx):
     for seed in range(3):
         first_round = plan_singles(ctx, list(fams.values()), seed)[:8]
         assert [payload(t) for t in first_round] == [True, False] * 4, seed
+
+
+def test_each_gold_env_is_searched_in_its_own_order(ctx, settings, catalog):
+    """The seed alone would give every repository of a corpus much the same family order and
+    the same first blockers: the gold env is part of the search's seed."""
+    fake = FakeRuntime()
+    fake.on("run", pytest_reply({}, tests=ctx.gold.stability.stable_passing))
+    orders = []
+    for gold_id in ("feedfacefeedface", "0123456789abcdef"):
+        other = FaultContext(ctx.gold.model_copy(update={"id": gold_id}), ctx.impact, ctx.releases)
+        report = run_search(other.gold, other, settings, fake, catalog, budget=6, max_faults=1)
+        orders.append([a.families for a in report.attempts])
+    assert orders[0] != orders[1]
