@@ -296,3 +296,30 @@ def test_a_chain_is_not_a_duplicate_of_its_payload():
     assert dedupe_key(gold, chain, failing, "sig") != dedupe_key(gold, single, failing, "sig")
     # without blockers, the key is what it always was
     assert dedupe_key(gold, single, failing, "sig") == content_id("task", gold.id, failing, "sig")
+
+
+def test_a_chain_and_its_payload_stay_two_tasks_in_the_drivers_catalog(settings, catalog, tmp_path):
+    """A Ray worker's records go to the driver's catalog under the key verification gave
+    them: with the blockers left out of it, the chain replaced its payload's single there."""
+    from cligym.pipeline.bundle import export_records, import_records
+
+    gold = gold_env()
+    catalog.put_gold(gold)
+    chain = _chain()
+    single = chain.model_copy(
+        update={"id": "single", "faults": chain.faults[:1], "families": chain.families[:1]}
+    )
+    for index, (candidate, rewards) in enumerate(((single, None), (chain, ["1", "0", "1"]))):
+        attempt = Attempt(
+            id=f"a{index}", gold_id=gold.id, run_id="r", seed=0, index=index,
+            families=candidate.families, resources=tuple(f.resource for f in candidate.faults),
+            accepted=True, reason="ok", failing_count=1, candidate_id=candidate.id,
+            duration_sec=1.0, created_at=datetime.now(UTC),
+        )
+        catalog.put_attempt(attempt, candidate)
+        engine = _engine(gold, rewards=rewards) if rewards else _engine(gold)
+        assert verify_candidate(gold, candidate, settings, engine, catalog).ok
+    assert len(catalog.list_tasks()) == 2
+    driver = Catalog(tmp_path / "driver.sqlite3")
+    import_records(driver, export_records(catalog, gold.id))
+    assert {t.id for t in driver.list_tasks()} == {t.id for t in catalog.list_tasks()}

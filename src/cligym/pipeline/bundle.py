@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cligym.catalog import Catalog
-from cligym.ids import content_id
 from cligym.records import Attempt, Candidate, GoldEnv, ImpactMap, IssueText, Task, VerifyResult
+from cligym.verify.contract import dedupe_key
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,12 @@ def import_records(catalog: Catalog, bundle: RecordBundle) -> GoldEnv | None:
     tasks = {t.id: t for t in map(Task.model_validate_json, bundle.tasks)}
     for result in map(VerifyResult.model_validate_json, bundle.verify_results):
         task = tasks.get(result.task_id or "")
-        key = content_id("task", gold.id, task.fail_to_pass, task.signature) if task else None
+        candidate = candidates.get(result.candidate_id)
+        key = None
+        if task is not None and candidate is not None:
+            # the key verification gave it: a chain's includes its blockers, so a chain and
+            # its payload's single stay two tasks here too
+            key = dedupe_key(gold, candidate, task.fail_to_pass, task.signature)
         catalog.put_verify_result(result, gold.id, task, key)
     for issue in map(IssueText.model_validate_json, bundle.issues):
         catalog.put_issue(issue, gold.id)
