@@ -189,8 +189,16 @@ class BlockerFamily(FaultFamily):
     """A family that breaks a repair tool and no test: it joins faults in repair chains
     (`blocker_targets`) and never stands alone."""
 
+    config: ClassVar[str] = ""
+    """The one file or directory the blocker breaks, for a blocker with a single target."""
+
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return []
+
+    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        if not self.config:
+            return []
+        return [self.target(ResourceKey(ResourceKind.FILE, self.config), ())]
 
 
 def register(cls: type[FaultFamily]) -> type[FaultFamily]:

@@ -65,9 +65,7 @@ class PipIndexUnreachable(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "pip is configured to use a package index that does not exist"
     blocks = "pip"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, f"{VENV}/pip.conf"), ())]
+    config = f"{VENV}/pip.conf"
 
     def steps(self, target: FaultTarget) -> list[str]:
         # a per-environment configuration, as a decommissioned company mirror leaves behind
@@ -85,9 +83,7 @@ class DpkgInterrupted(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "an earlier dpkg run was interrupted, so apt refuses to install anything"
     blocks = "apt"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, "/var/lib/dpkg/updates"), ())]
+    config = "/var/lib/dpkg/updates"
 
     def steps(self, target: FaultTarget) -> list[str]:
         journal = f"{target.resource.name}/0001"
@@ -103,9 +99,7 @@ class AptMirrorUnreachable(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "apt's package sources point at a mirror that does not exist"
     blocks = "apt"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, "/etc/apt/sources.list"), ())]
+    config = "/etc/apt/sources.list"
 
     def steps(self, target: FaultTarget) -> list[str]:
         # every sources file that names the Debian mirror, each keeping its mtime; fails (so
@@ -215,9 +209,7 @@ class AptProxyUnreachable(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "apt is configured to download through a proxy that does not exist"
     blocks = "apt"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, APT_PROXY_CONF), ())]
+    config = APT_PROXY_CONF
 
     def steps(self, target: FaultTarget) -> list[str]:
         # what a machine moved out of a network with a caching proxy keeps
@@ -243,9 +235,7 @@ class AptKeyringRemoved(BlockerFamily):
     description = "the archive keys apt verifies Debian's packages with are gone"
     blocks = "apt"
     needs_network = True  # the repair fetches the keyring package, unauthenticated at first
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, TRUSTED_KEYS), ())]
+    config = TRUSTED_KEYS
 
     def steps(self, target: FaultTarget) -> list[str]:
         # a "cleanup" of trusted.gpg.d; fails (the attempt is rejected) where the sources name
@@ -272,9 +262,7 @@ class AptCdromSourceLeft(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "apt's sources still list the installation DVD, so every update fails"
     blocks = "apt"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, "/etc/apt/sources.list"), ())]
+    config = "/etc/apt/sources.list"
 
     def steps(self, target: FaultTarget) -> list[str]:
         # what the Debian installer leaves when a machine was installed from DVD
@@ -295,9 +283,7 @@ class AptConfSyntaxError(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "a hand-edited apt configuration file has a syntax error"
     blocks = "apt"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, APT_LOCAL_CONF), ())]
+    config = APT_LOCAL_CONF
 
     def steps(self, target: FaultTarget) -> list[str]:
         # a missing semicolon: apt refuses to run at all
@@ -374,9 +360,7 @@ class PipGlobalSetting(BlockerFamily):
 
     blocks = "pip"
     line: ClassVar[str]
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, PIP_GLOBAL_CONF), ())]
+    config = PIP_GLOBAL_CONF
 
     def steps(self, target: FaultTarget) -> list[str]:
         conf = target.resource.name
@@ -421,9 +405,7 @@ class DpkgStatoverrideStale(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "dpkg holds a permission override for a user that no longer exists"
     blocks = "apt"
-
-    def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [self.target(ResourceKey(ResourceKind.FILE, STATOVERRIDE), ())]
+    config = STATOVERRIDE
 
     def steps(self, target: FaultTarget) -> list[str]:
         # an application user removed after its directory got an override: dpkg stops at once
