@@ -49,11 +49,15 @@ def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Wor
             timeout_sec=300,
             network=fam.needs_network and "install" in " ".join(steps),
         )
-        assert outcome.applied, outcome.output_tail
-        if set(outcome.failing) & set(target.predicted_tests):
+        # steps may refuse a target they cannot break (a library that defines no symbol
+        # versions): the next one is tried, and a family whose steps never apply fails below
+        if outcome.applied and set(outcome.failing) & set(target.predicted_tests):
             break
     else:
-        pytest.fail(f"{fam.name}: none of {TRIES} targets made a predicted test fail")
+        pytest.fail(
+            f"{fam.name}: none of {TRIES} targets made a predicted test fail: "
+            f"{outcome.output_tail[-500:]}"
+        )
     assert_verified(workspace, gold, (target,), outcome, "test-family")
 
 

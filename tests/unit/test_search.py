@@ -198,10 +198,12 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
     report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=24, max_faults=2)
     chains = [c for c in report.candidates if any(is_blocker(f) for f in c.faults)]
     assert chains, [a.families for a in report.attempts]
-    # payloads chained least so far go first: chains spread over several payloads
+    # payloads chained least so far go first: chains spread over several payloads, and no
+    # repair is the goal of more than CHAINS_PER_REPAIR of them
     per_payload = Counter(tuple(f for f in c.faults if not is_blocker(f)) for c in chains)
     assert len(per_payload) > 1
-    assert max(per_payload.values()) <= search.CHAINS_PER_PAYLOAD
+    per_repair = Counter(payload_solution(c.faults) for c in chains)
+    assert max(per_repair.values()) <= search.CHAINS_PER_REPAIR
     for chain in chains:
         payload = [f for f in chain.faults if not is_blocker(f)]
         blockers = [f for f in chain.faults if is_blocker(f)]
@@ -224,6 +226,42 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
         assert chain.solution == (*fixes, *payload_solution(payload))
 
 
+def test_a_damaged_library_carries_its_chains_as_other_families(ctx, settings, catalog):
+    """Only faults on one library fail tests. Its first accepted single proves the library
+    matters; the same library damaged another way (another family, the same repair) is no new
+    single but the payload of the chains, so one family does not carry them all."""
+    fams = {f.name: f for f in families()}
+    lib = next(  # libsqlite3: a library whose package the fixture knows
+        t for t in family("lib-truncated").targets(ctx)
+        if repair_tools(family("lib-truncated").solution(t))
+    )
+    repair = tuple(family("lib-truncated").solution(lib))
+    path = lib.resource.name
+    same_repair = {
+        t.family
+        for t in plan_singles(ctx, list(fams.values()), 0)
+        if tuple(fams[t.family].solution(t)) == repair
+    }
+    assert {"lib-truncated", "elf-header-corrupt", "lib-other-release"} <= same_repair
+
+    def answer(call):
+        hit = path in call.script
+        return pytest_reply({lib.predicted_tests[0]: "E   ImportError"} if hit else {},
+                            tests=ctx.gold.stability.stable_passing)
+
+    fake = FakeRuntime()
+    fake.on("run", answer)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=40, max_faults=2)
+    on_lib = [c for c in report.candidates if payload_solution(c.faults) == repair]
+    singles = [c for c in on_lib if len(c.faults) == 1]
+    chains = [c for c in on_lib if any(is_blocker(f) for f in c.faults)]
+    assert len(singles) == 1, [c.families for c in on_lib]
+    assert len(chains) == search.CHAINS_PER_REPAIR, [a.families for a in report.attempts]
+    payload_families = [c.faults[0].family for c in chains]
+    # the fewest tasks first: each chain's payload is of a family no other task here has
+    assert len({singles[0].faults[0].family, *payload_families}) == 1 + len(chains)
+
+
 def test_chains_spread_over_the_blockers_of_a_tool(ctx, settings, catalog):
     """Blockers joined least so far go first: of the blockers any payload of a tool can take,
     no family is joined more than once beyond another, so no broken tool runs through every
@@ -231,14 +269,17 @@ def test_chains_spread_over_the_blockers_of_a_tool(ctx, settings, catalog):
     fams = {f.name: f for f in families()}
     fake = _each_single_fails_its_first_prediction(ctx)
     report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=48, max_faults=3)
-    chains = [a for a in report.attempts if any(fams[f].blocks for f in a.families)]
+    chains = [c for c in report.candidates if any(is_blocker(f) for f in c.faults)]
     assert len(chains) >= 12, [a.families for a in report.attempts]
     for tool in ("pip", "apt"):
         generic = {
             n for n, f in fams.items()
             if f.blocks == tool and not f.aims_at_payload and not f.joins_families
         }
-        uses = Counter(f for a in chains for f in a.families if f in generic)
+        # (ca-bundle-removed is also a fault of its own: only its blocker targets count)
+        uses = Counter(
+            f.family for c in chains for f in c.faults if is_blocker(f) and f.family in generic
+        )
         if uses:
             counts = [uses.get(n, 0) for n in generic]
             assert max(counts) - min(counts) <= 1, (tool, uses)

@@ -61,6 +61,46 @@ class DistRemoved(FaultFamily):
         return [reinstall_dist(target.resource.name, Installed.of(target).version)]
 
 
+class FilesParams(Installed):
+    paths: str  # the distribution's top-level packages and modules, space-separated
+
+
+@register
+class DistFilesMissing(FaultFamily):
+    """An interrupted upgrade: the old files were removed, the new ones never written, and the
+    metadata still says installed. `pip install` answers "Requirement already satisfied"."""
+
+    name = "dist-files-missing"
+    category = FaultCategory.DEPENDENCIES
+    description = "a dependency's files are gone while pip still lists it as installed"
+    needs_network = True
+    params_type = FilesParams
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        site = site_packages(ctx)
+        out = []
+        for dist, version, users in third_party(ctx):
+            paths = []
+            for module in top_level_modules(ctx, dist):
+                path = ctx.impact.module_files.get(module, "")
+                if path.endswith("/__init__.py"):
+                    path = os.path.dirname(path)
+                top = path.startswith(site + "/") and path.count("/") == site.count("/") + 1
+                if top and " " not in path:
+                    paths.append(path)
+            if paths:
+                params = FilesParams(version=version, site=site, paths=" ".join(paths))
+                out.append(self.target(ResourceKey(ResourceKind.DIST, dist), users, params))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        paths = FilesParams.of(target).paths.split()
+        return [keep_dir_mtime(paths[0], f"rm -rf {' '.join(q(p) for p in paths)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]
+
+
 @register
 class DistMetadataBroken(FaultFamily):
     name = "dist-metadata-broken"

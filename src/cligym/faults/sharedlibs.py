@@ -9,6 +9,7 @@ from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall, reinstall_dist
 from cligym.faults.targets import third_party
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
+from cligym.testbed.layout import GOLD_PYTHON
 
 ElfPart = Literal["magic", "machine", "phoff"]
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
@@ -101,6 +102,70 @@ class LibTruncated(FaultFamily):
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
+
+
+# Gives every version a library defines (its `.gnu.version_d` entries but the base one) another
+# last digit, in place: the loader then refuses the users' symbol-version needs with "version
+# `OPENSSL_3.0.0' not found", as when a package of another release left its copy behind. Exits
+# non-zero when the library defines no versions (then the fault does not apply).
+_RENAME_VERSIONS = """\
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+shoff, = struct.unpack_from('<Q', b, 40)
+size, count = struct.unpack_from('<HH', b, 58)
+sections = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + i * size) for i in range(count)]
+renamed = 0
+for sh in sections:
+    if sh[1] != 0x6FFFFFFD:  # SHT_GNU_verdef: sh_link names the string table, sh_info counts
+        continue
+    strings, at = sections[sh[6]][4], sh[4]
+    for _ in range(sh[7]):
+        flags, = struct.unpack_from('<H', b, at + 2)
+        aux, following = struct.unpack_from('<II', b, at + 12)
+        if not flags & 1:  # VER_FLG_BASE: the library's own name, not a version
+            end = b.index(0, strings + struct.unpack_from('<I', b, at + aux)[0])
+            if 48 <= b[end - 1] <= 57:
+                b[end - 1] = 48 + (b[end - 1] - 47) % 10
+                renamed += 1
+        at += following
+if not renamed:
+    sys.exit('no symbol versions defined')
+open(p, 'r+b').write(b)
+"""
+
+
+@register
+class LibFromOtherRelease(FaultFamily):
+    name = "lib-other-release"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = (
+        "a shared library that tests load is another release's: the symbol versions its users "
+        "need are missing"
+    )
+    needs_network = True
+    params_type = LibraryParams
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return [
+            self.target(
+                ResourceKey(ResourceKind.LIB, real),
+                ctx.subset(users),
+                LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
+            )
+            for real, soname, users in ctx.lib_resources()
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        real = target.resource.name
+        script = f"exec({_RENAME_VERSIONS!r})"  # one line, as a RUN step must be
+        return [keep_mtime(real, f"{GOLD_PYTHON} -c {q(script)} {q(real)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
+
+    def hint(self, target: FaultTarget) -> str:
+        return f"a shared library ({LibraryParams.of(target).soname}) does not match its users"
 
 
 @register

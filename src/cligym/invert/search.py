@@ -7,10 +7,13 @@ teach one lesson (a `variant_group`: one stdlib module after another) get VARIAN
 singles per gold env together, and no chain or composition is built on them. Once singles have
 been found, two kinds of multi-fault attempts are interleaved:
 - repair chains (two slots in COMPOSE_EVERY, and the composition slot when no composition
-  fits): an accepted fault whose repair runs pip or apt, joined by two blockers of different
-  families that break that tool (its TLS bundle, index, configuration, own code, a pin, a
-  RECORD; dpkg's journal or path filters, apt's keys, sources, proxy or configuration), the
-  families joined least so far first, so the repair has an order and meets other errors;
+  fits): an accepted fault whose repair runs pip or apt, or a sibling of it (another family's
+  fault with the same repair: the same library from another release instead of cut short),
+  joined by two blockers of different families that break that tool (its TLS bundle, index,
+  configuration, own code, a pin, a RECORD; dpkg's journal or path filters, apt's keys,
+  sources, proxy or configuration), the families joined least so far first, so the repair has
+  an order and meets other errors; payload families with the fewest tasks so far go first,
+  and one repair is the goal of at most CHAINS_PER_REPAIR chains;
 - compositions of 2..max accepted faults from different categories, each failing tests of its own.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import zip_longest
@@ -41,7 +44,7 @@ COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two sin
 CHAIN_AT = (1, 2)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
 CHAIN_BLOCKERS = (2,)  # broken tools per chain (fewer when fewer break the tool)
 VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
-CHAINS_PER_PAYLOAD = 2  # chains on one accepted fault; then the slot finds another single
+CHAINS_PER_REPAIR = 2  # accepted chains whose payload has one repair; then another payload
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -103,7 +106,10 @@ class _SearchState:
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
     inert: set[ResourceKey] = field(default_factory=set)
     singles_per_group: dict[str, int] = field(default_factory=dict)
-    chains_per_payload: dict[str, int] = field(default_factory=dict)  # see _payload_key
+    chains_per_repair: dict[tuple[str, ...], int] = field(default_factory=dict)  # accepted
+    dead_payloads: set[str] = field(default_factory=set)  # a chain on them was rejected
+    family_tasks: dict[str, int] = field(default_factory=dict)  # accepted, as single or payload
+    repaired: set[tuple[str, ...]] = field(default_factory=set)  # accepted singles' repairs
     multi_uses: dict[str, int] = field(default_factory=dict)  # fault -> multi-fault attempts
     blocker_uses: dict[str, int] = field(default_factory=dict)  # blocker family -> chains
 
@@ -116,11 +122,16 @@ class SinglePicker:
     has a fallback (libcrypto under hashlib, a C speed-up with a pure-Python twin) or is not
     really used (SSL_CERT_FILE without a TLS handshake). Its other targets, from other
     families, wait until every untried resource has had its turn.
+
+    A fault whose repair is that of an accepted single (the same library damaged another way)
+    is the same lesson again: it comes last, and serves as a chain's payload instead.
     """
 
     order: list[FaultTarget]
     deferred: list[FaultTarget] = field(default_factory=list)
     groups: dict[str, str] = field(default_factory=dict)  # family -> its variant group
+    repair_of: Callable[[FaultTarget], tuple[str, ...]] | None = None
+    siblings: list[FaultTarget] = field(default_factory=list)
 
     def next(self, state: _SearchState) -> FaultTarget | None:
         while self.order:
@@ -129,16 +140,23 @@ class SinglePicker:
                 continue
             if self._capped(state, target):
                 continue
+            if self._sibling(state, target):
+                self.siblings.append(target)
+                continue
             if target.resource in state.inert:
                 self.deferred.append(target)
                 continue
             return target
-        while self.deferred:
-            target = self.deferred.pop(0)
-            key = (target.family, frozenset(target.predicted_tests))
-            if key not in state.used_keys and not self._capped(state, target):
-                return target
+        for waiting in (self.deferred, self.siblings):
+            while waiting:
+                target = waiting.pop(0)
+                key = (target.family, frozenset(target.predicted_tests))
+                if key not in state.used_keys and not self._capped(state, target):
+                    return target
         return None
+
+    def _sibling(self, state: _SearchState, target: FaultTarget) -> bool:
+        return self.repair_of is not None and self.repair_of(target) in state.repaired
 
     def _capped(self, state: _SearchState, target: FaultTarget) -> bool:
         group = self.groups.get(target.family)
@@ -187,32 +205,28 @@ def _chains(
     fams: dict[str, FaultFamily],
     blockers: dict[str, list[FaultTarget]],
     rng: random.Random,
+    siblings: Sequence[FaultTarget] = (),
 ) -> Iterator[tuple[FaultTarget, ...]]:
-    """Accepted faults whose repair runs a tool, each joined by CHAIN_BLOCKERS faults that break
-    that tool: the payload's steps come first (they may need the tool), the blockers last.
-    Payloads chained least so far go first, and none more than CHAINS_PER_PAYLOAD times: one
-    payload behind every blocker would make near-identical tasks."""
-    payloads = []
-    for cand in state.accepted:
-        if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
-            continue
-        for tool in sorted(repair_tools(cand.solution)):
-            if blockers.get(tool):
-                payloads.append((cand, tool))
-    count = state.chains_per_payload
+    """Payloads (see chain_payloads), each joined by CHAIN_BLOCKERS faults that break the tool
+    its repair runs: the payload's steps come first (they may need the tool), the blockers
+    last."""
+    payloads = chain_payloads(state, fams, blockers, siblings)
     if payloads:
-        payloads = [
-            (c, t) for c, t in payloads if count.get(_payload_key(c.faults), 0) < CHAINS_PER_PAYLOAD
-        ]
-    if payloads:
-        fewest = min(count.get(_payload_key(c.faults), 0) for c, _ in payloads)
-        payloads = [(c, t) for c, t in payloads if count.get(_payload_key(c.faults), 0) == fewest]
+        # payload families with the fewest tasks in this gold env first, then faults chained
+        # least: so one damaged library does not carry every chain
+        def rank(option: tuple[tuple[FaultTarget, ...], str]) -> tuple[int, int]:
+            faults = option[0]
+            uses = max(state.family_tasks.get(f.family, 0) for f in faults)
+            return uses, state.multi_uses.get(_payload_key(faults), 0)
+
+        best = min(rank(o) for o in payloads)
+        payloads = [o for o in payloads if rank(o) == best]
     for _ in range(20):
         if not payloads:
             return
-        cand, tool = rng.choice(payloads)
-        aimed = {f.resource for f in cand.faults}
-        names = {f.family for f in cand.faults}
+        faults, tool = rng.choice(payloads)
+        aimed = {f.resource for f in faults}
+        names = {f.family for f in faults}
         pool = [b for b in blockers[tool] if _joins(fams[b.family], b, aimed, names)]
         if not pool:
             continue
@@ -221,7 +235,46 @@ def _chains(
         rng.shuffle(pool)
         pool.sort(key=lambda t: state.blocker_uses.get(t.family, 0))
         picks = _distinct_families(pool, rng.choice(CHAIN_BLOCKERS))
-        yield (*cand.faults, *sorted(picks, key=lambda t: t.family))
+        yield (*faults, *sorted(picks, key=lambda t: t.family))
+
+
+def chain_payloads(
+    state: _SearchState,
+    fams: dict[str, FaultFamily],
+    blockers: dict[str, list[FaultTarget]],
+    siblings: Sequence[FaultTarget] = (),
+) -> list[tuple[tuple[FaultTarget, ...], str]]:
+    """Pure: (payload faults, the tool their repair runs) a chain can build on.
+
+    An accepted fault whose repair runs a tool some blocker breaks, and each of its siblings:
+    a fault of `siblings` with the very same repair (lib-other-release on the library an
+    accepted lib-truncated cut short). The accepted fault proves that the repair's target
+    matters to the tests; the sibling teaches the repair behind another symptom. None whose
+    chain was rejected, none whose repair is already the goal of CHAINS_PER_REPAIR chains."""
+    out: dict[tuple[str, str], tuple[tuple[FaultTarget, ...], str]] = {}
+    for cand in state.accepted:
+        if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
+            continue
+        tools = [t for t in sorted(repair_tools(cand.solution)) if blockers.get(t)]
+        if not tools:
+            continue
+        repair = _repair(fams, cand.faults)
+        related = [cand.faults]
+        if len(cand.faults) == 1:
+            related += [(t,) for t in siblings if _repair(fams, (t,)) == repair]
+        for faults in related:
+            key = _payload_key(faults)
+            if key in state.dead_payloads:
+                continue
+            if state.chains_per_repair.get(repair, 0) >= CHAINS_PER_REPAIR:
+                continue
+            for tool in tools:
+                out.setdefault((key, tool), (faults, tool))
+    return list(out.values())
+
+
+def _repair(fams: dict[str, FaultFamily], faults: Sequence[FaultTarget]) -> tuple[str, ...]:
+    return tuple(step for f in faults for step in fams[f.family].solution(f))
 
 
 def _distinct_families(pool: Sequence[FaultTarget], count: int) -> list[FaultTarget]:
@@ -284,11 +337,21 @@ def run_search(
     attempts: list[Attempt] = []
     tried: set[str] = set()
     groups = {f.name: f.variant_group for f in fams.values() if f.variant_group is not None}
-    picker = SinglePicker(singles, groups=groups)
+    picker = SinglePicker(
+        list(singles), groups=groups, repair_of=lambda t: _repair(fams, (t,))
+    )
+    # faults a chain may carry without a single of their own: those of families a chain builds on
+    siblings = [
+        t
+        for t in singles
+        if fams[t.family].variant_group is None
+        and not is_blocker(t)
+        and repair_tools(fams[t.family].solution(t))
+    ]
     for index in range(budget):
         faults: tuple[FaultTarget, ...] | None = None
         if index % COMPOSE_EVERY in CHAIN_AT and max_faults > 1:
-            chains = _chains(state, fams, blockers, rng)
+            chains = _chains(state, fams, blockers, rng, siblings)
             faults = next((c for c in chains if _steps_id(gold, fams, c) not in tried), None)
         if index % COMPOSE_EVERY == COMPOSE_EVERY - 1 and max_faults > 1:
             faults = next(
@@ -300,7 +363,7 @@ def run_search(
                 None,
             )
             if faults is None:  # no two faults show side by side: a chain teaches more
-                chains = _chains(state, fams, blockers, rng)
+                chains = _chains(state, fams, blockers, rng, siblings)
                 faults = next((c for c in chains if _steps_id(gold, fams, c) not in tried), None)
         if faults is None:
             single = picker.next(state)
@@ -309,9 +372,8 @@ def run_search(
             break
         key = _steps_id(gold, fams, faults)
         tried.add(key)
-        if any(is_blocker(f) for f in faults):
-            payload = _payload_key(faults)
-            state.chains_per_payload[payload] = state.chains_per_payload.get(payload, 0) + 1
+        chain = any(is_blocker(f) for f in faults)
+        if chain:
             for fault in filter(is_blocker, faults):
                 uses = state.blocker_uses
                 uses[fault.family] = uses.get(fault.family, 0) + 1
@@ -329,9 +391,22 @@ def run_search(
         verdict = "accepted" if attempt.accepted else f"rejected ({attempt.reason})"
         reporter.stage("invert", f"[{index + 1}/{budget}] {label} {faults[0].resource}: {verdict}")
         reporter.progress("invert", index + 1, budget, label)
+        if chain:
+            payload = [f for f in faults if not is_blocker(f)]
+            if candidate is None:
+                state.dead_payloads.add(_payload_key(faults))
+            else:
+                repair = _repair(fams, payload)
+                state.chains_per_repair[repair] = state.chains_per_repair.get(repair, 0) + 1
+                for name in {f.family for f in payload}:
+                    state.family_tasks[name] = state.family_tasks.get(name, 0) + 1
         if candidate is not None:
             state.accepted.append(candidate)
             if len(faults) == 1:
+                state.repaired.add(_repair(fams, faults))
+                state.family_tasks[faults[0].family] = (
+                    state.family_tasks.get(faults[0].family, 0) + 1
+                )
                 state.used_keys.add((faults[0].family, frozenset(faults[0].predicted_tests)))
                 group = groups.get(faults[0].family)
                 if group is not None:
