@@ -145,6 +145,10 @@ class FaultFamily(ABC):
     joins_families: ClassVar[frozenset[str]] = frozenset()
     """For a blocker that only makes sense after certain faults (a missing RECORD needs an
     installed distribution to replace): the payload families it joins; empty means any."""
+    sibling_payload: ClassVar[bool] = True
+    """Whether a chain may carry this family's fault untried, because a fault of another
+    family with the same repair was accepted. False where the damage shows only in some uses
+    (an older release that mostly still works, metadata that few read)."""
     variant_group: ClassVar[str | None] = None
     """Families whose tasks are variants of one lesson (one standard-library module after
     another) share a group: the search keeps `VARIANT_GROUP_CAP` single faults of a group per

@@ -106,6 +106,7 @@ class DistMetadataBroken(FaultFamily):
     name = "dist-metadata-broken"
     category = FaultCategory.DEPENDENCIES
     description = "an installed distribution's metadata is damaged"
+    sibling_payload = False
     needs_network = True
     params_type = MetadataParams
 
@@ -240,6 +241,7 @@ class DistDowngraded(FaultFamily):
     name = "dist-downgraded"
     category = FaultCategory.DEPENDENCIES
     description = "a dependency was downgraded to an incompatible old release"
+    sibling_payload = False
     needs_network = True
     params_type = DowngradeParams
 

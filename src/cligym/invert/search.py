@@ -345,6 +345,7 @@ def run_search(
         t
         for t in singles
         if fams[t.family].variant_group is None
+        and fams[t.family].sibling_payload
         and not is_blocker(t)
         and repair_tools(fams[t.family].solution(t))
     ]
