@@ -25,6 +25,7 @@ from cligym.records import (
 from cligym.runtime.fake import FakeRuntime, Reply
 from cligym.runtime.protocol import DiffEntry
 from cligym.verify.contract import dedupe_key, verify_candidate
+from cligym.verify.noise import with_noise
 from tests.unit.fault_fixtures import context
 from tests.unit.runtime_script import TESTS, attempt_script, gold_env, is_pytest, pytest_reply
 
@@ -114,7 +115,7 @@ def test_a_real_repairable_fault_becomes_a_task(settings, catalog):
     assert task.fail_to_pass == (TESTS[1],)
     assert task.pass_to_pass == (TESTS[0], TESTS[2], TESTS[3])
     assert task.restore_paths == (("C", "/app/data.txt"),)
-    assert task.dockerfile == f"FROM {gold.image_tag}\nRUN {STEP}\n"
+    assert task.dockerfile == f"FROM {gold.image_tag}\nRUN {with_noise([STEP])}\n"
 
     (build,) = fake.calls_of("build")
     tag = build.image

@@ -1,6 +1,10 @@
 """Leak audit, diff cleaning, restore plan, dedupe signatures, difficulty, attempt judging."""
 
+import os
+import subprocess
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cligym.faults.registry import families
 from cligym.invert.search import plan_selection, plan_singles
@@ -8,6 +12,7 @@ from cligym.records import Candidate, FaultCategory, FaultTarget
 from cligym.testbed.attempt import judge, render_attempt_script
 from cligym.verify.contract import RestorePlan, clean_diff, render_task_dockerfile
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
+from cligym.verify.noise import with_noise
 from cligym.verify.scoring import difficulty, error_signature, normalize_error
 from tests.unit.fault_fixtures import TESTS, context
 
@@ -146,7 +151,51 @@ def test_restore_plan_script_and_task_dockerfile():
     assert RestorePlan((), (), ()).script() == "true"
     ctx = context()
     text = render_task_dockerfile(ctx.gold, ["chmod 0600 /x", "rm -f /y"])
-    assert text.splitlines() == [f"FROM {ctx.gold.image_tag}", "RUN chmod 0600 /x", "RUN rm -f /y"]
+    lines = text.splitlines()
+    assert lines[0] == f"FROM {ctx.gold.image_tag}" and len(lines) == 2
+    assert lines[1] == f"RUN {with_noise(['chmod 0600 /x', 'rm -f /y'])}"
+    assert lines[1].index("( chmod 0600 /x )") < lines[1].index("( rm -f /y )")
+    assert render_task_dockerfile(ctx.gold, []) == f"FROM {ctx.gold.image_tag}\n"
+
+
+def _times(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_ctime_ns
+
+
+def test_noise_refreshes_change_times_only_and_never_hides_a_failed_step(tmp_path: Path):
+    """Run for real under sh, over a scratch tree instead of the image's roots."""
+    tree = tmp_path / "tree"
+    for i in range(400):
+        (tree / f"d{i % 7}").mkdir(parents=True, exist_ok=True)
+        (tree / f"d{i % 7}" / f"f{i}").write_text(str(i))
+    (tree / "keep.bak").write_text("backup-looking")
+    files = sorted(p for p in tree.rglob("*") if p.is_file())
+    os.utime(tree / "keep.bak", ns=(10**18, 10**18))
+    for f in files:
+        os.utime(f, ns=(10**18, 10**18))  # an mtime of 2001, the change time now
+    before = {f: _times(f) for f in files}
+    data = {f: f.read_bytes() for f in files}
+    time.sleep(0.05)
+    marker = tmp_path / "marker"
+    ok = subprocess.run(
+        ["sh", "-c", with_noise(["true", f"touch {marker}"], roots=(str(tree),))], check=False
+    )
+    assert ok.returncode == 0 and marker.exists()
+    after = {f: _times(f) for f in files}
+    refreshed = [f for f in files if after[f][1] != before[f][1]]
+    assert 0 < len(refreshed) < len(files)  # about SHARE of them
+    assert all(after[f][0] == before[f][0] and f.read_bytes() == data[f] for f in files)
+    assert tree / "keep.bak" not in refreshed
+    assert sorted(p for p in tree.rglob("*") if p.is_file()) == files  # nothing created
+    # a failed step fails the whole command, and no later step runs
+    marker.unlink()
+    failed = subprocess.run(
+        ["sh", "-c", with_noise(["false", f"touch {marker}"], roots=(str(tree),))], check=False
+    )
+    assert failed.returncode != 0 and not marker.exists()
+    # the same steps get the same noise; other steps other noise
+    assert with_noise(["a"]) == with_noise(["a"]) != with_noise(["b"])
 
 
 def test_error_signature_ignores_noise():

@@ -38,6 +38,7 @@ from cligym.runtime.protocol import ContainerHandle, Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.testbed.layout import gold_image_tag
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines, stat_rows
+from cligym.verify.noise import with_noise
 from cligym.verify.scoring import difficulty, error_signature
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,10 @@ class RestorePlan:
 
 
 def render_task_dockerfile(gold: GoldEnv, steps: Sequence[str]) -> str:
+    """`FROM` gold plus one `RUN`: the steps among change-time noise (see verify/noise.py)."""
     lines = [f"FROM {gold.image_tag}"]
-    lines += [f"RUN {step}" for step in steps]
+    if steps:
+        lines.append(f"RUN {with_noise(steps)}")
     return "\n".join(lines) + "\n"
 
 
