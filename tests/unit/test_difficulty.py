@@ -212,5 +212,14 @@ def test_the_summary_counts_rungs_cumulatively_and_spreads_families():
     assert s.per_first_family["tzdata-zone-removed"] == 1 and "dpkg-interrupted" not in (
         s.per_first_family)
     assert s.variant_tasks == 1 and len(s.per_category) == 4
+    assert dict(s.known) == {"tidy": 2, "reinstall-flagged": 2, "reset-config": 2,
+                             "rebuild-venv": 2}
     text = "\n".join(s.lines())
-    assert "solves 1/3 (33%)" in text and "categories: 4" in text
+    assert "solves 1/3 (33%), measured on 2/3 only" in text and "categories: 4" in text
+    # only the first rung run: its figure is final, the others are not
+    tidy_only = summarize(tasks, {t.id: runs(t.id, 0) for t in tasks})
+    assert tidy_only.solved_by["tidy"] == 0 and tidy_only.known["tidy"] == 3
+    assert tidy_only.known["reinstall-flagged"] == 0
+    lines = tidy_only.lines()
+    assert lines[0].endswith("solves 0/3 (0%)")
+    assert lines[1].endswith("solves 0/3 (0%), measured on 0/3 only")

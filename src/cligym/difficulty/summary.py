@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cligym.difficulty.ladder import LADDER, Rung
-from cligym.difficulty.measure import ladder_label, names_culprit, repair_steps
+from cligym.difficulty.measure import ladder_label, names_culprit, repair_steps, solved_by
 from cligym.faults.registry import families
 from cligym.records import BaselineRun, Task
 
@@ -36,6 +36,9 @@ class DifficultySummary:
     per_first_family: Mapping[str, int] = field(default_factory=dict)  # by the task's first
     per_category: Mapping[str, int] = field(default_factory=dict)
     variant_tasks: int = 0  # tasks with a family of near-identical variants
+    known: Mapping[str, int] = field(default_factory=dict)
+    """rung -> tasks where that figure is final: solved at or below it, or every rung up to it
+    tried (a run of `--rung tidy` alone measures only the first)."""
 
     def share(self, n: int) -> float:
         return n / self.tasks if self.tasks else 0.0
@@ -54,8 +57,13 @@ class DifficultySummary:
         def pct(n: int) -> str:
             return f"{n}/{self.tasks} ({100 * self.share(n):.0f}%)"
 
+        def measured_on(rung: str) -> str:
+            known = self.known.get(rung, self.tasks)
+            return "" if known == self.tasks else f", measured on {known}/{self.tasks} only"
+
         out = [
             f"- rung {r.level} `{r.name}` ({r.summary}): solves {pct(self.solved_by[r.name])}"
+            + measured_on(r.name)
             for r in rungs
         ]
         name, most = self.largest_family
@@ -82,14 +90,24 @@ def summarize(
 ) -> DifficultySummary:
     labels = [ladder_label(list(runs.get(t.id, [])), rungs) for t in tasks]
     solved: dict[str, int] = {}
-    total = 0
-    for rung in sorted(rungs, key=lambda r: r.level):
-        total += labels.count(rung.name)
-        solved[rung.name] = total
+    known: dict[str, int] = {}
+    ordered = sorted(rungs, key=lambda r: r.level)
+    for i, rung in enumerate(ordered):
+        up_to = {r.name for r in ordered[: i + 1]}
+        solved[rung.name] = known[rung.name] = 0
+        for task in tasks:
+            task_runs = list(runs.get(task.id, []))
+            best = solved_by(task_runs)
+            if best is not None and best.rung in up_to:
+                solved[rung.name] += 1
+                known[rung.name] += 1
+            elif {r.rung for r in task_runs} >= up_to:
+                known[rung.name] += 1
     variants = variant_families()
     return DifficultySummary(
         tasks=len(tasks),
         solved_by=solved,
+        known=known,
         unsolved=labels.count("none"),
         unmeasured=labels.count("-"),
         multi_step=sum(1 for t in tasks if repair_steps(t) >= MULTI_STEP),
