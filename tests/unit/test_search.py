@@ -199,11 +199,13 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
     chains = [c for c in report.candidates if any(is_blocker(f) for f in c.faults)]
     assert chains, [a.families for a in report.attempts]
     # payloads chained least so far go first: chains spread over several payloads, and no
-    # repair is the goal of more than CHAINS_PER_REPAIR of them
+    # resource is aimed at by more than CHAINS_PER_RESOURCE of them
     per_payload = Counter(tuple(f for f in c.faults if not is_blocker(f)) for c in chains)
     assert len(per_payload) > 1
-    per_repair = Counter(payload_solution(c.faults) for c in chains)
-    assert max(per_repair.values()) <= search.CHAINS_PER_REPAIR
+    per_resource = Counter(
+        tuple(f.resource for f in c.faults if not is_blocker(f)) for c in chains
+    )
+    assert max(per_resource.values()) <= search.CHAINS_PER_RESOURCE
     for chain in chains:
         payload = [f for f in chain.faults if not is_blocker(f)]
         blockers = [f for f in chain.faults if is_blocker(f)]
@@ -229,7 +231,8 @@ def test_the_search_builds_repair_chains_on_purpose(ctx, settings, catalog):
 def test_a_damaged_library_carries_its_chains_as_other_families(ctx, settings, catalog):
     """Only faults on one library fail tests. Its first accepted single proves the library
     matters; the same library damaged another way (another family, the same repair) is no new
-    single but the payload of the chains, so one family does not carry them all."""
+    single but the payload of the chains, so one family does not carry them all. Another
+    library of the same package is no sibling: the tests may never load it."""
     fams = {f.name: f for f in families()}
     lib = next(  # libsqlite3: a library whose package the fixture knows
         t for t in family("lib-truncated").targets(ctx)
@@ -256,7 +259,8 @@ def test_a_damaged_library_carries_its_chains_as_other_families(ctx, settings, c
     singles = [c for c in on_lib if len(c.faults) == 1]
     chains = [c for c in on_lib if any(is_blocker(f) for f in c.faults)]
     assert len(singles) == 1, [c.families for c in on_lib]
-    assert len(chains) == search.CHAINS_PER_REPAIR, [a.families for a in report.attempts]
+    assert len(chains) == search.CHAINS_PER_RESOURCE, [a.families for a in report.attempts]
+    assert all(c.faults[0].resource == lib.resource for c in chains)
     payload_families = [c.faults[0].family for c in chains]
     # the fewest tasks first: each chain's payload is of a family no other task here has
     assert len({singles[0].faults[0].family, *payload_families}) == 1 + len(chains)
@@ -345,6 +349,22 @@ def test_families_a_chain_builds_on_take_every_other_turn(ctx):
     for seed in range(3):
         first_round = plan_singles(ctx, list(fams.values()), seed)[:8]
         assert [payload(t) for t in first_round] == [True, False] * 4, seed
+
+
+def test_variants_wait_until_the_other_families_had_their_turns(ctx):
+    """A stdlib variant is a sure task but the same lesson everywhere: none among the first
+    VARIANTS_AFTER singles (plus the two that follow), then one turn in three."""
+    fams = {f.name: f for f in families()}
+    for seed in range(3):
+        order = plan_singles(ctx, list(fams.values()), seed)
+        variant = [fams[t.family].variant_group is not None for t in order]
+        first = variant.index(True)
+        assert first == search.VARIANTS_AFTER + 2, (seed, [t.family for t in order[:12]])
+        assert variant[first : first + 9] == [True, False, False] * 3, seed
+        assert sum(variant) == sum(
+            len([t for t in f.targets(ctx) if t.predicted_tests])
+            for f in fams.values() if f.variant_group
+        )
 
 
 def test_each_gold_env_is_searched_in_its_own_order(ctx, settings, catalog):

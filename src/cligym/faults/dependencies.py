@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
-from cligym.faults.shell import PIP, backdated, keep_dir_mtime, q, reinstall_dist
+from cligym.faults.shell import PIP, backdated, keep_dir_mtime, keep_mtime, q, reinstall_dist
 from cligym.faults.targets import TOOLING, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
@@ -96,6 +96,37 @@ class DistFilesMissing(FaultFamily):
     def steps(self, target: FaultTarget) -> list[str]:
         paths = FilesParams.of(target).paths.split()
         return [keep_dir_mtime(paths[0], f"rm -rf {' '.join(q(p) for p in paths)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]
+
+
+@register
+class DistFileTruncated(FaultFamily):
+    """A disk that filled up during an upgrade: a dependency's package module was written
+    halfway. The error points into site-packages; pip still calls the release installed."""
+
+    name = "dist-file-truncated"
+    category = FaultCategory.DEPENDENCIES
+    description = "a file of an installed dependency was cut short"
+    needs_network = True
+    params_type = FilesParams
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        site = site_packages(ctx)
+        out = []
+        for dist, version, users in third_party(ctx):
+            for module in top_level_modules(ctx, dist)[:1]:
+                path = ctx.impact.module_files.get(module, "")
+                if path.startswith(site + "/") and path.endswith(".py") and " " not in path:
+                    params = FilesParams(version=version, site=site, paths=path)
+                    out.append(self.target(ResourceKey(ResourceKind.DIST, dist), users, params))
+        return out
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = FilesParams.of(target).paths
+        # (its cached bytecode records the source's size: Python compiles the cut source)
+        return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 2 )) {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]

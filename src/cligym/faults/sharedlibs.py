@@ -147,6 +147,7 @@ class LibFromOtherRelease(FaultFamily):
     params_type = LibraryParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        # Python's extension modules define no symbol versions: only real libraries qualify
         return [
             self.target(
                 ResourceKey(ResourceKind.LIB, real),
@@ -154,6 +155,7 @@ class LibFromOtherRelease(FaultFamily):
                 LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
             )
             for real, soname, users in ctx.lib_resources()
+            if ".cpython-" not in os.path.basename(real) and ".abi3." not in real
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:

@@ -8,12 +8,13 @@ singles per gold env together, and no chain or composition is built on them. Onc
 been found, two kinds of multi-fault attempts are interleaved:
 - repair chains (two slots in COMPOSE_EVERY, and the composition slot when no composition
   fits): an accepted fault whose repair runs pip or apt, or a sibling of it (another family's
-  fault with the same repair: the same library from another release instead of cut short),
+  fault on the same resource with the same repair: the library from another release instead
+  of cut short),
   joined by two blockers of different families that break that tool (its TLS bundle, index,
   configuration, own code, a pin, a RECORD; dpkg's journal or path filters, apt's keys,
   sources, proxy or configuration), the families joined least so far first, so the repair has
   an order and meets other errors; payload families with the fewest tasks so far go first,
-  and one repair is the goal of at most CHAINS_PER_REPAIR chains;
+  and at most CHAINS_PER_RESOURCE chains aim at one resource;
 - compositions of 2..max accepted faults from different categories, each failing tests of its own.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
@@ -44,7 +45,8 @@ COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two sin
 CHAIN_AT = (1, 2)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
 CHAIN_BLOCKERS = (2,)  # broken tools per chain (fewer when fewer break the tool)
 VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
-CHAINS_PER_REPAIR = 2  # accepted chains whose payload has one repair; then another payload
+VARIANTS_AFTER = 6  # single turns before the first variant-group target
+CHAINS_PER_RESOURCE = 2  # accepted chains whose payload aims at one resource; then another
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -60,9 +62,11 @@ class InvertReport:
 
 def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> list[FaultTarget]:
     """Pure: single-fault targets in visiting order (round-robin over seeded family order,
-    families whose repair runs pip or apt in every other turn)."""
+    families whose repair runs pip or apt in every other turn; variant-group families only
+    from VARIANTS_AFTER on, one turn in three)."""
     rng = random.Random(seed)
     queues: list[tuple[bool, list[FaultTarget]]] = []  # (a chain can build on it, targets)
+    variants: list[list[FaultTarget]] = []
     for fam in sorted(fams, key=lambda f: f.name):
         targets = [t for t in fam.targets(ctx) if t.predicted_tests]
         rng.shuffle(targets)
@@ -74,17 +78,35 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
             key = frozenset(t.predicted_tests)
             (rest if key in seen else firsts).append(t)
             seen.add(key)
-        payload = bool(targets) and fam.variant_group is None
-        queues.append((payload and bool(repair_tools(fam.solution(targets[0]))), firsts + rest))
+        if fam.variant_group is not None:
+            variants.append(firsts + rest)
+            continue
+        payload = bool(targets) and bool(repair_tools(fam.solution(targets[0])))
+        queues.append((payload, firsts + rest))
     rng.shuffle(queues)
+    rng.shuffle(variants)
     # a chain needs an accepted fault whose repair runs a tool: such families take every other
     # turn, so one turns up early however small the budget
     payloads = [q for payload, q in queues if payload]
     others = [q for payload, q in queues if not payload and q]
     order_of_turns = [q for pair in zip_longest(payloads, others) for q in pair if q is not None]
+    order = _round_robin(order_of_turns)
+    # a variant is a sure task but the same lesson in every repository: it waits until the
+    # other families had their first turns, so it is tried where they found little
+    late = _round_robin(variants)
+    out = order[:VARIANTS_AFTER]
+    rest = order[VARIANTS_AFTER:]
+    while rest or late:
+        out += rest[:2] + late[:1]
+        rest, late = rest[2:], late[1:]
+    return out
+
+
+def _round_robin(queues: Sequence[list[FaultTarget]]) -> list[FaultTarget]:
     order: list[FaultTarget] = []
-    while any(order_of_turns):
-        for queue in order_of_turns:
+    pending = [list(q) for q in queues]
+    while any(pending):
+        for queue in pending:
             if queue:
                 order.append(queue.pop(0))
     return order
@@ -106,7 +128,7 @@ class _SearchState:
     used_keys: set[tuple[str, frozenset[str]]] = field(default_factory=set)
     inert: set[ResourceKey] = field(default_factory=set)
     singles_per_group: dict[str, int] = field(default_factory=dict)
-    chains_per_repair: dict[tuple[str, ...], int] = field(default_factory=dict)  # accepted
+    chains_per_resource: dict[str, int] = field(default_factory=dict)  # accepted, see _aimed
     dead_payloads: set[str] = field(default_factory=set)  # a chain on them was rejected
     family_tasks: dict[str, int] = field(default_factory=dict)  # accepted, as single or payload
     repaired: set[tuple[str, ...]] = field(default_factory=set)  # accepted singles' repairs
@@ -247,10 +269,11 @@ def chain_payloads(
     """Pure: (payload faults, the tool their repair runs) a chain can build on.
 
     An accepted fault whose repair runs a tool some blocker breaks, and each of its siblings:
-    a fault of `siblings` with the very same repair (lib-other-release on the library an
-    accepted lib-truncated cut short). The accepted fault proves that the repair's target
+    a fault of `siblings` on the same resource with the very same repair (lib-other-release
+    on the library an accepted lib-truncated cut short; not another library of the same
+    package, which the tests may never load). The accepted fault proves that the resource
     matters to the tests; the sibling teaches the repair behind another symptom. None whose
-    chain was rejected, none whose repair is already the goal of CHAINS_PER_REPAIR chains."""
+    chain was rejected, none on a resource CHAINS_PER_RESOURCE chains aim at already."""
     out: dict[tuple[str, str], tuple[tuple[FaultTarget, ...], str]] = {}
     for cand in state.accepted:
         if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
@@ -258,19 +281,28 @@ def chain_payloads(
         tools = [t for t in sorted(repair_tools(cand.solution)) if blockers.get(t)]
         if not tools:
             continue
+        if state.chains_per_resource.get(_aimed(cand.faults), 0) >= CHAINS_PER_RESOURCE:
+            continue
         repair = _repair(fams, cand.faults)
         related = [cand.faults]
         if len(cand.faults) == 1:
-            related += [(t,) for t in siblings if _repair(fams, (t,)) == repair]
+            related += [
+                (t,)
+                for t in siblings
+                if t.resource == cand.faults[0].resource and _repair(fams, (t,)) == repair
+            ]
         for faults in related:
             key = _payload_key(faults)
             if key in state.dead_payloads:
                 continue
-            if state.chains_per_repair.get(repair, 0) >= CHAINS_PER_REPAIR:
-                continue
             for tool in tools:
                 out.setdefault((key, tool), (faults, tool))
     return list(out.values())
+
+
+def _aimed(faults: Sequence[FaultTarget]) -> str:
+    """The resources a payload aims at, as one key (its blockers left out)."""
+    return "+".join(sorted(str(f.resource) for f in faults if not is_blocker(f)))
 
 
 def _repair(fams: dict[str, FaultFamily], faults: Sequence[FaultTarget]) -> tuple[str, ...]:
@@ -397,8 +429,8 @@ def run_search(
             if candidate is None:
                 state.dead_payloads.add(_payload_key(faults))
             else:
-                repair = _repair(fams, payload)
-                state.chains_per_repair[repair] = state.chains_per_repair.get(repair, 0) + 1
+                aimed = _aimed(payload)
+                state.chains_per_resource[aimed] = state.chains_per_resource.get(aimed, 0) + 1
                 for name in {f.family for f in payload}:
                     state.family_tasks[name] = state.family_tasks.get(name, 0) + 1
         if candidate is not None:
