@@ -67,14 +67,9 @@ def test_verify_turns_candidates_into_tasks(sample_gold, workspace: Workspace):
 
 def test_the_newest_change_times_do_not_point_at_the_fault(sample_tasks, workspace: Workspace):
     """Steps keep mtimes, but change times cannot be set back: the task image's noise puts
-    the files a fault changed among a few hundred others, neither first nor last."""
-    task = next(
-        (t for t in sample_tasks if any(k == "C" and not p.endswith("/") for k, p in
-                                        t.restore_paths)),
-        None,
-    )
-    assert task is not None, [t.restore_paths for t in sample_tasks]
-    changed = {p for k, p in task.restore_paths if k == "C"}
+    the files a fault changed among a few hundred others. (Docker's classic builder extracts
+    a layer in path order, BuildKit keeps the order of the changes: either way the newest
+    change times are mostly noise.)"""
 
     def change_times(image: str) -> dict[str, str]:
         out = "/tmp/ctimes"
@@ -87,15 +82,23 @@ def test_the_newest_change_times_do_not_point_at_the_fault(sample_tasks, workspa
         rows = (line.split(" ", 1) for line in text.decode().splitlines())
         return {row[1]: row[0] for row in rows if len(row) == 2 and row[1] != out}
 
-    gold = change_times(workspace.get_gold(task.gold_id).image_tag)
-    broken = change_times(task.image_tag)
-    # what the task's layer changed, oldest change first
-    recent = sorted((p for p, t in broken.items() if gold.get(p) != t), key=lambda p: broken[p])
-    ranks = [recent.index(p) for p in changed if p in recent]
-    assert ranks, (changed, recent[-20:])
-    assert len(recent) > 100, recent
-    for rank in ranks:  # some noise before it, and more after
-        assert 10 <= rank <= len(recent) - 10, (rank, len(recent), recent[rank])
+    gold = change_times(workspace.get_gold(sample_tasks[0].gold_id).image_tag)
+    checked = 0
+    for task in sample_tasks:
+        broken = change_times(task.image_tag)
+        changed = {p for k, p in task.restore_paths if k == "C" and p in broken}
+        if not changed:  # (a fault that only removes or adds files)
+            continue
+        # what the task's layer changed, newest change first
+        recent = sorted(
+            (p for p, t in broken.items() if gold.get(p) != t), key=lambda p: broken[p],
+            reverse=True,
+        )
+        assert len(set(recent) - changed) >= 100, (task.name, len(recent))
+        newest = recent[:20]
+        assert len(changed & set(newest)) <= 4, (task.name, newest)
+        checked += 1
+    assert checked, [t.restore_paths for t in sample_tasks]
 
 
 BERLIN = "/usr/share/zoneinfo/Europe/Berlin"

@@ -4,9 +4,11 @@ Fault steps keep every mtime, but the kernel sets a file's change time (ctime) w
 data or metadata change, and nothing can set it back: `find / -cmin -60`, or sorting by `%C@`,
 would list exactly what the steps touched. So the task image's one `RUN` refreshes the change
 time of a few hundred unrelated files (same data, same mtime: `touch -r f f`) before, between
-and after the steps. The faults' files then sit among them, in no telling position, as after a
-real day of package updates; telling them apart takes the standard diagnosis tools
-(`dpkg --verify`, `pip`, the error itself).
+and after the steps. The faults' files then sit among them, as after a real day of package
+updates; telling them apart takes the standard diagnosis tools (`dpkg --verify`, `pip`, the
+error itself). BuildKit keeps the order in which the files changed, hence the interleaving;
+Docker's classic builder re-extracts the layer, which gives its files change times in path
+order.
 
 Best effort and inert: every command is called by its absolute path and may fail (a step may
 have broken `find` itself) without failing the build, no file's data, mode or mtime changes,
