@@ -65,29 +65,50 @@ class FilesParams(Installed):
     paths: str  # the distribution's top-level packages and modules, space-separated
 
 
+def _module_files(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...], list[str]]]:
+    """(distribution, version, users, its top-level module files in site-packages) of the
+    third-party distributions tests use: `pkg/__init__.py` for a package, `mod.py` for a
+    module (no path with a space: steps take them as words)."""
+    site = site_packages(ctx)
+    out = []
+    for dist, version, users in third_party(ctx):
+        files = [
+            path
+            for module in top_level_modules(ctx, dist)
+            if (path := ctx.impact.module_files.get(module, "")).startswith(site + "/")
+            and " " not in path
+            and path.count("/") <= site.count("/") + 2
+        ]
+        out.append((dist, version, users, files))
+    return out
+
+
+class _DistFilesFault(FaultFamily):
+    """A fault on a dependency's files whose repair reinstalls its gold release."""
+
+    category = FaultCategory.DEPENDENCIES
+    needs_network = True
+    params_type = FilesParams
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]
+
+
 @register
-class DistFilesMissing(FaultFamily):
+class DistFilesMissing(_DistFilesFault):
     """An interrupted upgrade: the old files were removed, the new ones never written, and the
     metadata still says installed. `pip install` answers "Requirement already satisfied"."""
 
     name = "dist-files-missing"
-    category = FaultCategory.DEPENDENCIES
     description = "a dependency's files are gone while pip still lists it as installed"
-    needs_network = True
-    params_type = FilesParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         site = site_packages(ctx)
         out = []
-        for dist, version, users in third_party(ctx):
-            paths = []
-            for module in top_level_modules(ctx, dist):
-                path = ctx.impact.module_files.get(module, "")
-                if path.endswith("/__init__.py"):
-                    path = os.path.dirname(path)
-                top = path.startswith(site + "/") and path.count("/") == site.count("/") + 1
-                if top and " " not in path:
-                    paths.append(path)
+        for dist, version, users, files in _module_files(ctx):
+            # a package goes whole, a module file alone
+            paths = [f[: -len("/__init__.py")] if f.endswith("/__init__.py") else f for f in files]
+            paths = [p for p in paths if p.count("/") == site.count("/") + 1]
             if paths:
                 params = FilesParams(version=version, site=site, paths=" ".join(paths))
                 out.append(self.target(ResourceKey(ResourceKind.DIST, dist), users, params))
@@ -97,39 +118,31 @@ class DistFilesMissing(FaultFamily):
         paths = FilesParams.of(target).paths.split()
         return [keep_dir_mtime(paths[0], f"rm -rf {' '.join(q(p) for p in paths)}")]
 
-    def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]
-
 
 @register
-class DistFileTruncated(FaultFamily):
+class DistFileTruncated(_DistFilesFault):
     """A disk that filled up during an upgrade: a dependency's package module was written
     halfway. The error points into site-packages; pip still calls the release installed."""
 
     name = "dist-file-truncated"
-    category = FaultCategory.DEPENDENCIES
     description = "a file of an installed dependency was cut short"
-    needs_network = True
-    params_type = FilesParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         site = site_packages(ctx)
-        out = []
-        for dist, version, users in third_party(ctx):
-            for module in top_level_modules(ctx, dist)[:1]:
-                path = ctx.impact.module_files.get(module, "")
-                if path.startswith(site + "/") and path.endswith(".py") and " " not in path:
-                    params = FilesParams(version=version, site=site, paths=path)
-                    out.append(self.target(ResourceKey(ResourceKind.DIST, dist), users, params))
-        return out
+        return [
+            self.target(
+                ResourceKey(ResourceKind.DIST, dist),
+                users,
+                FilesParams(version=version, site=site, paths=files[0]),
+            )
+            for dist, version, users, files in _module_files(ctx)
+            if files and files[0].endswith(".py")
+        ]
 
     def steps(self, target: FaultTarget) -> list[str]:
         path = FilesParams.of(target).paths
         # (its cached bytecode records the source's size: Python compiles the cut source)
         return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 2 )) {q(path)}")]
-
-    def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]
 
 
 @register

@@ -40,6 +40,23 @@ class ExtensionParams(FaultParams):
     version: str = ""  # the distribution's gold release
 
 
+def _library_targets(
+    fam: FaultFamily, ctx: FaultContext, *, versioned_only: bool = False
+) -> list[FaultTarget]:
+    """One target per library tests load, with its Debian package; `versioned_only` leaves
+    out Python's extension modules, which define no symbol versions."""
+    return [
+        fam.target(
+            ResourceKey(ResourceKind.LIB, real),
+            ctx.subset(users),
+            LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
+        )
+        for real, soname, users in ctx.lib_resources()
+        if not versioned_only
+        or (".cpython-" not in os.path.basename(real) and ".abi3." not in real)
+    ]
+
+
 def _lib_solution(ctx_owner: str, real: str) -> list[str]:
     return [reinstall(ctx_owner)] if ctx_owner else [f"echo 'restore {real} from its package'"]
 
@@ -85,14 +102,7 @@ class LibTruncated(FaultFamily):
     params_type = LibraryParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return [
-            self.target(
-                ResourceKey(ResourceKind.LIB, real),
-                ctx.subset(users),
-                LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
-            )
-            for real, soname, users in ctx.lib_resources()
-        ]
+        return _library_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
         real = q(target.resource.name)
@@ -147,16 +157,7 @@ class LibFromOtherRelease(FaultFamily):
     params_type = LibraryParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        # Python's extension modules define no symbol versions: only real libraries qualify
-        return [
-            self.target(
-                ResourceKey(ResourceKind.LIB, real),
-                ctx.subset(users),
-                LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
-            )
-            for real, soname, users in ctx.lib_resources()
-            if ".cpython-" not in os.path.basename(real) and ".abi3." not in real
-        ]
+        return _library_targets(self, ctx, versioned_only=True)
 
     def steps(self, target: FaultTarget) -> list[str]:
         real = target.resource.name
