@@ -12,6 +12,7 @@ from rich.table import Table
 from cligym.cli.common import RichReporter, out, workspace
 from cligym.difficulty.ladder import LADDER
 from cligym.difficulty.measure import ladder_label, names_culprit, repair_steps
+from cligym.difficulty.summary import rung_counts
 from cligym.errors import CligymError
 from cligym.faults.registry import families
 from cligym.llm.client import LlmSpec
@@ -109,24 +110,23 @@ def baseline(
         reporter=RichReporter(),
     )
     table = Table("task", *(r.name for r in LADDER), "solved by")
-    counts = {r.name: 0 for r in LADDER}
     for task_id, runs in results.items():
         by_rung = {r.rung: r for r in runs}
         cells = []
         for r in LADDER:
             run = by_rung.get(r.name)
             cells.append("-" if run is None else f"{run.reward:g}")
-        label = ladder_label(runs)
-        if label in counts:
-            counts[label] += 1
-        table.add_row(task_id, *cells, label)
+        table.add_row(task_id, *cells, ladder_label(runs))
     out.print(table)
     total = len(results)
-    cumulative = 0
+    solved, known = rung_counts(list(results.values()))
     for r in LADDER:
-        cumulative += counts[r.name]
-        share = f"{100 * cumulative / total:.0f}%" if total else "-"
-        out.print(f"rung {r.level} {r.name}: solves {cumulative}/{total} ({share}) — {r.summary}")
+        share = f"{100 * solved[r.name] / total:.0f}%" if total else "-"
+        final = "" if known[r.name] == total else f", measured on {known[r.name]}/{total} only"
+        out.print(
+            f"rung {r.level} {r.name}: solves {solved[r.name]}/{total} ({share}){final}"
+            f" — {r.summary}"
+        )
 
 
 @list_commands.command("tasks")

@@ -83,26 +83,34 @@ class DifficultySummary:
         return out
 
 
-def summarize(
-    tasks: Sequence[Task],
-    runs: Mapping[str, Sequence[BaselineRun]],
-    rungs: Sequence[Rung] = LADDER,
-) -> DifficultySummary:
-    labels = [ladder_label(list(runs.get(t.id, [])), rungs) for t in tasks]
+def rung_counts(
+    per_task: Sequence[Sequence[BaselineRun]], rungs: Sequence[Rung] = LADDER
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per rung: the tasks solved by it or a rung below (cumulative), and the tasks where that
+    figure is final (solved at or below it, or every rung up to it tried)."""
     solved: dict[str, int] = {}
     known: dict[str, int] = {}
     ordered = sorted(rungs, key=lambda r: r.level)
     for i, rung in enumerate(ordered):
         up_to = {r.name for r in ordered[: i + 1]}
         solved[rung.name] = known[rung.name] = 0
-        for task in tasks:
-            task_runs = list(runs.get(task.id, []))
+        for task_runs in per_task:
             best = solved_by(task_runs)
             if best is not None and best.rung in up_to:
                 solved[rung.name] += 1
                 known[rung.name] += 1
             elif {r.rung for r in task_runs} >= up_to:
                 known[rung.name] += 1
+    return solved, known
+
+
+def summarize(
+    tasks: Sequence[Task],
+    runs: Mapping[str, Sequence[BaselineRun]],
+    rungs: Sequence[Rung] = LADDER,
+) -> DifficultySummary:
+    labels = [ladder_label(list(runs.get(t.id, [])), rungs) for t in tasks]
+    solved, known = rung_counts([list(runs.get(t.id, [])) for t in tasks], rungs)
     variants = variant_families()
     return DifficultySummary(
         tasks=len(tasks),
