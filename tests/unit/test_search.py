@@ -4,6 +4,7 @@ search decides from its answer (accept, reject with a kind, defer an inert resou
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from cligym.faults.registry import (
 )
 from cligym.invert import search
 from cligym.invert.search import NO_FAILURE, plan_singles, run_search
-from cligym.records import FaultTarget, RejectionReason
+from cligym.records import Candidate, FaultTarget, RejectionReason
 from cligym.runtime.fake import FakeRuntime, Reply
 from tests.unit.fault_fixtures import context
 from tests.unit.runtime_script import PYTEST, attempt_script, is_pytest, pytest_reply
@@ -264,6 +265,53 @@ def test_a_damaged_library_carries_its_chains_as_other_families(ctx, settings, c
     payload_families = [c.faults[0].family for c in chains]
     # the fewest tasks first: each chain's payload is of a family no other task here has
     assert len({singles[0].faults[0].family, *payload_families}) == 1 + len(chains)
+
+
+def _accepted(fams, fault: FaultTarget) -> Candidate:
+    fam = fams[fault.family]
+    return Candidate(
+        id=fault.family, gold_id="g", faults=(fault,), families=(fault.family,),
+        categories=(fam.category,), steps=tuple(fam.steps(fault)),
+        solution=tuple(fam.solution(fault)), needs_network=True, failing=("t",),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_a_sibling_stands_in_only_where_it_fails_as_surely(ctx):
+    """A truncated libcrypto kills the interpreter that loads it; a libcrypto with a damaged
+    header or another release's symbol versions makes the load raise, and hashlib falls back
+    to its own code: in the default corpus, every such sibling of an accepted lib-truncated
+    broke no test. So a fault that kills the loader takes as siblings only faults that kill it
+    too; a fault that raises takes both kinds. An extension module's siblings are the faults on
+    the same module (the resource it is imported as)."""
+    fams = {f.name: f for f in families()}
+    singles = plan_singles(ctx, list(fams.values()), 0)
+    blockers = search.plan_blockers(ctx, list(fams.values()))
+    siblings = [t for t in singles if not is_blocker(t)]
+
+    def payload_families(accepted: FaultTarget) -> set[str]:
+        state = search._SearchState(accepted=[_accepted(fams, accepted)])
+        return {
+            f.family
+            for faults, _ in search.chain_payloads(state, fams, blockers, siblings)
+            for f in faults
+        } - {accepted.family}
+
+    def on(family_name: str, resource) -> FaultTarget:
+        return next(t for t in singles if t.family == family_name and t.resource == resource)
+
+    lib = next(
+        t.resource for t in singles
+        if t.family == "lib-other-release" and repair_tools(fams[t.family].solution(t))
+    )
+    assert payload_families(on("lib-truncated", lib)) == {"lib-other-cpu"}
+    assert payload_families(on("elf-header-corrupt", lib)) == {
+        "lib-truncated", "lib-other-cpu", "lib-other-release"
+    }
+    module = next(t.resource for t in singles if t.family == "extension-module-removed")
+    assert "lib-other-cpu" in payload_families(on("extension-module-removed", module))
+    assert fams["lib-truncated"].kills_loader and fams["lib-other-cpu"].kills_loader
+    assert not fams["elf-header-corrupt"].kills_loader
 
 
 def test_chains_spread_over_the_blockers_of_a_tool(ctx, settings, catalog):

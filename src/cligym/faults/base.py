@@ -149,6 +149,11 @@ class FaultFamily(ABC):
     """Whether a chain may carry this family's fault untried, because a fault of another
     family with the same repair was accepted. False where the damage shows only in some uses
     (an older release that mostly still works, metadata that few read)."""
+    kills_loader: ClassVar[bool] = False
+    """Whether the damage kills every process that loads the resource (SIGBUS, SIGILL),
+    rather than raising an error its caller may catch: hashlib falls back to its own code when
+    libcrypto fails to load, but not when loading it kills the interpreter. A sibling that
+    raises stands in for an accepted fault only when that one raised too."""
     variant_group: ClassVar[str | None] = None
     """Families whose tasks are variants of one lesson (one standard-library module after
     another) share a group: the search keeps `VARIANT_GROUP_CAP` single faults of a group per

@@ -100,6 +100,7 @@ class LibTruncated(FaultFamily):
     description = "a shared library that tests load was cut short"
     needs_network = True
     params_type = LibraryParams
+    kills_loader = True  # the loader maps pages past the end of the file: SIGBUS
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return _library_targets(self, ctx)
@@ -202,6 +203,35 @@ class SonameLinkBroken(FaultFamily):
         return ["ldconfig"]
 
 
+def _extension_targets(fam: FaultFamily, ctx: FaultContext) -> list[FaultTarget]:
+    """One target per compiled extension module tests import, with its package or its
+    distribution's gold release (the project's own extensions are left alone: no release
+    rebuilds them)."""
+    out = []
+    installed = {dist: version for dist, version, _ in third_party(ctx)}
+    for key, module, path in ctx.modules():
+        if path.endswith(".so") and key not in ctx.impact.global_resources:
+            owner = ctx.impact.owners.get(path, "")
+            if owner:
+                params = ExtensionParams(path=path, owner=owner)
+            else:
+                dists = ctx.impact.module_dists.get(module.split(".")[0], ())
+                dist = next((d for d in dists if d in installed), "")
+                if not dist:
+                    continue
+                params = ExtensionParams(path=path, owner="", dist=dist, version=installed[dist])
+            out.append(fam.target(key, ctx.subset(ctx.users(key)), params))
+    return out
+
+
+def _extension_solution(params: ExtensionParams) -> list[str]:
+    if params.owner:
+        return [reinstall(params.owner)]
+    if params.dist:
+        return [reinstall_dist(params.dist, params.version)]
+    return [f"echo 'restore {params.path} from its package'"]
+
+
 @register
 class ExtensionModuleRemoved(FaultFamily):
     name = "extension-module-removed"
@@ -211,32 +241,74 @@ class ExtensionModuleRemoved(FaultFamily):
     params_type = ExtensionParams
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        out = []
-        installed = {dist: version for dist, version, _ in third_party(ctx)}
-        for key, module, path in ctx.modules():
-            if path.endswith(".so") and key not in ctx.impact.global_resources:
-                owner = ctx.impact.owners.get(path, "")
-                if owner:
-                    params = ExtensionParams(path=path, owner=owner)
-                else:
-                    # a third-party distribution's: pip reinstalls its gold release (the
-                    # project's own extensions are left alone: no release rebuilds them)
-                    dists = ctx.impact.module_dists.get(module.split(".")[0], ())
-                    dist = next((d for d in dists if d in installed), "")
-                    if not dist:
-                        continue
-                    params = ExtensionParams(
-                        path=path, owner="", dist=dist, version=installed[dist]
-                    )
-                out.append(self.target(key, ctx.subset(ctx.users(key)), params))
-        return out
+        return _extension_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
         path = ExtensionParams.of(target).path
         return [keep_dir_mtime(path, f"rm -f {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        params = ExtensionParams.of(target)
-        if params.owner:
-            return [reinstall(params.owner)]
-        return [reinstall_dist(params.dist, params.version)]
+        return _extension_solution(ExtensionParams.of(target))
+
+
+# Writes `ud2` over the first instructions of the function the loader runs when it loads the
+# file (its DT_INIT), in place: every process that loads the library or extension module dies
+# with SIGILL, as with a build for a newer CPU. Exits non-zero when the file has no init
+# function (then the fault does not apply).
+_BREAK_INIT = """\
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+phoff, = struct.unpack_from('<Q', b, 32)
+size, count = struct.unpack_from('<HH', b, 54)
+heads = [struct.unpack_from('<IIQQQQQQ', b, phoff + i * size) for i in range(count)]
+init = -1
+for kind, _, off, _, _, filesz, _, _ in heads:
+    if kind == 2:  # PT_DYNAMIC: (tag, value) pairs; DT_INIT is 12
+        for at in range(off, off + filesz, 16):
+            tag, value = struct.unpack_from('<qQ', b, at)
+            if tag == 12:
+                init = value
+loads = [(off, va, filesz) for kind, _, off, va, _, filesz, _, _ in heads if kind == 1]
+at = next((off + init - va for off, va, n in loads if va <= init < va + n), None)
+if at is None:
+    sys.exit('no init function')
+b[at:at + 2] = b'\\x0f\\x0b'
+open(p, 'r+b').write(b)
+"""
+
+
+@register
+class LibOtherCpu(FaultFamily):
+    name = "lib-other-cpu"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = (
+        "a shared library or extension module that tests load was built for another CPU: "
+        "the process that loads it dies with 'Illegal instruction'"
+    )
+    needs_network = True
+    params_type = ExtensionParams
+    kills_loader = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        libraries = [
+            self.target(
+                ResourceKey(ResourceKind.LIB, real),
+                ctx.subset(users),
+                ExtensionParams(path=real, owner=ctx.impact.owners.get(real, "")),
+            )
+            for real, _, users in ctx.lib_resources()
+        ]
+        return libraries + _extension_targets(self, ctx)
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = ExtensionParams.of(target).path
+        script = f"exec({_BREAK_INIT!r})"  # one line, as a RUN step must be
+        return [keep_mtime(path, f"{GOLD_PYTHON} -c {q(script)} {q(path)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return _extension_solution(ExtensionParams.of(target))
+
+    def hint(self, target: FaultTarget) -> str:
+        name = os.path.basename(ExtensionParams.of(target).path)
+        return f"a compiled file ({name}) does not run on this machine"

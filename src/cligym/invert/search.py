@@ -8,8 +8,8 @@ singles per gold env together, and no chain or composition is built on them. Onc
 been found, two kinds of multi-fault attempts are interleaved:
 - repair chains (two slots in COMPOSE_EVERY, and the composition slot when no composition
   fits): an accepted fault whose repair runs pip or apt, or a sibling of it (another family's
-  fault on the same resource with the same repair: the library from another release instead
-  of cut short),
+  fault on the same resource with the same repair that fails as surely: the library built
+  for another CPU instead of cut short),
   joined by two blockers of different families that break that tool (its TLS bundle, index,
   configuration, own code, a pin, a RECORD; dpkg's journal or path filters, apt's keys,
   sources, proxy or configuration), the families joined least so far first, so the repair has
@@ -269,11 +269,11 @@ def chain_payloads(
     """Pure: (payload faults, the tool their repair runs) a chain can build on.
 
     An accepted fault whose repair runs a tool some blocker breaks, and each of its siblings:
-    a fault of `siblings` on the same resource with the very same repair (lib-other-release
-    on the library an accepted lib-truncated cut short; not another library of the same
-    package, which the tests may never load). The accepted fault proves that the resource
-    matters to the tests; the sibling teaches the repair behind another symptom. None whose
-    chain was rejected, none on a resource CHAINS_PER_RESOURCE chains aim at already."""
+    a fault of `siblings` that stands in for it (`_stands_in`: lib-other-cpu on the library an
+    accepted lib-truncated cut short; not another library of the same package, which the
+    tests may never load). The accepted fault proves that the resource matters to the tests;
+    the sibling teaches the repair behind another symptom. None whose chain was rejected,
+    none on a resource CHAINS_PER_RESOURCE chains aim at already."""
     out: dict[tuple[str, str], tuple[tuple[FaultTarget, ...], str]] = {}
     for cand in state.accepted:
         if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
@@ -283,14 +283,9 @@ def chain_payloads(
             continue
         if state.chains_per_resource.get(_aimed(cand.faults), 0) >= CHAINS_PER_RESOURCE:
             continue
-        repair = _repair(fams, cand.faults)
         related = [cand.faults]
         if len(cand.faults) == 1:
-            related += [
-                (t,)
-                for t in siblings
-                if t.resource == cand.faults[0].resource and _repair(fams, (t,)) == repair
-            ]
+            related += [(t,) for t in siblings if _stands_in(fams, t, cand.faults[0])]
         for faults in related:
             key = _payload_key(faults)
             if key in state.dead_payloads:
@@ -298,6 +293,18 @@ def chain_payloads(
             for tool in tools:
                 out.setdefault((key, tool), (faults, tool))
     return list(out.values())
+
+
+def _stands_in(fams: dict[str, FaultFamily], sibling: FaultTarget, accepted: FaultTarget) -> bool:
+    """Whether `sibling` breaks the tests `accepted` broke, by what they share: the resource,
+    the repair, and a damage no caller survives when the accepted fault's was one (an
+    interpreter killed by a truncated libcrypto is not one that fell back to its own hashes)."""
+    return (
+        sibling.family != accepted.family
+        and sibling.resource == accepted.resource
+        and _repair(fams, (sibling,)) == _repair(fams, (accepted,))
+        and (fams[sibling.family].kills_loader or not fams[accepted.family].kills_loader)
+    )
 
 
 def _aimed(faults: Sequence[FaultTarget]) -> str:
