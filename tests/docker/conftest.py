@@ -58,5 +58,7 @@ def harbor_dataset(sample_tasks, workspace: Workspace, tmp_path_factory) -> Path
     # every task of the catalog, including those other tests verified after sample_tasks
     assert len(report.written) == 2 * len(workspace.list_tasks(sample_tasks[0].gold_id))
     gold = workspace.get_gold(sample_tasks[0].gold_id)
-    assert [i.file for i in report.gold_images] == [f"images/{gold.name}-{gold.id[:12]}.tar.gz"]
+    assert [(i.image_tag, i.file) for i in report.gold_images] == [
+        (gold.image_tag, "images/gold-images.tar.gz")
+    ]
     return out

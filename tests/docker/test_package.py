@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 import tomllib
 from pathlib import Path
 
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def test_harbor_export_shares_the_gold_image(harbor_dataset: Path, sample_tasks, workspace):
     gold = workspace.get_gold(sample_tasks[0].gold_id)
     index = json.loads((harbor_dataset / "images" / "index.json").read_text())
-    assert [e["image_tag"] for e in index.values()] == [gold.image_tag]
+    assert index == {"gold-images.tar.gz": {"images": {gold.image_tag: gold.image_id}}}
     for task in sample_tasks:
         task_dir = harbor_dataset / task.name
         config = tomllib.loads((task_dir / "task.toml").read_text())
@@ -30,6 +31,29 @@ def test_harbor_export_shares_the_gold_image(harbor_dataset: Path, sample_tasks,
         assert task.fail_to_pass[0] in instruction and "Hint:" not in instruction
         assert "Hint:" in (harbor_dataset / f"{task.name}-hint-category/instruction.md").read_text()
     assert "docker load -i images/" in (harbor_dataset / "README.md").read_text()
+
+
+def test_gold_images_share_one_archive_that_stores_each_layer_once(
+    sample_gold, workspace, tmp_path: Path
+):
+    """The gold images of a corpus differ only in their top layers: one `docker save` of
+    them all stores every layer once, and `docker load` gets every tag back from it."""
+    runtime = workspace.runtime
+    tags = [workspace.settings.base_image, sample_gold.gold.image_tag]
+    path = tmp_path / "both.tar.gz"
+    runtime.save_image(tags, path, compresslevel=0)
+    with tarfile.open(path) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        stored = [n for n in archive.getnames() if n.endswith("layer.tar")]
+    assert sorted(t for m in manifest for t in m["RepoTags"]) == sorted(tags)
+    listed = [layer for m in manifest for layer in m["Layers"]]
+    assert sorted(stored) == sorted(set(listed))  # every layer once...
+    assert len(set(listed)) < len(listed)  # ...though the images share some
+    ids = {t: runtime.image_id(t) for t in tags}
+    configs = {m["RepoTags"][0]: "sha256:" + m["Config"].removesuffix(".json") for m in manifest}
+    assert configs == ids
+    runtime.load_image(path)  # `docker load -i` takes it whole
+    assert {t: runtime.image_id(t) for t in tags} == ids
 
 
 def test_harbor_oracle_scores_one_and_nop_zero(harbor_dataset: Path, sample_tasks, workspace):

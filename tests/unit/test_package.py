@@ -318,3 +318,43 @@ def test_llm_issue_writer_is_held_to_the_leak_checker():
         assert issue is None and reason.startswith("issue text leaks") and tokens == 360
         issue, reason, _ = write_llm_issue(task, gold, secrets, spec("chatty"))
         assert issue is None and "not JSON" in reason
+
+
+def test_gold_images_go_into_one_archive_that_later_exports_extend(tmp_path: Path):
+    """One archive holds every gold image (shared layers once). A later export into the same
+    directory adds its images and keeps those already there while they exist; an export of
+    images the archive holds writes nothing; files of the one-per-image layout go."""
+    from cligym.harness.datasets import archives_by_tag
+    from cligym.package.export.writer import GOLD_ARCHIVE, _save_gold_images
+    from cligym.progress import NULL_REPORTER
+    from cligym.runtime.fake import FakeRuntime
+
+    fake = FakeRuntime()
+
+    def gold_image(tag: str):
+        image_id = fake.add_image(tag).id
+        return make_gold("a" * 16).model_copy(update={"image_tag": tag, "image_id": image_id})
+
+    a, b = gold_image("g/alpha:1"), gold_image("g/beta:1")
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "alpha-old.tar.gz").write_bytes(b"old")  # an older export's own file for alpha
+    (images / "index.json").write_text(json.dumps({"alpha-old.tar.gz": {"image_tag": a.image_tag}}))
+
+    def saves() -> list[str]:
+        return [c.image for c in fake.calls_of("save_image")]
+
+    files = _save_gold_images(fake, [a], images, NULL_REPORTER)
+    assert [f.file for f in files] == [f"images/{GOLD_ARCHIVE}"] and saves() == ["g/alpha:1"]
+    assert not (images / "alpha-old.tar.gz").exists()
+    _save_gold_images(fake, [b], images, NULL_REPORTER)
+    assert saves()[-1] == "g/alpha:1 g/beta:1"  # alpha's tasks may still be in the directory
+    _save_gold_images(fake, [a, b], images, NULL_REPORTER)
+    assert len(saves()) == 2  # the archive holds both already
+    index = json.loads((images / "index.json").read_text())
+    assert index == {GOLD_ARCHIVE: {"images": {"g/alpha:1": a.image_id, "g/beta:1": b.image_id}}}
+    assert archives_by_tag(index) == {"g/alpha:1": GOLD_ARCHIVE, "g/beta:1": GOLD_ARCHIVE}
+    assert archives_by_tag({"x.tar.gz": {"image_tag": "g/x:1"}}) == {"g/x:1": "x.tar.gz"}
+    del fake.images[a.image_tag]  # gone from this machine: the next archive cannot hold it
+    _save_gold_images(fake, [gold_image("g/beta:2")], images, NULL_REPORTER)
+    assert saves()[-1] == "g/beta:1 g/beta:2"

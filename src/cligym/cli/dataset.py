@@ -78,7 +78,7 @@ def export(
         str, typer.Option(help="Hint levels to export, e.g. none,specific (one dir per level).")
     ] = "none",
     gold_images: Annotated[
-        str, typer.Option(help="save: `docker save` each gold image once; none: skip.")
+        str, typer.Option(help="save: `docker save` the gold images into one archive; none: skip.")
     ] = "save",
     task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
     limit: Annotated[int | None, typer.Option(help="Export at most this many tasks.")] = None,
@@ -108,7 +108,7 @@ def export(
 def render_export(report: ExportReport) -> None:
     for name, reason in report.skipped:
         out.print(f"[yellow]skipped[/yellow] {name}: {reason}")
-    images = sum(i.bytes for i in report.gold_images)
+    images = report.images_bytes
     out.print(
         f"{len(report.written)} tasks -> {report.out} ({report.format}, "
         f"{report.bytes_total / 1e6:.1f} MB incl. {images / 1e6:.1f} MB of gold images, "

@@ -87,11 +87,14 @@ def ensure_images(
     """Load missing gold images from the dataset's images/ (as indexed by the export)."""
     index_path = dataset / IMAGES_DIR / "index.json"
     index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-    by_tag = {entry["image_tag"]: name for name, entry in index.items()}
+    by_tag = archives_by_tag(index)
+    loaded: set[str] = set()
     for image in sorted(images):
         if runtime.image_exists(image):
             continue
         name = by_tag.get(image)
+        if name in loaded:
+            continue  # the archive that held it held more: loaded already
         if name is None:
             raise DatasetError(
                 f"image {image} is neither local nor in {dataset / IMAGES_DIR}: "
@@ -99,6 +102,20 @@ def ensure_images(
             )
         reporter.stage("validate", f"docker load {IMAGES_DIR}/{name}")
         runtime.load_image(dataset / IMAGES_DIR / name)
+        loaded.add(name)
+
+
+def archives_by_tag(index: dict[str, dict[str, object]]) -> dict[str, str]:
+    """Image tag -> the archive in images/ that holds it: one archive of every gold image
+    (`{"images": {tag: id}}`), or one per image as older exports wrote (`{"image_tag": tag}`)."""
+    out: dict[str, str] = {}
+    for name, entry in index.items():
+        held = entry.get("images")
+        if isinstance(held, dict):
+            out.update({str(tag): name for tag in held})
+        elif isinstance(entry.get("image_tag"), str):
+            out[str(entry["image_tag"])] = name
+    return out
 
 
 def prepare_harness(

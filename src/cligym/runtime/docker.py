@@ -573,19 +573,30 @@ class DockerRuntime:
         except (docker.errors.APIError, OSError) as err:
             raise DockerOperationError(f"docker load {path} failed: {_short(err)}") from err
 
-    def save_image(self, ref: str, dest: Path | None, *, compresslevel: int = 1) -> int:
-        """`docker save` of one image, gzip-compressed into dest (`docker load -i` reads it).
+    def save_image(
+        self, ref: str | Sequence[str], dest: Path | None, *, compresslevel: int = 1
+    ) -> int:
+        """`docker save` of one image or several, gzip-compressed into dest (`docker load -i`
+        reads it). Several images share one archive, where each layer is stored once.
 
         Written to a temporary name and renamed, so an interrupted save leaves no half file.
         With dest None the stream is only counted. Returns the bytes written (or counted).
         """
+        refs = [ref] if isinstance(ref, str) else list(ref)
+        missing = [one for one in refs if not self.image_exists(one)]
+        if missing:
+            raise DockerOperationError(f"image {missing[0]} not found: rebuild it first")
         try:
-            image = self.client.images.get(ref)
-            chunks = image.save(named=True)
-        except docker.errors.ImageNotFound as err:
-            raise DockerOperationError(f"image {ref} not found: rebuild it first") from err
-        except docker.errors.APIError as err:
-            raise DockerOperationError(f"docker save {ref} failed: {_short(err)}") from err
+            # GET /images/get?names=a&names=b: the multi-image `docker save`, which docker-py
+            # only offers for one image
+            api = self.client.api
+            url = api._url("/images/get")  # type: ignore[attr-defined]
+            res = api.get(url, params={"names": refs}, stream=True)
+            res.raise_for_status()
+            chunks = res.iter_content(chunk_size=2 << 20)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+            names = " ".join(refs)
+            raise DockerOperationError(f"docker save {names} failed: {_short(err)}") from err
         if dest is None:
             return sum(len(chunk) for chunk in chunks)
         tmp = dest.with_name(dest.name + ".part")

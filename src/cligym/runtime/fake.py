@@ -362,9 +362,12 @@ class FakeRuntime:
     def load_image(self, path: Path) -> None:
         self._answer(Call("load_image", path=str(path)))
 
-    def save_image(self, ref: str, dest: Path | None, *, compresslevel: int = 1) -> int:
-        self._answer(Call("save_image", ref, path=str(dest or "")))
-        data = f"fake image {ref}\n".encode()
+    def save_image(
+        self, ref: str | Sequence[str], dest: Path | None, *, compresslevel: int = 1
+    ) -> int:
+        refs = [ref] if isinstance(ref, str) else list(ref)
+        self._answer(Call("save_image", " ".join(refs), path=str(dest or "")))
+        data = "".join(f"fake image {one}\n" for one in refs).encode()
         if dest is not None:
             dest.write_bytes(data)
         return len(data)

@@ -2,7 +2,8 @@
 
 Every task directory is written into a staging directory beside its final place and renamed
 into place, so an interrupted export never leaves a half-written task. Gold images are written
-once per gold env (`docker save`, gzip) into `images/`, never once per task.
+into one archive (`docker save` of them all, gzip) in `images/`: never once per task, and the
+layers the gold images share (the base system, Python, the tools) once for all of them.
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ class PackageOutcome:
 class GoldImageFile:
     image_tag: str
     image_id: str
-    file: str
-    bytes: int
+    file: str  # the archive that holds it, relative to the export
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class ExportReport:
     written: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]
     gold_images: tuple[GoldImageFile, ...]
+    images_bytes: int  # of the archive(s) that hold them
     bytes_total: int
     duration_sec: float
 
@@ -187,9 +188,9 @@ def _export(
             _write_task_dir(target, item.dir_name, render(item))
             written.append(item.dir_name)
             reporter.progress("export", n, len(items), item.dir_name)
-        if gold_images == "save":
-            for gold in {i.gold.id: i.gold for i in items}.values():
-                images.append(_save_gold_image(runtime, gold, target / IMAGES_DIR, reporter))
+        if gold_images == "save" and items:
+            golds_out = list({i.gold.id: i.gold for i in items}.values())
+            images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter)
         _write_readme(target, fmt, written, images)
         total = _tree_bytes(target)
     return ExportReport(
@@ -198,6 +199,7 @@ def _export(
         written=tuple(written),
         skipped=tuple(skipped),
         gold_images=tuple(images),
+        images_bytes=sum((target / f).stat().st_size for f in {i.file for i in images}),
         bytes_total=total,
         duration_sec=round(time.monotonic() - started, 2),
     )
@@ -240,35 +242,51 @@ def _write_task_dir(root: Path, name: str, files: dict[str, bytes]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def gold_image_file(gold: GoldEnv) -> str:
-    return f"{gold.name}-{gold.id[:12]}.tar.gz"
+GOLD_ARCHIVE = "gold-images.tar.gz"
 
 
-def _save_gold_image(
-    runtime: Runtime, gold: GoldEnv, images_dir: Path, reporter: Reporter
-) -> GoldImageFile:
-    """One `docker save` per gold env; kept when the file already holds this image id."""
+def _save_gold_images(
+    runtime: Runtime, golds: Sequence[GoldEnv], images_dir: Path, reporter: Reporter
+) -> list[GoldImageFile]:
+    """Every gold image in one `docker save` archive, indexed by images/index.json.
+
+    The gold images of a corpus differ only in their top layers; one archive stores each
+    layer once. Kept when it already holds these image ids; images an earlier export put
+    there stay in it while they exist here (their tasks may still be in the directory).
+    Files of the older one-archive-per-image layout are dropped once the archive holds
+    their image."""
     images_dir.mkdir(parents=True, exist_ok=True)
-    name = gold_image_file(gold)
-    path = images_dir / name
     index_path = images_dir / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {}
-    entry = index.get(name)
-    if not (path.exists() and entry and entry.get("image_id") == gold.image_id):
-        reporter.stage("export", f"docker save {gold.image_tag} -> {IMAGES_DIR}/{name}")
-        runtime.save_image(gold.image_tag, path)
-        index[name] = {"image_tag": gold.image_tag, "image_id": gold.image_id}
+    path = images_dir / GOLD_ARCHIVE
+    wanted = {g.image_tag: g.image_id for g in golds}
+    held: dict[str, str] = dict(index.get(GOLD_ARCHIVE, {}).get("images", {}))
+    if not (path.exists() and all(held.get(tag) == id_ for tag, id_ in wanted.items())):
+        kept = {t: i for t, i in held.items() if t not in wanted and runtime.image_id(t) == i}
+        held = {**kept, **wanted}
+        reporter.stage(
+            "export", f"docker save {len(held)} gold image(s) -> {IMAGES_DIR}/{GOLD_ARCHIVE}"
+        )
+        runtime.save_image(sorted(held), path)
+        index[GOLD_ARCHIVE] = {"images": dict(sorted(held.items()))}
+        for name, entry in list(index.items()):
+            if entry.get("image_tag") in held:  # one image per file: the older layout
+                (images_dir / name).unlink(missing_ok=True)
+                del index[name]
         tmp = index_path.with_name("index.json.part")
         tmp.write_text(json.dumps(index, indent=1, sort_keys=True))
         tmp.replace(index_path)
-    return GoldImageFile(gold.image_tag, gold.image_id, f"{IMAGES_DIR}/{name}", path.stat().st_size)
+    return [GoldImageFile(g.image_tag, g.image_id, f"{IMAGES_DIR}/{GOLD_ARCHIVE}") for g in golds]
 
 
 def _write_readme(
     root: Path, fmt: ExportFormat, written: Sequence[str], images: Sequence[GoldImageFile]
 ) -> None:
     tasks = sorted({*written, *(p.name for p in root.iterdir() if _is_task_dir(p, fmt))})
-    loads = "\n".join(f"docker load -i {img.file}   # {img.image_tag}" for img in images)
+    loads = "\n".join(
+        f"docker load -i {file}   # {', '.join(i.image_tag for i in images if i.file == file)}"
+        for file in sorted({i.file for i in images})
+    )
     run = (
         "harbor run -p . -a oracle -n 2 -y      # every task: reward 1.0\n"
         "harbor run -p . -a nop -n 2 -y         # every task: reward 0.0"
@@ -280,7 +298,8 @@ def _write_readme(
 {len(tasks)} tasks. Each is a broken environment of a real Python repository: the tests that
 pass in the repository's gold image fail here, and the task is to repair the environment so
 that they pass again. Each task's Dockerfile is `FROM` its repository's gold image plus the
-fault steps, so the gold images are shipped once, in `{IMAGES_DIR}/`.
+fault steps, so the gold images are shipped once, in `{IMAGES_DIR}/` (one archive: the layers
+they share are stored once).
 
 ## Load the gold images (once per machine)
 ```
