@@ -43,17 +43,21 @@ class ExtensionParams(FaultParams):
 def _library_targets(
     fam: FaultFamily, ctx: FaultContext, *, versioned_only: bool = False
 ) -> list[FaultTarget]:
-    """One target per library tests load, with its Debian package; `versioned_only` leaves
-    out Python's extension modules, which define no symbol versions."""
+    """One target per library tests load that a Debian package installs (no package, no
+    repair: the project's own extension modules under /app); `versioned_only` leaves out
+    Python's extension modules, which define no symbol versions."""
     return [
         fam.target(
             ResourceKey(ResourceKind.LIB, real),
             ctx.subset(users),
-            LibraryParams(soname=soname, owner=ctx.impact.owners.get(real, "")),
+            LibraryParams(soname=soname, owner=ctx.impact.owners[real]),
         )
         for real, soname, users in ctx.lib_resources()
-        if not versioned_only
-        or (".cpython-" not in os.path.basename(real) and ".abi3." not in real)
+        if ctx.impact.owners.get(real)
+        and (
+            not versioned_only
+            or (".cpython-" not in os.path.basename(real) and ".abi3." not in real)
+        )
     ]
 
 
@@ -295,9 +299,10 @@ class LibOtherCpu(FaultFamily):
             self.target(
                 ResourceKey(ResourceKind.LIB, real),
                 ctx.subset(users),
-                ExtensionParams(path=real, owner=ctx.impact.owners.get(real, "")),
+                ExtensionParams(path=real, owner=ctx.impact.owners[real]),
             )
             for real, _, users in ctx.lib_resources()
+            if ctx.impact.owners.get(real)  # no package, no repair
         ]
         return libraries + _extension_targets(self, ctx)
 
