@@ -281,6 +281,55 @@ def test_manifest_round_trips_through_datasets(tmp_path: Path):
         assert ds[1]["hint_level"] == "category" and ds[0]["image_bytes_added"] == 1234
 
 
+def test_the_hf_dataset_holds_each_task_directory_and_loads_as_skyrl_reads_it(tmp_path: Path):
+    """One row per task and hint level: the manifest's columns, and the Harbor task directory
+    as a tarball in `task_binary` under `path` (what SkyRL's prepare_harbor_dataset.py reads).
+    The card's YAML header points the Hub at the Parquet file; the tarball is the same bytes
+    for the same files, and unpacks to exactly the files render_harbor wrote, modes kept."""
+    import io
+    import tarfile
+
+    import datasets
+    import pyarrow.parquet as pq
+
+    from cligym.package.export.card import render_card
+    from cligym.package.export.layouts import EXECUTABLES
+    from cligym.package.export.manifest import HF_DATA_FILE, task_tarball, write_hf_dataset
+
+    items = [_item(), _item("category")]
+    files = [render_harbor(i) for i in items]
+    rows = [
+        {"path": i.dir_name, "task_binary": task_tarball(f), **manifest_row(i)}
+        for i, f in zip(items, files, strict=True)
+    ]
+    assert task_tarball(files[0]) == rows[0]["task_binary"]  # reproducible
+    card = render_card(rows, "images/gold-images.tar.gz")
+    write_hf_dataset(rows, tmp_path, card)
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["configs"][0]["data_files"][0]["path"] == "data/train-*.parquet"
+    assert "1 tasks (2 rows" in card and "docker load -i images/gold-images.tar.gz" in card
+    # SkyRL: pyarrow, the two columns by name
+    table = pq.read_table(tmp_path / HF_DATA_FILE)
+    assert {"path", "task_binary"} <= set(table.schema.names)
+    ds = datasets.load_dataset(
+        "parquet", data_files=str(tmp_path / "data" / "*.parquet"), split="train",
+        cache_dir=str(tmp_path / "hf"),
+    )
+    assert ds.num_rows == 2 and ds[1]["hint_level"] == "category"
+    for row, written in zip(ds, files, strict=True):
+        out = tmp_path / "tasks" / row["path"]
+        with tarfile.open(fileobj=io.BytesIO(row["task_binary"]), mode="r:*") as tar:
+            tar.extractall(out, filter="data")
+        unpacked = {
+            str(f.relative_to(out)): f.read_bytes() for f in out.rglob("*") if f.is_file()
+        }
+        assert unpacked == written
+        assert all((out / name).stat().st_mode & 0o111 for name in EXECUTABLES & set(written))
+        assert tomllib.loads((out / "task.toml").read_text())["metadata"]["hint_level"] == (
+            row["hint_level"]
+        )
+
+
 def test_issue_record_instruction_levels():
     issue = IssueText(task_id="t", writer="template", seed=0, title="T", body="B",
                       hints={"category": "C"}, created_at=datetime.now(UTC))

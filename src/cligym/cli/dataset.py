@@ -71,7 +71,7 @@ def hint_levels(text: str) -> list[HintLevel]:
 def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory (or file).")],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="harbor | tb | jsonl | parquet")
+        str, typer.Option("--format", "-f", help="harbor | tb | jsonl | parquet | hf")
     ] = "harbor",
     key: Annotated[str | None, typer.Option("--gold", help="Only tasks of this gold env.")] = None,
     hints: Annotated[
@@ -83,9 +83,10 @@ def export(
     task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
     limit: Annotated[int | None, typer.Option(help="Export at most this many tasks.")] = None,
 ) -> None:
-    """Export verified tasks: Harbor or Terminal-Bench task dirs, or a JSONL/Parquet manifest."""
-    if fmt not in ("harbor", "tb", "jsonl", "parquet"):
-        raise CligymError(f"--format must be harbor, tb, jsonl or parquet; got {fmt!r}")
+    """Export verified tasks: Harbor or Terminal-Bench task dirs, a JSONL/Parquet manifest, or
+    a Hugging Face dataset (hf: Parquet rows holding each Harbor task dir, and a card)."""
+    if fmt not in ("harbor", "tb", "jsonl", "parquet", "hf"):
+        raise CligymError(f"--format must be harbor, tb, jsonl, parquet or hf; got {fmt!r}")
     if gold_images not in ("save", "none"):
         raise CligymError(f"--gold-images must be save or none; got {gold_images!r}")
     reporter = RichReporter()

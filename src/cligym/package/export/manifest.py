@@ -6,8 +6,11 @@ Hugging Face `datasets` (`load_dataset("json" | "parquet", data_files=...)`) and
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
-from collections.abc import Sequence
+import tarfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import pyarrow.parquet as pq
 
 from cligym.difficulty.measure import names_culprit, repair_steps
 from cligym.grading.verifier import render_solution
-from cligym.package.export.layouts import ExportItem
+from cligym.package.export.layouts import EXECUTABLES, ExportItem
 from cligym.package.text.issue import clean_excerpt
 from cligym.package.text.leakcheck import redact
 
@@ -48,6 +51,42 @@ SCHEMA = pa.schema(
         ("error_names_culprit", pa.bool_()),
     ]
 )
+
+
+# The Hugging Face dataset: every manifest column, and the Harbor task directory as a tarball
+# (`path`, `task_binary`: the columns SkyRL's prepare_harbor_dataset.py unpacks to
+# <out>/<path>). Its card (README.md) says how to load it and which trainers take it as is.
+HF_SCHEMA = pa.schema([("path", pa.string()), ("task_binary", pa.binary()), *SCHEMA])
+HF_DATA_FILE = "data/train-00000-of-00001.parquet"
+
+
+def task_tarball(files: Mapping[str, bytes]) -> bytes:
+    """Pure: a task directory's files as a gzip tar, the same bytes for the same files (sorted
+    names, no times or owners; the verifier and solution scripts executable)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o755 if name in EXECUTABLES else 0o644
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(files[name]))
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as out:
+        out.write(raw.getvalue())
+    return buf.getvalue()
+
+
+def write_hf_dataset(rows: Sequence[dict[str, Any]], root: Path, card: str) -> Path:
+    """`root`/data/train-*.parquet (HF_SCHEMA) and its dataset card, `root`/README.md."""
+    path = root / HF_DATA_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(list(rows), schema=HF_SCHEMA)
+    tmp = path.with_name(path.name + ".part")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
+    (root / "README.md").write_text(card)
+    return path
 
 
 def manifest_row(item: ExportItem) -> dict[str, Any]:

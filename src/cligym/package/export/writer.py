@@ -24,8 +24,15 @@ from cligym.errors import CligymError
 from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.harness.datasets import IMAGES_DIR
 from cligym.llm.client import LlmSpec
+from cligym.package.export.card import render_card
 from cligym.package.export.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
-from cligym.package.export.manifest import manifest_row, write_jsonl, write_parquet
+from cligym.package.export.manifest import (
+    manifest_row,
+    task_tarball,
+    write_hf_dataset,
+    write_jsonl,
+    write_parquet,
+)
 from cligym.package.text.issue import check_issue, render_issue
 from cligym.package.text.leakcheck import Secrets, secrets_for
 from cligym.package.text.llm_issue import write_llm_issue
@@ -34,7 +41,7 @@ from cligym.records import GoldEnv, HintLevel, IssueText, Task
 from cligym.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
-ExportFormat = Literal["harbor", "tb", "jsonl", "parquet"]
+ExportFormat = Literal["harbor", "tb", "jsonl", "parquet", "hf"]
 GoldImages = Literal["save", "none"]
 PHRASINGS_TRIED = 6
 
@@ -166,7 +173,7 @@ def _export(
         if outcome.issue is None:
             skipped.append((task.name, outcome.reason))
             continue
-        if fmt in ("harbor", "tb") and gold.id not in kits:
+        if fmt in ("harbor", "tb", "hf") and gold.id not in kits:
             kits[gold.id] = collect_grade_kit(runtime, gold, artifacts_dir / gold.id)
         for level in hints:
             items.append(
@@ -182,6 +189,18 @@ def _export(
         (write_jsonl if fmt == "jsonl" else write_parquet)(rows, target)
         written = [item.dir_name for item in items]
         total = target.stat().st_size
+    elif fmt == "hf":
+        rows = []
+        for n, item in enumerate(items, 1):
+            binary = task_tarball(render_harbor(item))
+            rows.append({"path": item.dir_name, "task_binary": binary, **manifest_row(item)})
+            reporter.progress("export", n, len(items), item.dir_name)
+        if gold_images == "save" and items:
+            golds_out = list({i.gold.id: i.gold for i in items}.values())
+            images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter)
+        write_hf_dataset(rows, target, render_card(rows, images[0].file if images else None))
+        written = [item.dir_name for item in items]
+        total = _tree_bytes(target)
     else:
         render = render_harbor if fmt == "harbor" else render_tb
         for n, item in enumerate(items, 1):
