@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 import tomllib
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from cligym.grading.hacks import HACKS, hack_named
 from cligym.harness.harbor import trial_prefix
+from cligym.package.export.manifest import HF_DATA_FILE
 from cligym.pipeline.demo import pick_diverse
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -54,6 +57,30 @@ def test_gold_images_share_one_archive_that_stores_each_layer_once(
     assert configs == ids
     runtime.load_image(path)  # `docker load -i` takes it whole
     assert {t: runtime.image_id(t) for t in tags} == ids
+
+
+def test_hf_rows_unpack_to_the_harbor_task_directories(
+    harbor_dataset: Path, sample_tasks, workspace, tmp_path
+):
+    """The Hugging Face export holds, in each row, the very task directory the Harbor export
+    writes: unpacked as SkyRL's loader does, its files are the same bytes."""
+    report = workspace.export(tmp_path / "hf", "hf", gold_images="none")
+    rows = pq.read_table(report.out / HF_DATA_FILE).to_pylist()
+    assert sorted(r["path"] for r in rows) == sorted(report.written)
+    assert (report.out / "README.md").read_text().startswith("---\n")
+    # (tasks other tests verified after the Harbor export are not in it)
+    rows = [r for r in rows if (harbor_dataset / r["path"]).is_dir()]
+    assert len(rows) >= len(sample_tasks)
+    for row in rows:
+        out = tmp_path / "tasks" / row["path"]
+        with tarfile.open(fileobj=io.BytesIO(row["task_binary"]), mode="r:*") as tar:
+            tar.extractall(out, filter="data")
+        exported = harbor_dataset / row["path"]
+        files = sorted(str(f.relative_to(out)) for f in out.rglob("*") if f.is_file())
+        assert files == sorted(
+            str(f.relative_to(exported)) for f in exported.rglob("*") if f.is_file()
+        )
+        assert all((out / f).read_bytes() == (exported / f).read_bytes() for f in files)
 
 
 def test_harbor_oracle_scores_one_and_nop_zero(harbor_dataset: Path, sample_tasks, workspace):
