@@ -139,3 +139,25 @@ def test_profile_merge_prefers_specific():
         RecipeProfile(extras=["b"], requirements=["y"])
     )
     assert merged.extras == ["b"] and merged.requirements == ["x", "y"]
+
+
+def test_extras_that_name_the_project_itself_are_installed_by_name():
+    """`tests = ["My.Proj[yaml,toml]"]`: the extras it names (and those they name in turn)
+    join the install explicitly, whatever pip makes of a project requiring itself."""
+    recipe = plan_recipe(
+        files(
+            pyproject_dot_toml='[project]\nname="my_proj"\n[project.optional-dependencies]\n'
+            'tests=["pytest", "My.Proj[yaml, toml]"]\nyaml=["pyyaml"]\n'
+            'toml=["tomli", "my-proj[fast]"]\nfast=["ujson"]\ndocs=["sphinx"]\n'
+            'other=["otherproj[yaml]"]\n',
+        )
+    )
+    assert recipe.extras == ("tests", "yaml", "toml", "fast")
+    assert any("named by the project's own extras" in n for n in recipe.notes)
+    cfg = plan_recipe(
+        files(
+            setup_dot_cfg="[metadata]\nname = x\n[options.extras_require]\n"
+            "testing =\n  pytest\n  x[cli]\ncli =\n  click\n",
+        )
+    )
+    assert cfg.extras == ("testing", "cli")

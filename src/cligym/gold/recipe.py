@@ -231,6 +231,10 @@ def plan_recipe(
         extras = [e for e in FALLBACK_EXTRAS if e in declared]
     if profile.extras is not None:
         extras = list(profile.extras)
+    own = _own_extras(pyproject, setup_cfg, extras)
+    if own:
+        notes.append(f"extras {', '.join(own)}: named by the project's own extras")
+        extras += own
     if extras:
         notes.append(f"extras {','.join(extras)} (declared: {', '.join(sorted(declared))})")
 
@@ -319,6 +323,44 @@ def _declared_extras(
         declared |= set(cfg.options("options.extras_require"))
     declared |= _setup_py_extras(setup_py)
     return declared
+
+
+_SELF_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*\[([^\]]*)\]")
+
+
+def _own_extras(
+    pyproject: dict[str, object], cfg: configparser.ConfigParser, chosen: list[str]
+) -> list[str]:
+    """Extras that the chosen ones pull in by naming the project itself (`tests =
+    ["proj[yaml,toml]"]`), recursively, in the order found. Named explicitly, they install
+    whatever pip makes of such a self-reference (left to pip, a project not on the index was
+    installed without them, and collection failed with `No module named ...`)."""
+    name = _table(pyproject, "project").get("name")
+    if not isinstance(name, str) and cfg.has_option("metadata", "name"):
+        name = cfg.get("metadata", "name")
+    if not isinstance(name, str):
+        return []
+    requires: dict[str, list[str]] = {}
+    for extra, reqs in _table(pyproject, "project", "optional-dependencies").items():
+        requires[extra] = [r for r in reqs if isinstance(r, str)] if isinstance(reqs, list) else []
+    if cfg.has_section("options.extras_require"):
+        for extra in cfg.options("options.extras_require"):
+            lines = cfg.get("options.extras_require", extra).splitlines()
+            requires.setdefault(extra, [line.strip() for line in lines if line.strip()])
+    own, queue = [], list(chosen)
+    while queue:
+        for req in requires.get(queue.pop(0), []):
+            match = _SELF_REQ.match(req)
+            if match and _pep503(match.group(1)) == _pep503(name):
+                for extra in (e.strip() for e in match.group(2).split(",")):
+                    if extra and extra not in chosen and extra not in own:
+                        own.append(extra)
+                        queue.append(extra)
+    return own
+
+
+def _pep503(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _setup_py_extras(setup_py: str) -> set[str]:
