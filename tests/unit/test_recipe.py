@@ -161,3 +161,26 @@ def test_extras_that_name_the_project_itself_are_installed_by_name():
         )
     )
     assert cfg.extras == ("testing", "cli")
+
+
+def test_requirement_files_by_pattern_and_the_noxfile_test_session():
+    """Test requirement files by name pattern before dev ones; with neither, extras or tox,
+    the literal names a noxfile's test session installs."""
+    recipe = plan_recipe(
+        files(**{"requirements-tests-py3_dot_txt": "pytest\n", "requirements-dev-ci_dot_txt": "x\n",
+                 "setup_dot_py": "from setuptools import setup\nsetup(name='x')\n"})
+    )
+    assert recipe.requirement_files == ("requirements-tests-py3.txt",)
+    dev = plan_recipe(files(**{"requirements__dev-ci_dot_txt": "black\n",
+                               "setup_dot_py": "from setuptools import setup\nsetup(name='x')\n"}))
+    assert dev.requirement_files == ("requirements/dev-ci.txt",)
+    noxfile = (
+        "import nox\n@nox.session\ndef tests(session):\n"
+        "    session.install('.')\n    session.install('pytest', 'hypothesis')\n"
+        "    session.install('-r', 'docs.txt')\n    session.run('pytest')\n"
+        "@nox.session\ndef docs(session):\n    session.install('sphinx')\n"
+    )
+    nox = plan_recipe(files(noxfile_dot_py=noxfile,
+                            setup_dot_py="from setuptools import setup\nsetup(name='x')\n"))
+    assert "hypothesis" in nox.requirements and "sphinx" not in nox.requirements
+    assert any("noxfile" in n for n in nox.notes)

@@ -239,8 +239,11 @@ def plan_recipe(
         notes.append(f"extras {','.join(extras)} (declared: {', '.join(sorted(declared))})")
 
     req_files = [f for f in TEST_REQUIREMENT_FILES if f in files.paths]
+    if not req_files:
+        req_files = _matching(files.paths, _TEST_REQ_NAME)
     if not req_files and not extras:
         req_files = [f for f in DEV_REQUIREMENT_FILES if f in files.paths]
+        req_files = req_files or _matching(files.paths, _DEV_REQ_NAME)
     if "requirements.txt" in files.paths and not installable:
         req_files.insert(0, "requirements.txt")
     if profile.requirement_files is not None:
@@ -255,9 +258,13 @@ def plan_recipe(
         notes.append("dependency group test/dev from pyproject")
     elif not extras and not req_files:
         tox_deps = _tox_deps(files.text("tox.ini"))
+        nox_deps = _nox_deps(files.text("noxfile.py"))
         if tox_deps:
             requirements += tox_deps
             notes.append("test deps from tox.ini [testenv] deps")
+        elif nox_deps:
+            requirements += [d for d in nox_deps if d not in requirements]
+            notes.append("test deps from the noxfile's test session")
 
     config_text = "\n".join(
         t
@@ -412,6 +419,44 @@ def _expand_group(groups: dict[str, object], name: str, seen: set[str]) -> list[
         elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
             out += _expand_group(groups, entry["include-group"], seen)
     return out
+
+
+# requirement files named for tests or development beyond the usual names (pip reads them in
+# the build context, so their paths are enough): requirements-test-py3.txt, requirements/dev-ci.txt
+_TEST_REQ_NAME = re.compile(r"^requirements[-_/](tests?|testing)[^/]*\.txt$")
+_DEV_REQ_NAME = re.compile(r"^requirements[-_/]dev[^/]*\.txt$")
+
+
+def _matching(paths: tuple[str, ...], pattern: re.Pattern[str]) -> list[str]:
+    return sorted(p for p in paths if pattern.match(p))
+
+
+def _nox_deps(text: str | None) -> list[str]:
+    """What a noxfile's test session (`def test(session)`, `tests`, `testing`) installs with
+    `session.install("pytest", "hypothesis")`: literal names only; `-r`, `-e`, `.` and
+    variables are left to the other sources."""
+    if not text:
+        return []
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    deps: list[str] = []
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef) or func.name not in TEST_EXTRAS:
+            continue
+        for call in ast.walk(func):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "install"
+            ):
+                args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+                if any(isinstance(a, str) and a.startswith("-") for a in args):
+                    continue  # -r FILE, -e ., --upgrade: not a plain list of names
+                names = [a for a in args if isinstance(a, str) and a not in (".", "")]
+                deps += [a for a in names if a not in deps]
+    return deps
 
 
 def _tox_deps(text: str | None) -> list[str]:
