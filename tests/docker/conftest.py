@@ -11,7 +11,8 @@ from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest, GoldResult
 from cligym.records import Task
-from cligym.runtime.docker import LABEL, DockerRuntime
+from cligym.runtime.docker import DockerRuntime
+from tests.docker.containers import suite_containers
 
 
 @pytest.fixture(scope="session")
@@ -34,10 +35,9 @@ def sample_gold(workspace: Workspace) -> GoldResult:
 @pytest.fixture
 def no_new_containers(runtime: DockerRuntime) -> Iterator[None]:
     """Asserts that the test leaves no labelled container behind."""
-    before = {c.id for c in runtime.labelled_containers()}
+    before = suite_containers(runtime)
     yield
-    after = {c.id for c in runtime.client.containers.list(all=True, filters={"label": LABEL})}
-    assert after - before == set(), "labelled containers survived the test"
+    assert suite_containers(runtime) - before == set(), "labelled containers survived the test"
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 
 from cligym.ids import run_id_pid
 from cligym.runtime.docker import LABEL
+from tests.docker.containers import suite_containers
 
 pytestmark = pytest.mark.docker
 
@@ -30,7 +31,7 @@ def run_cli(
 
 
 def labelled(runtime) -> set[str]:
-    return {c.id for c in runtime.client.containers.list(all=True, filters={"label": LABEL})}
+    return suite_containers(runtime)
 
 
 def running_pytest(runtime, pid: int) -> bool:

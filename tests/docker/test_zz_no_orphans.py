@@ -2,14 +2,13 @@
 
 import pytest
 
-from cligym.runtime.docker import LABEL
+from tests.docker.containers import suite_containers
 
 pytestmark = pytest.mark.docker
 
 
 def test_no_labelled_container_survives_the_suite(runtime):
-    left = runtime.client.containers.list(all=True, filters={"label": LABEL})
-    assert [c.name for c in left] == []
+    assert suite_containers(runtime) == set()
 
 
 def test_host_filesystem_is_unchanged(host_fingerprint_at_start):
