@@ -14,10 +14,12 @@ def suite_containers(runtime: DockerRuntime) -> set[str]:
     """Ids of labelled containers (running or not) that this process or its children made,
     or whose maker is gone (a killed run's orphans are the suite's to answer for)."""
     out = set()
-    for c in runtime.client.containers.list(all=True, filters={"label": LABEL}):
-        pid = run_id_pid((c.labels or {}).get(LABEL_RUN, ""))
+    # one listing call (`containers.list` inspects each container after listing, and one
+    # removed in between raises NotFound)
+    for c in runtime.client.api.containers(all=True, filters={"label": LABEL}):
+        pid = run_id_pid((c.get("Labels") or {}).get(LABEL_RUN, ""))
         if pid is None or not _alive(pid) or _descends_from(pid, os.getpid()):
-            out.add(str(c.id))
+            out.add(str(c["Id"]))
     return out
 
 
