@@ -61,6 +61,13 @@ def _library_targets(
     ]
 
 
+def _script_step(script: str, path: str) -> str:
+    """Run a Python script on `path` with the gold interpreter, as one line (a RUN step must
+    be), keeping the file's mtime."""
+    one_line = f"exec({script!r})"
+    return keep_mtime(path, f"{GOLD_PYTHON} -c {q(one_line)} {q(path)}")
+
+
 def _lib_solution(ctx_owner: str, real: str) -> list[str]:
     return [reinstall(ctx_owner)] if ctx_owner else [f"echo 'restore {real} from its package'"]
 
@@ -165,9 +172,7 @@ class LibFromOtherRelease(FaultFamily):
         return _library_targets(self, ctx, versioned_only=True)
 
     def steps(self, target: FaultTarget) -> list[str]:
-        real = target.resource.name
-        script = f"exec({_RENAME_VERSIONS!r})"  # one line, as a RUN step must be
-        return [keep_mtime(real, f"{GOLD_PYTHON} -c {q(script)} {q(real)}")]
+        return [_script_step(_RENAME_VERSIONS, target.resource.name)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
@@ -291,30 +296,19 @@ class LibOtherCpu(FaultFamily):
         "it dies with 'Illegal instruction'"
     )
     needs_network = True
-    params_type = ExtensionParams
+    params_type = LibraryParams
     kills_loader = True
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         # libraries only: on an extension module it kills whatever imports it, so it broke
         # tests on one stdlib module after another (28% of the default corpus's tasks)
-        return [
-            self.target(
-                ResourceKey(ResourceKind.LIB, real),
-                ctx.subset(users),
-                ExtensionParams(path=real, owner=ctx.impact.owners[real]),
-            )
-            for real, _, users in ctx.lib_resources()
-            if ctx.impact.owners.get(real)  # no package, no repair
-        ]
+        return _library_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
-        path = ExtensionParams.of(target).path
-        script = f"exec({_BREAK_INIT!r})"  # one line, as a RUN step must be
-        return [keep_mtime(path, f"{GOLD_PYTHON} -c {q(script)} {q(path)}")]
+        return [_script_step(_BREAK_INIT, target.resource.name)]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return _extension_solution(ExtensionParams.of(target))
+        return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
 
     def hint(self, target: FaultTarget) -> str:
-        name = os.path.basename(ExtensionParams.of(target).path)
-        return f"a compiled file ({name}) does not run on this machine"
+        return f"a shared library ({LibraryParams.of(target).soname}) does not run on this machine"
