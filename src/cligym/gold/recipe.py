@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict
 
 from cligym.records import RecipeSpec
@@ -358,16 +359,12 @@ def _own_extras(
     while queue:
         for req in requires.get(queue.pop(0), []):
             match = _SELF_REQ.match(req)
-            if match and _pep503(match.group(1)) == _pep503(name):
+            if match and canonicalize_name(match.group(1)) == canonicalize_name(name):
                 for extra in (e.strip() for e in match.group(2).split(",")):
                     if extra and extra not in chosen and extra not in own:
                         own.append(extra)
                         queue.append(extra)
     return own
-
-
-def _pep503(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _setup_py_extras(setup_py: str) -> set[str]:
