@@ -36,6 +36,7 @@ from cligym.package.export.writer import (
     export_tasks,
     package_task,
 )
+from cligym.package.registry import PushReport, parse_registry, push_images
 from cligym.probe.run import run_probe
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import (
@@ -306,9 +307,45 @@ class Workspace:
         names: Sequence[str] = (),
         limit: int | None = None,
         seed: int = 0,
+        registry: str | None = None,
         reporter: Reporter = NULL_REPORTER,
     ) -> ExportReport:
-        """Write verified tasks as a Harbor or Terminal-Bench dataset, or a manifest."""
+        """Write verified tasks as a Harbor or Terminal-Bench dataset, or a manifest; with
+        `registry` (pushed by `push` first), tasks name their prebuilt image there."""
+        target = parse_registry(registry) if registry else None
+        tasks, golds = self._chosen_tasks(key, names, limit, "export")
+        return export_tasks(
+            self.catalog,
+            self.runtime,
+            tasks,
+            golds,
+            out,
+            fmt=fmt,
+            hints=hints,
+            gold_images=gold_images,
+            artifacts_dir=self.settings.paths.gold_dir,
+            seed=seed,
+            registry=target,
+            reporter=reporter,
+        )
+
+    def push(
+        self,
+        registry: str,
+        key: str | None = None,
+        names: Sequence[str] = (),
+        limit: int | None = None,
+        reporter: Reporter = NULL_REPORTER,
+    ) -> PushReport:
+        """Push gold and task images to HOST[:PORT]/NAMESPACE; digests go into the catalog."""
+        target = parse_registry(registry)
+        tasks, golds = self._chosen_tasks(key, names, limit, "push")
+        return push_images(self.catalog, self.runtime, target, tasks, golds, reporter)
+
+    def _chosen_tasks(
+        self, key: str | None, names: Sequence[str], limit: int | None, verb: str
+    ) -> tuple[list[Task], dict[str, GoldEnv]]:
+        """The verified tasks named (all when none are), at most `limit`, and their gold envs."""
         tasks = self.list_tasks(key)
         if names:
             by_name = {t.name: t for t in tasks}
@@ -317,23 +354,13 @@ class Workspace:
                 raise CligymError(f"no task named {missing[0]}: see `cligym list tasks`")
             tasks = [by_name[n] for n in names]
         if limit is not None:
+            if limit < 1:
+                raise CligymError("--limit must be at least 1")
             tasks = tasks[:limit]
         if not tasks:
-            raise CligymError("no verified tasks to export: run `cligym invert`, then `verify`")
+            raise CligymError(f"no verified tasks to {verb}: run `cligym invert`, then `verify`")
         golds = {t.gold_id: self.catalog.get_gold(t.gold_id) for t in tasks}
-        return export_tasks(
-            self.catalog,
-            self.runtime,
-            tasks,
-            {k: v for k, v in golds.items() if v is not None},
-            out,
-            fmt=fmt,
-            hints=hints,
-            gold_images=gold_images,
-            artifacts_dir=self.settings.paths.gold_dir,
-            seed=seed,
-            reporter=reporter,
-        )
+        return tasks, {k: v for k, v in golds.items() if v is not None}
 
     def validate(
         self,

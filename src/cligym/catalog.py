@@ -26,6 +26,7 @@ from cligym.records import (
     GoldEnv,
     ImpactMap,
     IssueText,
+    PushedImage,
     Record,
     Task,
     TaskValidation,
@@ -78,6 +79,9 @@ CREATE TABLE IF NOT EXISTS filter_verdicts (
     id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS baselines (
+    id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pushes (
     id TEXT PRIMARY KEY, gold_id TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS impact_maps (
@@ -363,6 +367,16 @@ class Catalog:
 
     def list_baselines(self, gold_id: str | None = None) -> list[BaselineRun]:
         return self._list("baselines", gold_id, BaselineRun)
+
+    # ------------------------------------------------------------------ registries
+    def put_push(self, pushed: PushedImage, gold_id: str) -> None:
+        """The latest push of one image to one registry."""
+        with self._connect() as conn:
+            key = f"{pushed.registry}|{pushed.image_id}"
+            self._put(conn, "pushes", key, gold_id, pushed.created_at.isoformat(), pushed)
+
+    def get_push(self, registry: str, image_id: str) -> PushedImage | None:
+        return self._get("pushes", f"{registry}|{image_id}", PushedImage)
 
     def gold_image_refs(self) -> set[str]:
         """Tags and ids of every image the catalog refers to (gold envs and tasks)."""

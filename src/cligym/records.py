@@ -554,6 +554,25 @@ class BaselineRun(Record):
     created_at: datetime
 
 
+class PushedImage(Record):
+    """A gold or task image as a registry holds it: the digest it answered the push with, so
+    exports pin what was verified rather than whatever the tag points at later."""
+
+    registry: str = Field(description="HOST[:PORT]/NAMESPACE it was pushed to")
+    image_id: str
+    kind: Literal["gold", "task"]
+    ref: str = Field(description="the pushed REPOSITORY:TAG")
+    digest: str = Field(description="sha256:... of the manifest the registry stored")
+    layers_uploaded: int
+    layers_present: int = Field(description="layers the registry already held (not uploaded)")
+    created_at: datetime
+
+    @property
+    def pinned(self) -> str:
+        """REPOSITORY@DIGEST: a reference that cannot move."""
+        return f"{self.ref.rpartition(':')[0]}@{self.digest}"
+
+
 class FilterVerdict(Record):
     """Whether a trajectory is training data, and every reason it is not."""
 

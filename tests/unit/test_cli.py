@@ -31,9 +31,9 @@ COMMANDS = list(_command_paths())
 
 def test_every_command_is_registered():
     names = {" ".join(p) for p in COMMANDS}
-    assert {"gold", "invert", "verify", "baseline", "export", "demo", "run", "list gold",
+    assert {"gold", "invert", "verify", "baseline", "export", "push", "demo", "run", "list gold",
             "list tasks"} <= names
-    assert len(names) == 23  # the root, 20 commands (`list` among them), list's two
+    assert len(names) == 24  # the root, 21 commands (`list` among them), list's two
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "cligym")

@@ -78,17 +78,30 @@ def export(
         str, typer.Option(help="Hint levels to export, e.g. none,specific (one dir per level).")
     ] = "none",
     gold_images: Annotated[
-        str, typer.Option(help="save: `docker save` the gold images into one archive; none: skip.")
-    ] = "save",
+        str,
+        typer.Option(
+            help="save: `docker save` the gold images into one archive; none: skip; "
+            "auto: save unless --registry is given."
+        ),
+    ] = "auto",
     task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
     limit: Annotated[int | None, typer.Option(help="Export at most this many tasks.")] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST[:PORT]/NAMESPACE the tasks were pushed to (`cligym push`): task.toml "
+            "names each task's prebuilt image there, pinned by digest."
+        ),
+    ] = None,
 ) -> None:
     """Export verified tasks: Harbor or Terminal-Bench task dirs, a JSONL/Parquet manifest, or
     a Hugging Face dataset (hf: Parquet rows holding each Harbor task dir, and a card)."""
     if fmt not in ("harbor", "tb", "jsonl", "parquet", "hf"):
         raise CligymError(f"--format must be harbor, tb, jsonl, parquet or hf; got {fmt!r}")
-    if gold_images not in ("save", "none"):
-        raise CligymError(f"--gold-images must be save or none; got {gold_images!r}")
+    if gold_images not in ("save", "none", "auto"):
+        raise CligymError(f"--gold-images must be auto, save or none; got {gold_images!r}")
+    if gold_images == "auto":
+        gold_images = "none" if registry else "save"
     reporter = RichReporter()
     try:
         report = workspace().export(
@@ -99,11 +112,46 @@ def export(
             gold_images=cast(GoldImages, gold_images),
             names=task or (),
             limit=limit,
+            registry=registry,
             reporter=reporter,
         )
     finally:
         reporter.close()
     render_export(report)
+
+
+@commands.command()
+def push(
+    registry: Annotated[
+        str,
+        typer.Option(
+            help="HOST[:PORT]/NAMESPACE, e.g. localhost:5000/cligym (registries on localhost "
+            "may speak plain HTTP; others need TLS or the daemon's insecure-registries)."
+        ),
+    ],
+    key: Annotated[str | None, typer.Option("--gold", help="Only tasks of this gold env.")] = None,
+    task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Push at most this many tasks.")] = None,
+) -> None:
+    """Push gold and task images to a registry (a task adds only its thin layer); then
+    `cligym export --registry` writes tasks that nodes pull instead of build."""
+    reporter = RichReporter()
+    try:
+        report = workspace().push(
+            registry, key=key, names=task or (), limit=limit, reporter=reporter
+        )
+    finally:
+        reporter.close()
+    for name, reason in report.skipped:
+        out.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    tasks, golds = report.of("task"), report.of("gold")
+    uploaded = sum(p.layers_uploaded for p in tasks)
+    out.print(
+        f"{len(golds)} gold and {len(tasks)} task images -> {report.registry} "
+        f"(task images uploaded {uploaded} layer(s) in all; {report.duration_sec:.0f} s)"
+    )
+    if not tasks:
+        raise typer.Exit(1)
 
 
 def render_export(report: ExportReport) -> None:

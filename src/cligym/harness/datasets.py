@@ -68,13 +68,24 @@ def task_meta(task_dir: Path, harness: Harness) -> dict[str, object]:
     return meta if isinstance(meta, dict) else {}
 
 
+def prebuilt_image(task_dir: Path) -> str:
+    """A Harbor task's `[environment].docker_image` ("" when it is built from its Dockerfile)."""
+    env = tomllib.loads((task_dir / "task.toml").read_text()).get("environment", {})
+    image = env.get("docker_image", "") if isinstance(env, dict) else ""
+    return image if isinstance(image, str) else ""
+
+
 _FROM = re.compile(r"^\s*FROM\s+(\S+)", re.M | re.I)
 
 
 def base_images(task_dirs: Sequence[Path], harness: Harness) -> set[str]:
+    """The images the tasks build FROM; none for a Harbor task with a prebuilt image (Harbor
+    pulls that, and builds nothing)."""
     rel = "environment/Dockerfile" if harness == "harbor" else "Dockerfile"
     out = set()
     for task_dir in task_dirs:
+        if harness == "harbor" and prebuilt_image(task_dir):
+            continue
         path = task_dir / rel
         if path.is_file():
             out.update(_FROM.findall(path.read_text())[:1])

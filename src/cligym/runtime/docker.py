@@ -26,12 +26,13 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
+from docker.utils import parse_repository_tag
 
 from cligym.config import ContainerLimits
 from cligym.errors import CommandTimeoutError, DockerOperationError, DockerUnavailableError
 from cligym.ids import new_run_id, run_id_pid
 from cligym.runtime.archive import read_file_from_tar
-from cligym.runtime.protocol import ContainerHandle, DiffEntry, ExecResult, Runtime
+from cligym.runtime.protocol import ContainerHandle, DiffEntry, ExecResult, PushResult, Runtime
 
 __all__ = [
     "ContainerHandle",
@@ -168,12 +169,41 @@ class DockerRuntime:
     def pull(self, ref: str) -> bool:
         """Try to pull; False (not an exception) when registries are unreachable."""
         try:
-            repo, _, tag = ref.partition(":")
+            repo, tag = parse_repository_tag(ref)  # HOST:PORT/REPO:TAG and REPO@DIGEST too
             self.client.api.pull(repo, tag=tag or "latest")
             return self.image_id(ref) is not None
         except (docker.errors.APIError, requests.exceptions.RequestException) as err:
             log.info("pull of %s failed: %s", ref, _short(err))
             return False
+
+    def push_image(self, image: str, remote_ref: str) -> PushResult:
+        """`docker tag` + `docker push`; the extra tag is removed again either way (the image
+        keeps its own). Registries on localhost may speak plain HTTP; others need TLS or an
+        `insecure-registries` entry in the daemon's configuration."""
+        repo, tag = parse_repository_tag(remote_ref)
+        uploaded = present = 0
+        digest = ""
+        try:
+            self.client.api.tag(image, repo, tag)
+            try:
+                for line in self.client.api.push(repo, tag=tag, stream=True, decode=True):
+                    if line.get("error"):
+                        raise DockerOperationError(
+                            f"docker push {remote_ref} failed: {str(line['error']).strip()}"
+                        )
+                    status = str(line.get("status", ""))
+                    if status == "Pushed":
+                        uploaded += 1
+                    elif status == "Layer already exists" or status.startswith("Mounted from"):
+                        present += 1
+                    digest = str(line.get("aux", {}).get("Digest", digest))
+            finally:
+                self.client.api.remove_image(remote_ref, noprune=True)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
+            raise DockerOperationError(f"docker push {remote_ref} failed: {_short(err)}") from err
+        if not digest.startswith("sha256:"):
+            raise DockerOperationError(f"docker push {remote_ref}: the registry sent no digest")
+        return PushResult(digest, uploaded, present)
 
     def import_rootfs(self, tar_path: Path, repository: str, tag: str) -> str:
         """`docker import` a root filesystem tarball; the image gets our labels."""

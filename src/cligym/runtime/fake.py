@@ -24,8 +24,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cligym.errors import DockerOperationError
 from cligym.runtime.archive import render_tar
-from cligym.runtime.protocol import ContainerHandle, DiffEntry, ExecResult, Runtime
+from cligym.runtime.protocol import (
+    ContainerHandle,
+    DiffEntry,
+    ExecResult,
+    PushResult,
+    Runtime,
+)
 
 _SHELLS = ("bash", "sh")
 
@@ -123,6 +130,7 @@ class FakeRuntime:
         self.calls: list[Call] = []
         self.images: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
+        self.pushed: dict[str, str] = {}
         self._rules: list[_Rule] = []
         self._containers = 0
 
@@ -330,6 +338,16 @@ class FakeRuntime:
         if ref in self.pullable:
             self.add_image(ref)
         return ref in self.images
+
+    def push_image(self, image: str, remote_ref: str) -> PushResult:
+        """Pushes are recorded in `pushed` (remote ref -> image id); the digest is a hash."""
+        self._answer(Call("push_image", image, argv=(remote_ref,)))
+        if image not in self.images:
+            raise DockerOperationError(f"docker push {remote_ref} failed: no such image {image}")
+        held = self.images[image].id
+        self.pushed[remote_ref] = held
+        digest = hashlib.sha256(f"{remote_ref} {held}".encode()).hexdigest()
+        return PushResult(f"sha256:{digest}", layers_uploaded=1, layers_present=0)
 
     def import_rootfs(self, tar_path: Path, repository: str, tag: str) -> str:
         self._answer(Call("import_rootfs", f"{repository}:{tag}", path=str(tar_path)))

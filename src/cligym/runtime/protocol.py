@@ -34,6 +34,15 @@ class DiffEntry:
 
 
 @dataclass(frozen=True)
+class PushResult:
+    """What a registry answered a push with."""
+
+    digest: str  # sha256:... of the manifest it stored
+    layers_uploaded: int
+    layers_present: int  # already in the registry (or mounted from another repository there)
+
+
+@dataclass(frozen=True)
 class ContainerHandle:
     """A running container opened by `Runtime.container`; valid until its block exits."""
 
@@ -129,6 +138,10 @@ class Runtime(Protocol):
         ...
 
     def pull(self, ref: str) -> bool: ...
+
+    def push_image(self, image: str, remote_ref: str) -> PushResult:
+        """Tag `image` as remote_ref (REGISTRY/REPOSITORY:TAG), push it, drop the tag again."""
+        ...
 
     def import_rootfs(self, tar_path: Path, repository: str, tag: str) -> str: ...
 

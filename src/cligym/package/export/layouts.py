@@ -7,6 +7,7 @@ the fault steps, so every task of a repository shares the gold image's layers.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +27,11 @@ from cligym.grading.verifier import (
     render_tests_dir,
     verifier_timeout_sec,
 )
+from cligym.package.registry import RegistryRefs
 from cligym.package.text.leakcheck import Secrets
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
 
+_FROM = re.compile(r"^(\s*FROM\s+)\S+", re.M | re.I)
 AGENT_TIMEOUT_SEC = 1800
 BUILD_TIMEOUT_SEC = 900
 CPUS = 2
@@ -48,6 +51,7 @@ class ExportItem:
     kit_or_none: GradeKit | None  # only task-directory layouts need it
     secrets: Secrets
     baseline: str = "-"  # the lowest baseline rung that solves it, "none", or "-" (unmeasured)
+    refs: RegistryRefs | None = None  # where `cligym push` put its images, pinned by digest
 
     @property
     def dir_name(self) -> str:
@@ -63,6 +67,15 @@ class ExportItem:
     def instruction(self) -> str:
         return self.issue.instruction(self.hint)
 
+    @property
+    def dockerfile(self) -> str:
+        """The task's Dockerfile; FROM the gold image in the registry when it was pushed, so a
+        harness that builds anyway needs no `docker load` either."""
+        refs = self.refs
+        if refs is None:
+            return self.task.dockerfile
+        return _FROM.sub(lambda m: m.group(1) + refs.gold, self.task.dockerfile, count=1)
+
     def metadata(self) -> dict[str, Any]:
         t = self.task
         return {
@@ -75,6 +88,7 @@ class ExportItem:
             "repo_source": self.gold.source.spec,
             "gold_id": self.gold.id,
             "gold_image": self.gold.image_tag,
+            **({"docker_image": self.refs.task} if self.refs else {}),
             "families": list(t.families),
             "fault_categories": [str(c) for c in t.categories],
             "difficulty_score": t.difficulty,
@@ -119,6 +133,19 @@ def _main_service(item: ExportItem) -> dict[str, Any]:
     }
 
 
+def _environment(item: ExportItem) -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "build_timeout_sec": float(BUILD_TIMEOUT_SEC),
+        "cpus": CPUS,
+        "memory_mb": MEMORY_MB,
+        "storage_mb": STORAGE_MB,
+    }
+    if item.refs is not None:
+        # Harbor pulls this instead of building (the Dockerfile stays for `--force-build`)
+        env["docker_image"] = item.refs.task
+    return env
+
+
 def render_harbor(item: ExportItem) -> dict[str, bytes]:
     """Relative path -> content of one Harbor task directory (schema 1.4)."""
     config = {
@@ -140,18 +167,13 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
             ],
         },
         "agent": {"timeout_sec": float(AGENT_TIMEOUT_SEC)},
-        "environment": {
-            "build_timeout_sec": float(BUILD_TIMEOUT_SEC),
-            "cpus": CPUS,
-            "memory_mb": MEMORY_MB,
-            "storage_mb": STORAGE_MB,
-        },
+        "environment": _environment(item),
     }
     compose = {"services": {"main": _main_service(item)}}
     files = {
         "task.toml": tomli_w.dumps(config).encode(),
         "instruction.md": item.instruction.encode(),
-        "environment/Dockerfile": item.task.dockerfile.encode(),
+        "environment/Dockerfile": item.dockerfile.encode(),
         "environment/docker-compose.yaml": yaml.safe_dump(compose, sort_keys=False).encode(),
         "environment/.dockerignore": f"{TRUSTED_DIR}\n".encode(),
         "solution/solve.sh": render_solution(item.task).encode(),
@@ -212,7 +234,7 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
     task_yaml = yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
     files = {
         "task.yaml": task_yaml.encode(),
-        "Dockerfile": item.task.dockerfile.encode(),
+        "Dockerfile": item.dockerfile.encode(),
         "docker-compose.yaml": yaml.safe_dump(TB_COMPOSE, sort_keys=False).encode(),
         "run-tests.sh": TB_RUN_TESTS.encode(),
         "solution.sh": render_solution(item.task).encode(),

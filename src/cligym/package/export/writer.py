@@ -33,6 +33,7 @@ from cligym.package.export.manifest import (
     write_jsonl,
     write_parquet,
 )
+from cligym.package.registry import Registry, RegistryRefs, registry_refs
 from cligym.package.text.issue import check_issue, render_issue
 from cligym.package.text.leakcheck import Secrets, secrets_for
 from cligym.package.text.llm_issue import write_llm_issue
@@ -131,16 +132,24 @@ def export_tasks(
     gold_images: GoldImages = "save",
     artifacts_dir: Path,
     seed: int = 0,
+    registry: Registry | None = None,
     reporter: Reporter = NULL_REPORTER,
 ) -> ExportReport:
-    """Write `tasks` in `fmt` under `out` (a directory; for jsonl/parquet, a file or directory)."""
+    """Write `tasks` in `fmt` under `out` (a directory; for jsonl/parquet, a file or directory);
+    with `registry`, each task names its pushed images there (checked before anything is
+    written)."""
     started = time.monotonic()
+    refs = (
+        {t.id: registry_refs(catalog, registry, t, golds[t.gold_id]) for t in tasks}
+        if registry is not None
+        else {}
+    )
     existed = out.expanduser().exists()
     target = _prepare_out(out, fmt)
     try:
         return _export(
             catalog, runtime, tasks, golds, target, fmt, hints, gold_images, artifacts_dir,
-            seed, reporter, started,
+            seed, refs, str(registry or ""), reporter, started,
         )
     except BaseException:
         if not existed and target.is_dir() and not any(target.iterdir()):
@@ -159,6 +168,8 @@ def _export(
     gold_images: GoldImages,
     artifacts_dir: Path,
     seed: int,
+    refs: dict[str, RegistryRefs],
+    registry: str,
     reporter: Reporter,
     started: float,
 ) -> ExportReport:
@@ -180,6 +191,7 @@ def _export(
                 ExportItem(
                     task, gold, outcome.issue, level, kits.get(gold.id), secrets,
                     baseline=ladder_label(ladders.get(task.id, [])),
+                    refs=refs.get(task.id),
                 )
             )
     written: list[str] = []
@@ -210,7 +222,7 @@ def _export(
         if gold_images == "save" and items:
             golds_out = list({i.gold.id: i.gold for i in items}.values())
             images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter)
-        _write_readme(target, fmt, written, images)
+        _write_readme(target, fmt, written, images, registry)
         total = _tree_bytes(target)
     return ExportReport(
         out=target,
@@ -299,7 +311,11 @@ def _save_gold_images(
 
 
 def _write_readme(
-    root: Path, fmt: ExportFormat, written: Sequence[str], images: Sequence[GoldImageFile]
+    root: Path,
+    fmt: ExportFormat,
+    written: Sequence[str],
+    images: Sequence[GoldImageFile],
+    registry: str = "",
 ) -> None:
     tasks = sorted({*written, *(p.name for p in root.iterdir() if _is_task_dir(p, fmt))})
     loads = "\n".join(
@@ -312,6 +328,20 @@ def _write_readme(
         if fmt == "harbor"
         else "tb run --agent oracle --dataset-path . --n-concurrent 2"
     )
+    loading = f"""## Load the gold images (once per machine)
+```
+{loads or "# gold images were not exported (--gold-images none): they must exist locally"}
+```
+"""
+    pulled = (
+        f"""## Images
+The images are in the registry `{registry}`, pinned by digest: Harbor pulls each task's
+prebuilt image (task.toml `[environment].docker_image`), and a build (`--force-build`, or
+Terminal-Bench) starts FROM the gold image there. Nothing needs loading.
+"""
+        if registry and not images
+        else ""
+    )
     text = f"""# cligym environment-repair tasks ({fmt} layout)
 
 {len(tasks)} tasks. Each is a broken environment of a real Python repository: the tests that
@@ -320,11 +350,7 @@ that they pass again. Each task's Dockerfile is `FROM` its repository's gold ima
 fault steps, so the gold images are shipped once, in `{IMAGES_DIR}/` (one archive: the layers
 they share are stored once).
 
-## Load the gold images (once per machine)
-```
-{loads or "# gold images were not exported (--gold-images none): they must exist locally"}
-```
-
+{pulled or loading}
 ## Run
 ```
 {run}
