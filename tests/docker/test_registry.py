@@ -1,0 +1,74 @@
+"""`cligym push` to a real registry (Debian's docker-registry) and `export --registry`, run by
+Harbor on a second Docker Engine that has never held cligym's images: each task is pulled by
+digest, and grades there as it did where it was made."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from cligym.harness.harbor import run_harbor
+from cligym.runtime.compose import ensure_compose
+from tests.docker.servers import clean_daemon, local_registry
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+NETWORK_TOOLS = ("apt-get", "pip", "curl", "wget")
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[str]:
+    with local_registry() as address:
+        yield f"{address}/cligym"
+
+
+def test_pushed_tasks_grade_alike_on_a_daemon_that_never_saw_them(
+    sample_tasks, workspace, registry: str, tmp_path: Path
+):
+    # that daemon's containers have no way out: a task whose repair downloads is not for here
+    offline = [t for t in sample_tasks if not any(w in " ".join(t.solution) for w in NETWORK_TOOLS)]
+    assert offline, "the sample has no task whose repair works offline"
+    task = offline[0]
+    report = workspace.push(registry, names=[task.name])
+    assert not report.skipped, report.skipped
+    (gold,), (pushed,) = report.of("gold"), report.of("task")
+    assert gold.layers_uploaded >= 2
+    # the task image is its gold image plus one layer: that is all its push uploads
+    assert pushed.layers_uploaded == 1
+    assert pushed.layers_present == gold.layers_uploaded + gold.layers_present
+    again = workspace.push(registry, names=[task.name])
+    assert [p.digest for p in again.pushed] == [gold.digest, pushed.digest]
+    assert sum(p.layers_uploaded for p in again.pushed) == 0
+
+    out = tmp_path / "dataset"
+    workspace.export(out, "harbor", names=[task.name], gold_images="none", registry=registry)
+    config = tomllib.loads((out / task.name / "task.toml").read_text())
+    assert config["environment"]["docker_image"] == pushed.pinned
+    assert (out / task.name / "environment/Dockerfile").read_text().startswith(
+        f"FROM {gold.pinned}\n"
+    )
+    assert not (out / "images").exists()
+
+    ensure_compose()
+    with clean_daemon() as host:
+        client = docker.DockerClient(base_url=host)
+        assert client.images.list() == []
+        jobs = tmp_path / "jobs"
+        for agent, expected in (("oracle", 1.0), ("nop", 0.0)):
+            runs = run_harbor(
+                out, agent, task_names=[task.name], jobs_dir=jobs, job_name=agent,
+                concurrency=1, env={"DOCKER_HOST": host},
+            )
+            assert [(r.reward, r.error) for r in runs] == [(expected, "")], runs
+        assert client.images.get(pushed.pinned).id == task.image_id  # the bytes verified here
+        client.close()
+    # the same tests fail there as here, and no other
+    (stdout,) = (jobs / "nop").glob("*/verifier/test-stdout.txt")
+    lines = stdout.read_text().splitlines()
+    f2p, p2p = len(task.fail_to_pass), len(task.pass_to_pass)
+    assert f"fail_to_pass: 0/{f2p} passed" in lines and f"pass_to_pass: {p2p}/{p2p} passed" in lines
+    failing = {line.split("): ", 1)[1] for line in lines if line.startswith("  not passed (")}
+    assert failing == set(task.fail_to_pass[:50])
