@@ -56,33 +56,56 @@ def local_registry() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# The second daemon's own bridge and address pool. Never `--bridge none`: a daemon started so
+# deletes the host's docker0, which the first daemon's containers need.
+_BRIDGE = "cligym-d2"
+_BRIDGE_ADDR = "10.213.255.1/24"
+_POOL = "base=10.213.0.0/17,size=24"
+
+
 @contextmanager
 def clean_daemon() -> Iterator[str]:
-    """A second Docker Engine with its own, empty image store and no network of its own to
-    the outside (no default bridge, no iptables); yields its DOCKER_HOST."""
+    """A second Docker Engine with its own, empty image store, its own bridge, and no way out
+    (no iptables rules, no masquerading); yields its DOCKER_HOST."""
     root = Path(tempfile.mkdtemp(prefix="cligym-d2-"))
     sock = root / "docker.sock"
+    had_docker0 = Path("/sys/class/net/docker0").exists()
+    subprocess.run(["ip", "link", "del", _BRIDGE], check=False, capture_output=True)  # a crash's
+    _ip("link", "add", "name", _BRIDGE, "type", "bridge")
     log = (root / "dockerd.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            "dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-            "--pidfile", str(root / "dockerd.pid"), "-H", f"unix://{sock}",
-            "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
-        ],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    host = f"unix://{sock}"
     try:
-        _wait(lambda: _daemon_up(host), proc, root / "dockerd.log")
-        yield host
+        _ip("addr", "add", _BRIDGE_ADDR, "dev", _BRIDGE)
+        _ip("link", "set", _BRIDGE, "up")
+        proc = subprocess.Popen(
+            [
+                "dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
+                "--pidfile", str(root / "dockerd.pid"), "-H", f"unix://{sock}",
+                "--bridge", _BRIDGE, "--default-address-pool", _POOL,
+                "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+            ],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        host = f"unix://{sock}"
+        try:
+            _wait(lambda: _daemon_up(host), proc, root / "dockerd.log")
+            yield host
+        finally:
+            _stop(proc)
     finally:
-        _stop(proc)
         log.close()
         for line in Path("/proc/mounts").read_text().splitlines():
             point = line.split()[1]
             if point.startswith(str(root)):
                 subprocess.run(["umount", "-l", point], check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", _BRIDGE], check=False, capture_output=True)
+    assert Path("/sys/class/net/docker0").exists() or not had_docker0, "docker0 was deleted"
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, f"ip {' '.join(args)}: {done.stderr.strip()}"
 
 
 def _http_ok(url: str) -> bool:

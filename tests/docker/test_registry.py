@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
 
 from cligym.harness.harbor import run_harbor
@@ -64,6 +65,10 @@ def test_pushed_tasks_grade_alike_on_a_daemon_that_never_saw_them(
             )
             assert [(r.reward, r.error) for r in runs] == [(expected, "")], runs
         assert client.images.get(pushed.pinned).id == task.image_id  # the bytes verified here
+        # and that daemon's containers had no way out: the task was repaired offline
+        probe = "import socket; socket.create_connection(('deb.debian.org', 80), timeout=5)"
+        with pytest.raises(docker.errors.ContainerError):
+            client.containers.run(pushed.pinned, ["python3", "-c", probe], remove=True)
         client.close()
     # the same tests fail there as here, and no other
     (stdout,) = (jobs / "nop").glob("*/verifier/test-stdout.txt")
