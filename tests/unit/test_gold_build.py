@@ -3,16 +3,18 @@ the stability decisions made from their reports (flaky and failing tests are nev
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
-from cligym.errors import DockerOperationError, GoldTestsError, InstallError
+from cligym.errors import CligymError, DockerOperationError, GoldTestsError, InstallError
 from cligym.gold.build import GoldRequest, build_gold
 from cligym.runtime.base import UPSTREAM_IMAGE
 from cligym.runtime.fake import Call, FakeRuntime, Reply
+from cligym.testbed.command import render_user_command
 from tests.unit.runtime_script import JUNIT, PYTEST, RESULTS, as_tester, junit
 
 REPO = Path(__file__).parent.parent / "fixtures" / "repos" / "flaky"
@@ -141,3 +143,38 @@ def test_a_failed_install_is_one_line_naming_pips_error(settings, catalog):
     with pytest.raises(InstallError, match="No matching distribution found for nosuchpkg"):
         build_gold(GoldRequest(spec=str(REPO), runs=2), settings, fake, catalog)
     assert not any("pytest" in c.script for c in fake.calls_of("run"))
+
+
+def test_tests_and_k_narrow_the_documented_command_and_make_another_gold(settings, catalog):
+    """A huge suite, restricted on purpose: the selection is part of the command the tests
+    run with (and the issue text quotes), and of the gold id."""
+    fake = _engine([_run(ADDS, python="3.12.3"), _run(ADDS)] * 2)
+    whole = build_gold(GoldRequest(spec=str(REPO), runs=2, min_tests=3), settings, fake, catalog)
+    request = GoldRequest(
+        spec=str(REPO), runs=2, min_tests=3, tests=("tests/test_flaky.py",), keyword="add or x"
+    )
+    part = build_gold(request, settings, fake, catalog)
+    assert part.gold.id != whole.gold.id
+    assert render_user_command(part.gold.recipe).endswith(
+        "python -m pytest tests/test_flaky.py -k 'add or x'"
+    )
+    assert "python -m pytest tests/test_flaky.py -k " in fake.calls_of("run")[-1].text
+    assert part.gold.recipe.pytest_args[-3:] == ("tests/test_flaky.py", "-k", "add or x")
+
+
+@pytest.mark.parametrize(
+    ("tests", "keyword", "says"),
+    [
+        (("tests/nope.py",), "", "--tests tests/nope.py: tests/nope.py is not in the repository"),
+        (("../outside",), "", "give a path inside the repository"),
+        (("/abs/tests",), "", "give a path inside the repository"),
+        ((), "  ", "-k needs an expression"),
+    ],
+)
+def test_a_bad_test_selection_is_one_line_before_any_build(settings, catalog, tests, keyword,
+                                                           says):
+    fake = _engine([])
+    request = GoldRequest(spec=str(REPO), runs=2, min_tests=3, tests=tests, keyword=keyword)
+    with pytest.raises(CligymError, match=re.escape(says)):
+        build_gold(request, settings, fake, catalog)
+    assert not fake.calls_of("build") or all(c.stage != "gold" for c in fake.calls_of("build"))

@@ -36,12 +36,24 @@ def gold(
     rebuild: Annotated[
         bool, typer.Option(help="Ignore the catalog and the Docker build cache.")
     ] = False,
+    tests: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tests", help="Only these test paths or node ids (repeat it): a huge suite's part."
+        ),
+    ] = None,
+    keyword: Annotated[
+        str, typer.Option("-k", help="Only tests matching this pytest -k expression.")
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Build gold environments: images in which the repo's tests pass stably."""
     ws = workspace(test_timeout)
     requests = [
-        GoldRequest(spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild)
+        GoldRequest(
+            spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild,
+            tests=tuple(tests or ()), keyword=keyword,
+        )
         for s in sources
     ]
     outcomes = ws.gold_many(requests, RichReporter())

@@ -52,6 +52,8 @@ class GoldRequest:
     min_tests: int = 5
     profile_path: Path | None = None
     rebuild: bool = False  # ignore the catalog and Docker's build cache
+    tests: tuple[str, ...] = ()  # only these test paths or node ids (a huge suite, on purpose)
+    keyword: str = ""  # only tests matching this pytest -k expression
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,21 @@ def load_profile(name: str, repo_root: Path, profile_path: Path | None) -> Recip
     return profile
 
 
+def test_selection(request: GoldRequest, repo_root: Path) -> RecipeProfile:
+    """`--tests` and `-k` as the last profile layer: pytest's own arguments, so the issue text
+    quotes the command that selects them. Paths must exist in the repository."""
+    for test in request.tests:
+        path = test.split("::", 1)[0]
+        if not path or path.startswith(("-", "/")) or ".." in Path(path).parts:
+            raise CligymError(f"--tests {test}: give a path inside the repository, e.g. tests/unit")
+        if not (repo_root / path).exists():
+            raise CligymError(f"--tests {test}: {path} is not in the repository")
+    keyword = request.keyword.strip()
+    if request.keyword and not keyword:
+        raise CligymError("-k needs an expression, e.g. -k 'not slow'")
+    return RecipeProfile(pytest_args=[*request.tests, *(["-k", keyword] if keyword else [])])
+
+
 def base_python_version(runtime: Runtime, base_tag: str) -> str:
     result, _ = runtime.run(
         base_tag,
@@ -126,6 +143,7 @@ def build_gold(
         snapshot = resolve_source(request.spec, paths.sources_dir, staging / "app", python=python)
         source = snapshot.source
         profile = load_profile(source.name, snapshot.root, request.profile_path)
+        profile = profile.merged(test_selection(request, snapshot.root))
         files = ProjectFiles.read(snapshot.root, iter_files(snapshot.root))
         version_hint = source.resolved if source.kind == "pypi" else None
         recipe = plan_recipe(files, profile, version_hint=version_hint)

@@ -139,7 +139,10 @@ def _run_repo(
     name = gold_id = ""
     stable = attempts = candidates = before = 0
     try:
-        request = GoldRequest(spec=repo.source, runs=spec.runs, min_tests=spec.min_tests)
+        request = GoldRequest(
+            spec=repo.source, runs=spec.runs, min_tests=spec.min_tests, tests=repo.tests,
+            keyword=repo.k,
+        )
         gold = ws.gold(request, reporter).gold
         name, gold_id, stable = gold.name, gold.id, len(gold.stability.stable_passing)
         before = len(ws.list_tasks(gold.id))

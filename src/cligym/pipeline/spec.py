@@ -21,6 +21,8 @@ class RepoSpec(BaseModel):
     source: str = Field(description="local dir, git URL@ref or pypi:NAME==VERSION")
     budget: int | None = Field(default=None, ge=1, description="inversion attempts (override)")
     kind: str = Field(default="", description="free-form: parsing, cli, date/time, ...")
+    tests: tuple[str, ...] = Field(default=(), description="only these test paths or node ids")
+    k: str = Field(default="", description="only tests matching this pytest -k expression")
 
 
 class PipelineSpec(BaseModel):
