@@ -105,3 +105,15 @@ def test_gold_of_a_real_pypi_sdist(workspace: Workspace):
     assert gold.source.resolved == "2.3.0"
     assert len(gold.stability.stable_passing) >= 20
     assert any("iniconfig" in line for line in gold.pip_freeze)  # editable: "-e /app" + comment
+
+
+def test_a_test_extra_that_names_the_projects_own_extras_gets_them(
+    workspace: Workspace, fixture_repos: Path
+):
+    """`tests = ["self-extras[yaml,toml]", ...]`: without those extras, collection fails with
+    `No module named yaml`; with them every test passes."""
+    result = workspace.gold(GoldRequest(spec=str(fixture_repos / "selfextras"), runs=2,
+                                        min_tests=3))
+    assert len(result.gold.stability.stable_passing) == 6
+    assert {"PyYAML", "tomli_w"} <= {line.split("==")[0] for line in result.gold.pip_freeze}
+    assert any("named by the project's own extras" in note for note in result.gold.recipe.notes)
