@@ -1,0 +1,120 @@
+"""shipped/mirror.py on the host: the recording proxy stores what an upstream answered, byte
+for byte; the server answers from that by Host header; the PEP 503 pages list every file."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from cligym.shipped import mirror
+
+
+@contextmanager
+def _serving(server: http.server.HTTPServer) -> Iterator[int]:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _upstream(files: dict[str, bytes]) -> http.server.HTTPServer:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = files.get(self.path)
+            if data is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return http.server.HTTPServer(("127.0.0.1", 0), Handler)
+
+
+def _get(url: str, proxy: str | None = None, host: str | None = None) -> bytes:
+    handlers = [urllib.request.ProxyHandler({"http": proxy} if proxy else {})]
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    with urllib.request.build_opener(*handlers).open(request, timeout=10) as answer:
+        return bytes(answer.read())
+
+
+def test_recorded_answers_are_served_back_byte_for_byte(tmp_path: Path):
+    files = {
+        "/debian/dists/bookworm/InRelease": b"-----BEGIN PGP SIGNED MESSAGE-----\n...",
+        "/debian/pool/main/s/sqlite3/libsqlite3-0_3.40.1-2_amd64.deb": bytes(range(256)) * 99,
+    }
+    root = tmp_path / "root"
+    recorder = mirror._Threading(("127.0.0.1", 0), type("R", (mirror._Recorder,), {"root": root}))
+    with _serving(_upstream(files)) as up, _serving(recorder) as proxy_port:
+        proxy = f"http://127.0.0.1:{proxy_port}"
+        for path, data in files.items():
+            assert _get(f"http://127.0.0.1:{up}{path}", proxy=proxy) == data
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            _get(f"http://127.0.0.1:{up}/debian/nothing", proxy=proxy)
+        assert missing.value.code == 404
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        "127.0.0.1/debian/dists/bookworm/InRelease",
+        "127.0.0.1/debian/pool/main/s/sqlite3/libsqlite3-0_3.40.1-2_amd64.deb",
+    ]
+    # the mirror answers for the name it is asked for, from what was recorded under it
+    (root / "127.0.0.1").rename(root / "deb.debian.org")
+    server = mirror._Threading(("127.0.0.1", 0), type("S", (mirror._Server,), {"root": root}))
+    with _serving(server) as port:
+        for path, data in files.items():
+            assert _get(f"http://127.0.0.1:{port}{path}", host="deb.debian.org") == data
+        for path, host in (("/debian/nothing", "deb.debian.org"),
+                           ("/debian/dists/bookworm/InRelease", "other.example"),
+                           ("/../../etc/passwd", "deb.debian.org")):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                _get(f"http://127.0.0.1:{port}{path}", host=host)
+            assert refused.value.code == 404
+
+
+def test_stored_paths_never_leave_the_root(tmp_path: Path):
+    assert mirror.stored_path(tmp_path, "deb.debian.org:80", "/debian/a%20b") == (
+        tmp_path / "deb.debian.org" / "debian" / "a b"
+    )
+    assert mirror.stored_path(tmp_path, "pypi.org", "/simple/") == (
+        tmp_path / "pypi.org" / "simple" / "index.html"
+    )
+    for host, path in (("deb.debian.org", "/a/../../x"), ("../x", "/a"), ("a/b", "/c"),
+                       ("deb.debian.org", "/%2e%2e/x")):
+        assert mirror.stored_path(tmp_path, host, path) is None
+
+
+def test_simple_pages_list_every_file_with_its_digest(tmp_path: Path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    names = ["PyYAML-6.0.2-cp311-cp311-manylinux_2_17_x86_64.whl",
+             "tomli_w-1.2.0-py3-none-any.whl", "python_dateutil-2.9.0.post0-py2.py3-none-any.whl",
+             "zope.interface-7.2.tar.gz", "README.txt"]
+    for n, name in enumerate(names):
+        (wheels / name).write_bytes(f"{n}".encode() * 10)
+    root = tmp_path / "root"
+    assert mirror.simple(root, wheels) == 4
+    pages = sorted(p.name for p in (root / "pypi.org" / "simple").iterdir() if p.is_dir())
+    assert pages == ["python-dateutil", "pyyaml", "tomli-w", "zope-interface"]
+    page = (root / "pypi.org" / "simple" / "pyyaml" / "index.html").read_text()
+    (href,) = re.findall(r'href="([^"]+)"', page)
+    digest = hashlib.sha256(b"0" * 10).hexdigest()
+    assert href == f"https://files.pythonhosted.org/packages/{names[0]}#sha256={digest}"
+    assert (root / "files.pythonhosted.org" / "packages" / names[0]).read_bytes() == b"0" * 10
+    assert '<a href="/simple/tomli-w/">tomli-w</a>' in (
+        root / "pypi.org" / "simple" / "index.html"
+    ).read_text()
