@@ -118,3 +118,38 @@ def test_simple_pages_list_every_file_with_its_digest(tmp_path: Path):
     assert '<a href="/simple/tomli-w/">tomli-w</a>' in (
         root / "pypi.org" / "simple" / "index.html"
     ).read_text()
+
+
+def test_the_mirror_answers_over_tls_for_its_hosts_and_no_other(tmp_path: Path):
+    import http.client
+    import socket
+    import ssl
+
+    from cligym.runtime.mirror_ca import MIRROR_HOSTS, _usable, ensure_mirror_keys
+
+    keys = ensure_mirror_keys(tmp_path / "ca")
+    assert _usable(keys) and oct(keys.server_key.stat().st_mode & 0o777) == "0o600"
+    assert ensure_mirror_keys(tmp_path / "ca") == keys  # kept, not made again
+    assert keys.ca_cert.read_bytes() == ensure_mirror_keys(tmp_path / "ca").ca_cert.read_bytes()
+    root = tmp_path / "root"
+    (root / "pypi.org" / "simple" / "pyyaml").mkdir(parents=True)
+    (root / "pypi.org" / "simple" / "pyyaml" / "index.html").write_text("<a>PyYAML</a>")
+    plain, secure = mirror.servers(root, str(keys.server_cert), str(keys.server_key),
+                                   "127.0.0.1", (0, 0))
+    trusted = ssl.create_default_context(cafile=str(keys.ca_cert))
+
+    def tls(context: ssl.SSLContext, host: str) -> ssl.SSLSocket:
+        return context.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                                   server_hostname=host)
+
+    with _serving(plain), _serving(secure) as port:
+        for host in MIRROR_HOSTS:
+            conn = http.client.HTTPSConnection("127.0.0.1", port, context=trusted)
+            conn.sock = tls(trusted, host)
+            conn.request("GET", "/simple/pyyaml/", headers={"Host": host})
+            assert conn.getresponse().status == (200 if host == "pypi.org" else 404), host
+            conn.close()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            tls(trusted, "example.com")
+        with pytest.raises(ssl.SSLCertVerificationError):  # a client that does not trust the CA
+            tls(ssl.create_default_context(), "pypi.org")

@@ -125,13 +125,21 @@ def record(root: Path, port: int) -> None:
     _Threading(("127.0.0.1", port), handler).serve_forever()
 
 
-def serve(root: Path, cert: str, key: str, http_port: int = 80, https_port: int = 443) -> None:
+def servers(
+    root: Path, cert: str, key: str, address: str = "0.0.0.0", ports: tuple[int, int] = (80, 443)
+) -> tuple[http.server.HTTPServer, http.server.HTTPServer]:
+    """The plain and the TLS server over ROOT (not yet serving)."""
     handler = type("Server", (_Server,), {"root": root})
-    plain = _Threading(("0.0.0.0", http_port), handler)
-    secure = _Threading(("0.0.0.0", https_port), handler)
+    plain = _Threading((address, ports[0]), handler)
+    secure = _Threading((address, ports[1]), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     secure.socket = context.wrap_socket(secure.socket, server_side=True)
+    return plain, secure
+
+
+def serve(root: Path, cert: str, key: str) -> None:
+    plain, secure = servers(root, cert, key)
     threading.Thread(target=secure.serve_forever, daemon=True).start()
     plain.serve_forever()
 
