@@ -89,10 +89,16 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
     def _send_file(self, target: Path) -> None:
         self.send_response(200)
-        self.send_header("Content-Length", str(target.stat().st_size))
+        self._headers(target)
         self.end_headers()
         with target.open("rb") as data:
             shutil.copyfileobj(data, self.wfile, CHUNK)
+
+    def _headers(self, target: Path) -> None:
+        # pip reads an index page only when it says it is HTML
+        kind = "text/html" if target.name == "index.html" else "application/octet-stream"
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(target.stat().st_size))
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -116,7 +122,7 @@ class _Server(_Recorder):
             self.send_error(404)
             return
         self.send_response(200)
-        self.send_header("Content-Length", str(target.stat().st_size))
+        self._headers(target)
         self.end_headers()
 
 
