@@ -113,8 +113,8 @@ def test_simple_pages_list_every_file_with_its_digest(tmp_path: Path):
     page = (root / "pypi.org" / "simple" / "pyyaml" / "index.html").read_text()
     (href,) = re.findall(r'href="([^"]+)"', page)
     digest = hashlib.sha256(b"0" * 10).hexdigest()
-    assert href == f"https://files.pythonhosted.org/packages/{names[0]}#sha256={digest}"
-    assert (root / "files.pythonhosted.org" / "packages" / names[0]).read_bytes() == b"0" * 10
+    assert href == f"/packages/{names[0]}#sha256={digest}"
+    assert (root / "pypi.org" / "packages" / names[0]).read_bytes() == b"0" * 10
     assert '<a href="/simple/tomli-w/">tomli-w</a>' in (
         root / "pypi.org" / "simple" / "index.html"
     ).read_text()
@@ -153,3 +153,46 @@ def test_the_mirror_answers_over_tls_for_its_hosts_and_no_other(tmp_path: Path):
             tls(trusted, "example.com")
         with pytest.raises(ssl.SSLCertVerificationError):  # a client that does not trust the CA
             tls(ssl.create_default_context(), "pypi.org")
+
+
+def _wheel(directory: Path, name: str, version: str) -> Path:
+    """A minimal valid wheel (what pip reads of one when it downloads it)."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": b"",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = "".join(f"{n},,\n" for n in files) + f"{info}/RECORD,,\n"
+    path = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as whl:
+        for n, data in files.items():
+            whl.writestr(n, data)
+        whl.writestr(f"{info}/RECORD", record)
+    return path
+
+
+def test_pip_installs_from_the_mirror_index_by_exact_version(tmp_path: Path):
+    import subprocess
+    import sys
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for version in ("1.0", "2.0"):
+        _wheel(wheels, "demo_pkg", version)
+    root = tmp_path / "root"
+    mirror.simple(root, wheels)
+    (root / "127.0.0.1").symlink_to(root / "pypi.org")  # the test reaches it by address
+    server = mirror._Threading(("127.0.0.1", 0), type("S", (mirror._Server,), {"root": root}))
+    with _serving(server) as port:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--isolated", "-q",
+             "--index-url", f"http://127.0.0.1:{port}/simple/", "-d", str(tmp_path / "out"),
+             "Demo.Pkg==1.0"],
+            capture_output=True, text=True, check=False, timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["demo_pkg-1.0-py3-none-any.whl"]

@@ -6,8 +6,8 @@ Copied into containers and run with their own python3 (standard library only).
                                    upstream and stores the answer as ROOT/<host>/<path>
     mirror.py serve ROOT CERT KEY  answer http://<host>/<path> (port 80) and https (port 443)
                                    from ROOT/<host>/<path>, by the request's Host header
-    mirror.py simple ROOT WHEELS   PEP 503 pages for the files in WHEELS, as pypi.org and
-                                   files.pythonhosted.org serve them
+    mirror.py simple ROOT WHEELS   PEP 503 pages for the files in WHEELS, as pypi.org serves
+                                   them (files under /packages/ of the same host)
 
 apt speaks plain HTTP to deb.debian.org, so recording `apt-get update` and `apt-get download`
 through the proxy keeps Debian's own signed indexes byte for byte: a mirror that answers for
@@ -35,7 +35,6 @@ from pathlib import Path
 
 CHUNK = 1 << 20
 PYPI_HOST = "pypi.org"
-FILES_HOST = "files.pythonhosted.org"
 
 
 def stored_path(root: Path, host: str, path: str) -> Path | None:
@@ -165,7 +164,7 @@ def _project_of(filename: str) -> str | None:
 def simple(root: Path, wheels: Path) -> int:
     """Write PEP 503 pages for every file in WHEELS and put the files where the pages link."""
     projects: dict[str, list[tuple[str, str]]] = {}
-    files_dir = root / FILES_HOST / "packages"
+    files_dir = root / PYPI_HOST / "packages"
     files_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(wheels.iterdir()):
         project = _project_of(path.name)
@@ -179,7 +178,7 @@ def simple(root: Path, wheels: Path) -> int:
     rows = []
     for name, files in sorted(projects.items()):
         links = "\n".join(
-            f'<a href="https://{FILES_HOST}/packages/{html.escape(f)}#sha256={d}">'
+            f'<a href="/packages/{html.escape(f)}#sha256={d}">'
             f"{html.escape(f)}</a><br/>"
             for f, d in files
         )
