@@ -21,6 +21,7 @@ from cligym.errors import BaseImageError
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.runtime.hostpip import CONTAINER_CA_PATH, PipForwarding, detect_forwarding
+from cligym.runtime.mirror_ca import ensure_mirror_keys
 from cligym.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
@@ -65,11 +66,15 @@ RUN apt-get update \\
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt/* /var/log/dpkg.log
 COPY forwarded/ /tmp/cligym-forwarded/
 RUN if [ -f /tmp/cligym-forwarded/host-ca.crt ]; then \\
-      cp /tmp/cligym-forwarded/host-ca.crt {container_ca} && update-ca-certificates >/dev/null; \\
+      cp /tmp/cligym-forwarded/host-ca.crt {container_ca}; \\
     fi \\
+ && cp /tmp/cligym-forwarded/mirror-ca.crt {mirror_ca} \\
+ && update-ca-certificates >/dev/null \\
  && cp /tmp/cligym-forwarded/pip.conf /etc/pip.conf \\
  && rm -rf /tmp/cligym-forwarded
 """
+# The package mirror of a task's network is signed by this CA (runtime/mirror_ca.py)
+MIRROR_CA_PATH = "/usr/local/share/ca-certificates/cligym-mirror-ca.crt"
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,10 @@ class BaseImageResult:
 
 def render_base_dockerfile(from_image: str) -> str:
     return _DOCKERFILE.format(
-        from_image=from_image, packages=" ".join(BASE_PACKAGES), container_ca=CONTAINER_CA_PATH
+        from_image=from_image,
+        packages=" ".join(BASE_PACKAGES),
+        container_ca=CONTAINER_CA_PATH,
+        mirror_ca=MIRROR_CA_PATH,
     )
 
 
@@ -101,13 +109,14 @@ def ensure_base_image(
 ) -> BaseImageResult:
     """Return the cached base image, building it (pull or debootstrap, then tools) if needed."""
     forwarding = detect_forwarding()
+    mirror_ca = ensure_mirror_keys().ca_pem()
     upstream = os.environ.get("CLIGYM_UPSTREAM_IMAGE", UPSTREAM_IMAGE)
     existing = runtime.image_labels(tag)
     if existing and not rebuild:
         from_image = existing.get(LABEL_BASE_FROM, "")
         from_id = runtime.image_id(from_image) if from_image else None
         if from_id:
-            expected = _base_hash(from_id, from_image, forwarding)
+            expected = _base_hash(from_id, from_image, forwarding, mirror_ca)
             if existing.get(LABEL_BASE_HASH) == expected:
                 return BaseImageResult(tag, runtime.image_id(tag) or "", from_image, built=False)
     from_image = _ensure_from_image(runtime, upstream, reporter)
@@ -121,13 +130,14 @@ def ensure_base_image(
         (forwarded / "pip.conf").write_text(forwarding.render_pip_conf(SYSTEM_CA_BUNDLE))
         if forwarding.ca_bundle is not None:
             shutil.copyfile(forwarding.ca_bundle, forwarded / "host-ca.crt")
+        (forwarded / "mirror-ca.crt").write_bytes(mirror_ca)
         image_id = runtime.build(
             ctx,
             tag,
             kind="base",
             labels={
                 LABEL_BASE_FROM: from_image,
-                LABEL_BASE_HASH: _base_hash(from_id, from_image, forwarding),
+                LABEL_BASE_HASH: _base_hash(from_id, from_image, forwarding, mirror_ca),
             },
             buildargs=dict(forwarding.proxies),
             timeout_sec=1800,
@@ -135,12 +145,15 @@ def ensure_base_image(
     return BaseImageResult(tag, image_id, from_image, built=True)
 
 
-def _base_hash(from_id: str, from_image: str, forwarding: PipForwarding) -> str:
+def _base_hash(
+    from_id: str, from_image: str, forwarding: PipForwarding, mirror_ca: bytes
+) -> str:
     return content_id(
         from_id,
         render_base_dockerfile(from_image),
         forwarding.render_pip_conf(SYSTEM_CA_BUNDLE),
         _ca_digest(forwarding),
+        hashlib.sha256(mirror_ca).hexdigest(),
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -67,7 +68,7 @@ def _usable(keys: MirrorKeys) -> bool:
         server = x509.load_pem_x509_certificate(keys.server_cert.read_bytes())
         server.verify_directly_issued_by(ca)
         names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, TypeError, x509.ExtensionNotFound, x509.InvalidSignature):
+    except (ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
         return False
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=365)
     hosts = set(names.get_values_for_type(x509.DNSName))
