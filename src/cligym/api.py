@@ -28,6 +28,7 @@ from cligym.harness.datasets import Harness
 from cligym.invert.llm import run_llm_search
 from cligym.invert.search import InvertReport, run_search
 from cligym.llm.client import LlmSpec
+from cligym.package.export.layouts import NetworkPolicy
 from cligym.package.export.writer import (
     ExportFormat,
     ExportReport,
@@ -308,6 +309,7 @@ class Workspace:
         limit: int | None = None,
         seed: int = 0,
         registry: str | None = None,
+        network: NetworkPolicy = "mirror",
         reporter: Reporter = NULL_REPORTER,
     ) -> ExportReport:
         """Write verified tasks as a Harbor or Terminal-Bench dataset, or a manifest; with
@@ -326,6 +328,8 @@ class Workspace:
             artifacts_dir=self.settings.paths.gold_dir,
             seed=seed,
             registry=target,
+            network=network,
+            base_tag=self.settings.base_image,
             reporter=reporter,
         )
 
@@ -335,12 +339,17 @@ class Workspace:
         key: str | None = None,
         names: Sequence[str] = (),
         limit: int | None = None,
+        mirrors: bool = True,
         reporter: Reporter = NULL_REPORTER,
     ) -> PushReport:
-        """Push gold and task images to HOST[:PORT]/NAMESPACE; digests go into the catalog."""
+        """Push gold, package mirror and task images to HOST[:PORT]/NAMESPACE; digests go
+        into the catalog."""
         target = parse_registry(registry)
         tasks, golds = self._chosen_tasks(key, names, limit, "push")
-        return push_images(self.catalog, self.runtime, target, tasks, golds, reporter)
+        return push_images(
+            self.catalog, self.runtime, target, tasks, golds, reporter, mirrors=mirrors,
+            base_tag=self.settings.base_image,
+        )
 
     def _chosen_tasks(
         self, key: str | None, names: Sequence[str], limit: int | None, verb: str

@@ -560,7 +560,7 @@ class PushedImage(Record):
 
     registry: str = Field(description="HOST[:PORT]/NAMESPACE it was pushed to")
     image_id: str
-    kind: Literal["gold", "task"]
+    kind: Literal["gold", "mirror", "task"]
     ref: str = Field(description="the pushed REPOSITORY:TAG")
     digest: str = Field(description="sha256:... of the manifest the registry stored")
     layers_uploaded: int

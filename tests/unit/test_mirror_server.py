@@ -7,6 +7,7 @@ import hashlib
 import http.server
 import re
 import threading
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
+from cligym.errors import CligymError
 from cligym.shipped import mirror
 
 
@@ -196,3 +199,33 @@ def test_pip_installs_from_the_mirror_index_by_exact_version(tmp_path: Path):
         )
     assert done.returncode == 0, done.stderr
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["demo_pkg-1.0-py3-none-any.whl"]
+
+
+def test_the_task_network_is_the_mirror_or_nothing_or_the_harness_s():
+    import dataclasses
+
+    from cligym.package.export.layouts import render_compose, render_harbor, render_tb
+    from cligym.package.mirror import freeze_pins
+    from cligym.runtime.mirror_ca import MIRROR_HOSTS
+    from tests.unit.test_package import _item
+
+    base = _item()
+    mirrored = dataclasses.replace(base, network="mirror", mirror_image="cligym-mirror/demo:1")
+    compose = render_compose(mirrored)
+    assert compose["networks"] == {"default": {"internal": True}}  # no way out
+    assert compose["services"]["mirror"]["image"] == "cligym-mirror/demo:1"
+    assert compose["services"]["mirror"]["networks"]["default"]["aliases"] == list(MIRROR_HOSTS)
+    assert compose["services"]["main"]["depends_on"] == ["mirror"]
+    tb = yaml.safe_load(render_tb(mirrored)["docker-compose.yaml"])
+    assert tb["networks"] == compose["networks"] and tb["services"]["mirror"]["image"]
+    offline = render_compose(dataclasses.replace(base, network="offline"))
+    assert offline["services"]["main"]["network_mode"] == "none" and "networks" not in offline
+    internet = render_compose(base)
+    assert set(internet["services"]) == {"main"}
+    assert "network_mode" not in internet["services"]["main"]
+    meta = tomllib.loads(render_harbor(mirrored)["task.toml"].decode())["metadata"]
+    assert meta["network"] == "mirror"
+    with pytest.raises(CligymError, match="no package mirror image"):
+        render_compose(dataclasses.replace(base, network="mirror"))
+    assert freeze_pins(("-e /app", "# Editable install", "PyYAML==6.0.2", "x @ file:///a",
+                        "pytest==8.3.3", "PyYAML==6.0.2")) == ("PyYAML==6.0.2", "pytest==8.3.3")

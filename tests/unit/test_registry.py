@@ -72,7 +72,7 @@ def test_push_sends_each_gold_before_its_tasks_and_records_the_digests(tmp_path:
     second = task.model_copy(update={"id": "2" * 16, "name": "demo-two", "image_tag": "t/two:1"})
     second = second.model_copy(update={"image_id": fake.add_image("t/two:1").id})
     target = Registry("localhost:5000", "team")
-    report = push_images(catalog, fake, target, [task, second], {gold.id: gold})
+    report = push_images(catalog, fake, target, [task, second], {gold.id: gold}, mirrors=False)
     pushes = fake.calls_of("push_image")
     assert [(c.image, c.argv[0]) for c in pushes] == [
         (gold.image_tag, f"localhost:5000/team/{gold.image_tag}"),
@@ -99,7 +99,8 @@ def test_push_skips_images_that_are_gone_or_were_rebuilt(tmp_path: Path):
     fake.add_image("t/m:1")  # the tag now names another image than the one verified
     gone = task.model_copy(update={"id": "4" * 16, "name": "demo-gone", "image_tag": "t/g:1"})
     report = push_images(
-        catalog, fake, Registry("localhost:5000", "x"), [task, moved, gone], {gold.id: gold}
+        catalog, fake, Registry("localhost:5000", "x"), [task, moved, gone], {gold.id: gold},
+        mirrors=False,
     )
     assert [p.ref.rsplit("/", 2)[-2:] for p in report.pushed] == [
         gold.image_tag.split("/"), task.image_tag.split("/")
@@ -109,7 +110,8 @@ def test_push_skips_images_that_are_gone_or_were_rebuilt(tmp_path: Path):
         "demo-gone": "image t/g:1 is not in the Docker Engine: rebuild it (`cligym verify`) first",
     }
     del fake.images[gold.image_tag]
-    report = push_images(catalog, fake, Registry("localhost:5000", "y"), [task], {gold.id: gold})
+    report = push_images(catalog, fake, Registry("localhost:5000", "y"), [task], {gold.id: gold},
+                         mirrors=False)
     assert not report.pushed and [n for n, _ in report.skipped] == [gold.name, task.name]
 
 
@@ -119,7 +121,7 @@ def test_a_pushed_task_names_its_pinned_image_and_builds_from_the_pinned_gold(tm
     fake = FakeRuntime()
     catalog, gold, task = _catalog_with_task(tmp_path, fake)
     target = Registry("localhost:5000", "team")
-    push_images(catalog, fake, target, [task], {gold.id: gold})
+    push_images(catalog, fake, target, [task], {gold.id: gold}, mirrors=False)
     refs = registry_refs(catalog, target, task, gold)
     base = _item()
     item = ExportItem(task, base.gold, base.issue, "none", base.kit, base.secrets, refs=refs)

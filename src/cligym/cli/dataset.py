@@ -14,6 +14,7 @@ from cligym.cli.common import RichReporter, out, workspace
 from cligym.errors import CligymError
 from cligym.harness.datasets import Harness
 from cligym.llm.client import LlmSpec
+from cligym.package.export.layouts import NetworkPolicy
 from cligym.package.export.writer import ExportFormat, ExportReport, GoldImages
 from cligym.records import HINT_LEVELS, HintLevel
 from cligym.validate.dataset import ValidationReport
@@ -93,6 +94,14 @@ def export(
             "names each task's prebuilt image there, pinned by digest."
         ),
     ] = None,
+    network: Annotated[
+        str,
+        typer.Option(
+            help="mirror: the task reaches only a package mirror of its gold env (repairable "
+            "anywhere); offline: nothing (tasks whose repair downloads are skipped); "
+            "internet: whatever the harness's network reaches."
+        ),
+    ] = "mirror",
 ) -> None:
     """Export verified tasks: Harbor or Terminal-Bench task dirs, a JSONL/Parquet manifest, or
     a Hugging Face dataset (hf: Parquet rows holding each Harbor task dir, and a card)."""
@@ -100,6 +109,8 @@ def export(
         raise CligymError(f"--format must be harbor, tb, jsonl, parquet or hf; got {fmt!r}")
     if gold_images not in ("save", "none", "auto"):
         raise CligymError(f"--gold-images must be auto, save or none; got {gold_images!r}")
+    if network not in ("mirror", "offline", "internet"):
+        raise CligymError(f"--network must be mirror, offline or internet; got {network!r}")
     if gold_images == "auto":
         gold_images = "none" if registry else "save"
     reporter = RichReporter()
@@ -113,6 +124,7 @@ def export(
             names=task or (),
             limit=limit,
             registry=registry,
+            network=cast(NetworkPolicy, network),
             reporter=reporter,
         )
     finally:
@@ -132,13 +144,16 @@ def push(
     key: Annotated[str | None, typer.Option("--gold", help="Only tasks of this gold env.")] = None,
     task: Annotated[list[str] | None, typer.Option(help="Only these task names.")] = None,
     limit: Annotated[int | None, typer.Option(help="Push at most this many tasks.")] = None,
+    mirrors: Annotated[
+        bool, typer.Option(help="Also build and push each gold env's package mirror image.")
+    ] = True,
 ) -> None:
     """Push gold and task images to a registry (a task adds only its thin layer); then
     `cligym export --registry` writes tasks that nodes pull instead of build."""
     reporter = RichReporter()
     try:
         report = workspace().push(
-            registry, key=key, names=task or (), limit=limit, reporter=reporter
+            registry, key=key, names=task or (), limit=limit, mirrors=mirrors, reporter=reporter
         )
     finally:
         reporter.close()

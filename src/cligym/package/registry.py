@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from cligym.catalog import Catalog
 from cligym.errors import CligymError
+from cligym.package.mirror import ensure_gold_mirror
 from cligym.progress import NULL_REPORTER, Reporter
 from cligym.records import GoldEnv, PushedImage, Task
 from cligym.runtime.protocol import Runtime
@@ -94,8 +95,12 @@ def push_images(
     tasks: Sequence[Task],
     golds: dict[str, GoldEnv],
     reporter: Reporter = NULL_REPORTER,
+    *,
+    mirrors: bool = True,
+    base_tag: str = "",
 ) -> PushReport:
-    """Push the gold image of every task, then every task image; record each digest."""
+    """Push the gold image of every task, its package mirror (unless `mirrors` is False),
+    then every task image; record each digest."""
     started = time.monotonic()
     pushed: list[PushedImage] = []
     skipped: list[tuple[str, str]] = []
@@ -116,6 +121,11 @@ def push_images(
             continue
         pushed.append(_push(catalog, runtime, registry, "gold", gold.image_tag, gold.image_id,
                             gold.id))
+        if mirrors:
+            # the package mirror of the task network: built here if need be, pushed beside
+            tag = ensure_gold_mirror(runtime, gold, base_tag, reporter)
+            pushed.append(_push(catalog, runtime, registry, "mirror", tag,
+                                runtime.image_id(tag) or "", gold.id))
         for task in its_tasks:
             done += 1
             reporter.progress("push", done, total, task.name)
@@ -151,7 +161,7 @@ def _push(
     record = PushedImage(
         registry=str(registry),
         image_id=image_id,
-        kind="gold" if kind == "gold" else "task",
+        kind="gold" if kind == "gold" else "mirror" if kind == "mirror" else "task",
         ref=remote,
         digest=result.digest,
         layers_uploaded=result.layers_uploaded,

@@ -213,6 +213,7 @@ def run_pipeline(
             hints=spec.hints,
             gold_images=spec.gold_images,
             names=names,
+            network=spec.network,
             reporter=reporter,
         )
     order = {r.source: i for i, r in enumerate(spec.repos)}

@@ -41,6 +41,9 @@ class PipelineSpec(BaseModel):
     out: str = Field(default="datasets/pipeline-harbor", description="relative to the workdir")
     hints: tuple[Literal["none", "category", "specific"], ...] = ("none",)
     gold_images: Literal["save", "none"] = "save"
+    network: Literal["mirror", "offline", "internet"] = Field(
+        default="mirror", description="what exported tasks may reach (see `cligym export`)"
+    )
 
     @model_validator(mode="after")
     def _distinct_sources(self) -> PipelineSpec:

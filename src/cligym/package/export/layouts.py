@@ -6,10 +6,11 @@ the fault steps, so every task of a repository shares the gold image's layers.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import tomli_w
 import yaml
@@ -27,11 +28,15 @@ from cligym.grading.verifier import (
     render_tests_dir,
     verifier_timeout_sec,
 )
+from cligym.package.mirror import mirror_service
 from cligym.package.registry import RegistryRefs
 from cligym.package.text.leakcheck import Secrets
 from cligym.records import GoldEnv, HintLevel, IssueText, Task
 
 _FROM = re.compile(r"^(\s*FROM\s+)\S+", re.M | re.I)
+# What the task container may reach: the package mirror only (the default: repairable anywhere,
+# nothing else reachable), nothing at all, or whatever the harness's network reaches.
+NetworkPolicy = Literal["mirror", "offline", "internet"]
 AGENT_TIMEOUT_SEC = 1800
 BUILD_TIMEOUT_SEC = 900
 CPUS = 2
@@ -52,6 +57,8 @@ class ExportItem:
     secrets: Secrets
     baseline: str = "-"  # the lowest baseline rung that solves it, "none", or "-" (unmeasured)
     refs: RegistryRefs | None = None  # where `cligym push` put its images, pinned by digest
+    network: NetworkPolicy = "internet"
+    mirror_image: str = ""  # the package mirror service's image (network "mirror")
 
     @property
     def dir_name(self) -> str:
@@ -98,6 +105,7 @@ class ExportItem:
             "baseline_solved_by": self.baseline,
             "repair_steps": repair_steps(t),
             "error_names_culprit": names_culprit(t),
+            "network": self.network,
         }
 
 
@@ -125,12 +133,29 @@ def _trusted_mount_files(item: ExportItem) -> dict[str, bytes]:
 
 def _main_service(item: ExportItem) -> dict[str, Any]:
     gold_path = item.kit.manifest["spec"]["container_env"].get("PATH", "/usr/bin:/bin")
-    return {
+    service: dict[str, Any] = {
         # `init: true` makes teardown immediate: `sleep infinity` as PID 1 ignores SIGTERM.
         "init": True,
         "volumes": [f"./{TRUSTED_DIR}:{TRUSTED_MOUNT}:ro"],
         "environment": {"PATH": f"{TRUSTED_MOUNT}/bin:{gold_path}"},
     }
+    if item.network == "offline":
+        service["network_mode"] = "none"
+    elif item.network == "mirror":
+        service["depends_on"] = ["mirror"]
+    return service
+
+
+def render_compose(item: ExportItem) -> dict[str, Any]:
+    """The task's compose override. With the mirror, the default network has no way out
+    (`internal`) and the mirror service answers for the package hosts on it."""
+    compose: dict[str, Any] = {"services": {"main": _main_service(item)}}
+    if item.network == "mirror":
+        if not item.mirror_image:
+            raise CligymError(f"{item.task.name}: no package mirror image for network mirror")
+        compose["services"]["mirror"] = mirror_service(item.mirror_image)
+        compose["networks"] = {"default": {"internal": True}}
+    return compose
 
 
 def _environment(item: ExportItem) -> dict[str, Any]:
@@ -169,7 +194,7 @@ def render_harbor(item: ExportItem) -> dict[str, bytes]:
         "agent": {"timeout_sec": float(AGENT_TIMEOUT_SEC)},
         "environment": _environment(item),
     }
-    compose = {"services": {"main": _main_service(item)}}
+    compose = render_compose(item)
     files = {
         "task.toml": tomli_w.dumps(config).encode(),
         "instruction.md": item.instruction.encode(),
@@ -197,7 +222,7 @@ class _Dumper(yaml.SafeDumper):
 
 _Dumper.add_representer(_Literal, _literal)
 
-TB_COMPOSE = {
+TB_COMPOSE: dict[str, Any] = {
     "services": {
         "client": {
             "build": {"dockerfile": "Dockerfile"},
@@ -213,6 +238,20 @@ TB_COMPOSE = {
         }
     }
 }
+
+
+def _tb_compose(item: ExportItem) -> dict[str, Any]:
+    compose = copy.deepcopy(TB_COMPOSE)
+    client = compose["services"]["client"]
+    if item.network == "offline":
+        client["network_mode"] = "none"
+    elif item.network == "mirror":
+        if not item.mirror_image:
+            raise CligymError(f"{item.task.name}: no package mirror image for network mirror")
+        client["depends_on"] = ["mirror"]
+        compose["services"]["mirror"] = mirror_service(item.mirror_image)
+        compose["networks"] = {"default": {"internal": True}}
+    return compose
 
 
 def render_tb(item: ExportItem) -> dict[str, bytes]:
@@ -235,7 +274,7 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
     files = {
         "task.yaml": task_yaml.encode(),
         "Dockerfile": item.dockerfile.encode(),
-        "docker-compose.yaml": yaml.safe_dump(TB_COMPOSE, sort_keys=False).encode(),
+        "docker-compose.yaml": yaml.safe_dump(_tb_compose(item), sort_keys=False).encode(),
         "run-tests.sh": TB_RUN_TESTS.encode(),
         "solution.sh": render_solution(item.task).encode(),
         "tests/test_outputs.py": TB_TEST_OUTPUTS.encode(),

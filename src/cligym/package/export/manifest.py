@@ -50,6 +50,7 @@ SCHEMA = pa.schema(
         ("baseline_solved_by", pa.string()),
         ("repair_steps", pa.int64()),
         ("error_names_culprit", pa.bool_()),
+        ("network", pa.string()),  # mirror | offline | internet: what the task can reach
     ]
 )
 
@@ -120,6 +121,7 @@ def manifest_row(item: ExportItem) -> dict[str, Any]:
         "baseline_solved_by": item.baseline,
         "repair_steps": repair_steps(t),
         "error_names_culprit": names_culprit(t),
+        "network": item.network,
     }
 
 

@@ -25,7 +25,13 @@ from cligym.grading.kit import GradeKit, collect_grade_kit
 from cligym.harness.datasets import IMAGES_DIR
 from cligym.llm.client import LlmSpec
 from cligym.package.export.card import render_card
-from cligym.package.export.layouts import EXECUTABLES, ExportItem, render_harbor, render_tb
+from cligym.package.export.layouts import (
+    EXECUTABLES,
+    ExportItem,
+    NetworkPolicy,
+    render_harbor,
+    render_tb,
+)
 from cligym.package.export.manifest import (
     manifest_row,
     task_tarball,
@@ -33,6 +39,7 @@ from cligym.package.export.manifest import (
     write_jsonl,
     write_parquet,
 )
+from cligym.package.mirror import ensure_gold_mirror
 from cligym.package.registry import Registry, RegistryRefs, registry_refs
 from cligym.package.text.issue import check_issue, render_issue
 from cligym.package.text.leakcheck import Secrets, secrets_for
@@ -133,6 +140,8 @@ def export_tasks(
     artifacts_dir: Path,
     seed: int = 0,
     registry: Registry | None = None,
+    network: NetworkPolicy = "mirror",
+    base_tag: str = "",
     reporter: Reporter = NULL_REPORTER,
 ) -> ExportReport:
     """Write `tasks` in `fmt` under `out` (a directory; for jsonl/parquet, a file or directory);
@@ -144,12 +153,14 @@ def export_tasks(
         if registry is not None
         else {}
     )
+    networking = _networking(catalog, runtime, tasks, golds, fmt, network, base_tag, registry,
+                             reporter)
     existed = out.expanduser().exists()
     target = _prepare_out(out, fmt)
     try:
         return _export(
             catalog, runtime, tasks, golds, target, fmt, hints, gold_images, artifacts_dir,
-            seed, refs, str(registry or ""), reporter, started,
+            seed, refs, str(registry or ""), networking, reporter, started,
         )
     except BaseException:
         if not existed and target.is_dir() and not any(target.iterdir()):
@@ -170,14 +181,17 @@ def _export(
     seed: int,
     refs: dict[str, RegistryRefs],
     registry: str,
+    networking: Networking,
     reporter: Reporter,
     started: float,
 ) -> ExportReport:
     items: list[ExportItem] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(networking.skipped)
     kits: dict[str, GradeKit] = {}
     ladders = by_task(catalog.list_baselines())
     for task in tasks:
+        if task.id in networking.excluded:
+            continue
         gold = golds[task.gold_id]
         secrets = task_secrets(catalog, task)
         outcome = package_task(catalog, task, gold, seed=seed, secrets=secrets)
@@ -192,6 +206,8 @@ def _export(
                     task, gold, outcome.issue, level, kits.get(gold.id), secrets,
                     baseline=ladder_label(ladders.get(task.id, [])),
                     refs=refs.get(task.id),
+                    network=networking.policy,
+                    mirror_image=networking.mirrors.get(gold.id, ""),
                 )
             )
     written: list[str] = []
@@ -209,7 +225,8 @@ def _export(
             reporter.progress("export", n, len(items), item.dir_name)
         if gold_images == "save" and items:
             golds_out = list({i.gold.id: i.gold for i in items}.values())
-            images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter)
+            images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter,
+                                       networking.local_images(runtime))
         write_hf_dataset(rows, target, render_card(rows, images[0].file if images else None))
         written = [item.dir_name for item in items]
         total = _tree_bytes(target)
@@ -221,7 +238,8 @@ def _export(
             reporter.progress("export", n, len(items), item.dir_name)
         if gold_images == "save" and items:
             golds_out = list({i.gold.id: i.gold for i in items}.values())
-            images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter)
+            images = _save_gold_images(runtime, golds_out, target / IMAGES_DIR, reporter,
+                                       networking.local_images(runtime))
         _write_readme(target, fmt, written, images, registry)
         total = _tree_bytes(target)
     return ExportReport(
@@ -234,6 +252,66 @@ def _export(
         bytes_total=total,
         duration_sec=round(time.monotonic() - started, 2),
     )
+
+
+@dataclass(frozen=True)
+class Networking:
+    """What the exported tasks may reach, and the mirror image of each gold env."""
+
+    policy: NetworkPolicy
+    mirrors: dict[str, str]  # gold id -> the mirror service's image (local tag or pinned)
+    excluded: frozenset[str] = frozenset()  # task ids that cannot be repaired so
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def local_images(self, runtime: Runtime) -> dict[str, str]:
+        """The mirror images to ship beside the gold images (local ones only)."""
+        out = {}
+        for ref in self.mirrors.values():
+            image_id = runtime.image_id(ref) if "@" not in ref else None
+            if image_id:
+                out[ref] = image_id
+        return out
+
+
+def _networking(
+    catalog: Catalog,
+    runtime: Runtime,
+    tasks: Sequence[Task],
+    golds: dict[str, GoldEnv],
+    fmt: ExportFormat,
+    policy: NetworkPolicy,
+    base_tag: str,
+    registry: Registry | None,
+    reporter: Reporter,
+) -> Networking:
+    if policy == "offline":
+        downloads = [t for t in tasks if _repair_downloads(catalog, t)]
+        why = "its repair downloads packages: export it with --network mirror"
+        return Networking(policy, {}, frozenset(t.id for t in downloads),
+                          tuple((t.name, why) for t in downloads))
+    if policy == "internet" or fmt in ("jsonl", "parquet"):
+        return Networking(policy, {})
+    mirrors: dict[str, str] = {}
+    for task in tasks:
+        gold = golds[task.gold_id]
+        if gold.id in mirrors:
+            continue
+        tag = ensure_gold_mirror(runtime, gold, base_tag, reporter)
+        mirrors[gold.id] = tag
+        if registry is not None:  # the pushed copy of exactly this image, pinned
+            pushed = catalog.get_push(str(registry), runtime.image_id(tag) or "")
+            if pushed is None:
+                raise ExportError(
+                    f"the package mirror of {gold.name} is not in {registry}: run "
+                    f"`cligym push --registry {registry}` again"
+                )
+            mirrors[gold.id] = pushed.pinned
+    return Networking(policy, mirrors)
+
+
+def _repair_downloads(catalog: Catalog, task: Task) -> bool:
+    candidate = catalog.get_candidate(task.candidate_id)
+    return candidate is None or candidate.needs_network
 
 
 def _prepare_out(out: Path, fmt: ExportFormat) -> Path:
@@ -277,7 +355,11 @@ GOLD_ARCHIVE = "gold-images.tar.gz"
 
 
 def _save_gold_images(
-    runtime: Runtime, golds: Sequence[GoldEnv], images_dir: Path, reporter: Reporter
+    runtime: Runtime,
+    golds: Sequence[GoldEnv],
+    images_dir: Path,
+    reporter: Reporter,
+    extra: dict[str, str] | None = None,
 ) -> list[GoldImageFile]:
     """Every gold image in one `docker save` archive, indexed by images/index.json.
 
@@ -290,7 +372,7 @@ def _save_gold_images(
     index_path = images_dir / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {}
     path = images_dir / GOLD_ARCHIVE
-    wanted = {g.image_tag: g.image_id for g in golds}
+    wanted = {g.image_tag: g.image_id for g in golds} | dict(extra or {})
     held: dict[str, str] = dict(index.get(GOLD_ARCHIVE, {}).get("images", {}))
     if not (path.exists() and all(held.get(tag) == id_ for tag, id_ in wanted.items())):
         kept = {t: i for t, i in held.items() if t not in wanted and runtime.image_id(t) == i}
