@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from cligym.errors import CligymError
 from cligym.progress import Reporter
 from cligym.runtime.compose import ensure_compose
@@ -79,17 +81,25 @@ _FROM = re.compile(r"^\s*FROM\s+(\S+)", re.M | re.I)
 
 
 def base_images(task_dirs: Sequence[Path], harness: Harness) -> set[str]:
-    """The images the tasks build FROM; none for a Harbor task with a prebuilt image (Harbor
-    pulls that, and builds nothing)."""
-    rel = "environment/Dockerfile" if harness == "harbor" else "Dockerfile"
-    out = set()
+    """The images the tasks build FROM (none for a Harbor task with a prebuilt image: Harbor
+    pulls that, and builds nothing), and those their other compose services run (the package
+    mirror)."""
+    rel = "environment/" if harness == "harbor" else ""
+    out: set[str] = set()
     for task_dir in task_dirs:
+        compose = task_dir / f"{rel}docker-compose.yaml"
+        if compose.is_file():
+            services = (yaml.safe_load(compose.read_text()) or {}).get("services", {})
+            out.update(
+                str(s["image"]) for name, s in services.items()
+                if name not in ("main", "client") and isinstance(s, dict) and "image" in s
+            )
         if harness == "harbor" and prebuilt_image(task_dir):
             continue
-        path = task_dir / rel
+        path = task_dir / f"{rel}Dockerfile"
         if path.is_file():
             out.update(_FROM.findall(path.read_text())[:1])
-    return out
+    return {image for image in out if "@sha256:" not in image}  # pinned: pulled by digest
 
 
 def ensure_images(
