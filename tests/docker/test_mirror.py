@@ -1,0 +1,104 @@
+"""The package mirror of a task's network, in Harbor: tasks whose repair runs apt or pip are
+repaired with no way out, through a mirror that answers for deb.debian.org and pypi.org."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+import docker
+import pytest
+import yaml
+
+from cligym.harness.harbor import trial_prefix
+from cligym.package.mirror import MIRROR_ROOT, mirror_tag
+from cligym.runtime.compose import ensure_compose
+from cligym.runtime.mirror_ca import MIRROR_HOSTS
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def _picks(tasks):
+    """A task whose repair runs apt (a broken keyring first, if the sample has one), and one
+    whose repair runs pip, if the sample has one."""
+    apt = sorted(
+        (t for t in tasks if "apt-get" in " ".join(t.solution)),
+        key=lambda t: ("apt-keyring-removed" not in t.families, len(t.families), t.name),
+    )
+    pip = sorted((t for t in tasks if " pip " in f" {' '.join(t.solution)} "), key=lambda t: t.name)
+    assert apt, "the sample has no task whose repair runs apt"
+    return [apt[0], *pip[:1]]
+
+
+def test_a_repair_that_downloads_works_through_the_mirror_alone(
+    sample_tasks, workspace, tmp_path: Path
+):
+    picks = _picks(sample_tasks)
+    names = [t.name for t in picks]
+    out = tmp_path / "dataset"
+    workspace.export(out, "harbor", names=names, network="mirror")
+    gold = workspace.get_gold(picks[0].gold_id)
+    for task in picks:
+        compose = yaml.safe_load((out / task.name / "environment/docker-compose.yaml").read_text())
+        assert compose["networks"]["default"] == {"internal": True}
+        assert compose["services"]["mirror"]["image"] == mirror_tag(gold)
+        meta = tomllib.loads((out / task.name / "task.toml").read_text())["metadata"]
+        assert meta["network"] == "mirror"
+    # the mirror holds everything installed, not only what a fault removed
+    client = docker.from_env()
+    listing = client.containers.run(
+        mirror_tag(gold), ["sh", "-c", f"find {MIRROR_ROOT} -name '*.deb' | wc -l; "
+                           f"ls {MIRROR_ROOT}/pypi.org/simple | wc -l; "
+                           f"cat {MIRROR_ROOT}/missing-*.txt 2>/dev/null | wc -l"],
+        remove=True,
+    ).decode().split()
+    debs, projects, missing = map(int, listing)
+    assert debs >= 150 and projects >= len(gold.pip_freeze) // 2, listing
+    assert missing == 0, "the mirror could not fetch some packages of the gold env"
+
+    report = workspace.validate(out, "harbor", names=names)
+    rewards = {r.task_name: (r.oracle.reward, r.nop.reward) for r in report.results}
+    assert rewards == {n: (1.0, 0.0) for n in names}, [
+        (r.task_name, r.oracle.error, r.nop.error) for r in report.results
+    ]
+    leftovers = workspace.runtime.remove_compose_projects([trial_prefix(n) for n in names])
+    assert leftovers == [], "harbor left trial containers behind"
+
+
+def test_the_task_network_reaches_the_mirror_and_nothing_else(
+    sample_tasks, workspace, tmp_path: Path
+):
+    """The exported compose file, brought up by hand: the package hosts resolve to the mirror,
+    apt and pip work through it, and nothing else answers."""
+    task = _picks(sample_tasks)[0]
+    out = tmp_path / "dataset"
+    workspace.export(out, "harbor", names=[task.name], network="mirror", gold_images="none")
+    env = out / task.name / "environment"
+    base = tmp_path / "main.yaml"
+    base.write_text(yaml.safe_dump({"services": {"main": {
+        "image": workspace.get_gold(task.gold_id).image_tag,
+        "command": ["sh", "-c", "sleep infinity"]}}}))
+    project = f"cligym-mirror-test-{task.id[:8]}"
+    compose = ["docker", "compose", "-p", project, "-f", str(base), "-f",
+               str(env / "docker-compose.yaml")]
+    ensure_compose()
+    subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, cwd=env, timeout=300)
+    try:
+        def inside(script: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*compose, "exec", "-T", "main", "sh", "-c", script],
+                                  capture_output=True, text=True, cwd=env, timeout=300)
+
+        for host in MIRROR_HOSTS:
+            assert inside(f"getent hosts {host}").returncode == 0, host
+        nowhere = inside("python3 -c \"import socket; "
+                         "socket.create_connection(('1.1.1.1', 443), timeout=5)\"")
+        assert nowhere.returncode != 0 and "Error" in nowhere.stderr, nowhere
+        apt = inside("apt-get update -qq && apt-get download -qq base-files && ls *.deb")
+        assert apt.returncode == 0 and "base-files_" in apt.stdout, apt.stderr[-500:]
+        pip = inside("cd /tmp && /opt/venv/bin/pip download -q --no-deps -d w pytest "
+                     "&& ls w")
+        assert pip.returncode == 0 and "pytest-" in pip.stdout, pip.stderr[-500:]
+    finally:
+        subprocess.run([*compose, "down", "-v", "--timeout", "1"], capture_output=True, cwd=env,
+                       timeout=120)
