@@ -3,6 +3,7 @@ repaired with no way out, through a mirror that answers for deb.debian.org and p
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import tomllib
 from pathlib import Path
@@ -76,8 +77,9 @@ def test_the_task_network_reaches_the_mirror_and_nothing_else(
     workspace.export(out, "harbor", names=[task.name], network="mirror", gold_images="none")
     env = out / task.name / "environment"
     base = tmp_path / "main.yaml"
+    base_image = workspace.get_gold(task.gold_id).image_tag
     base.write_text(yaml.safe_dump({"services": {"main": {
-        "image": workspace.get_gold(task.gold_id).image_tag,
+        "image": base_image,
         "command": ["sh", "-c", "sleep infinity"]}}}))
     project = f"cligym-mirror-test-{task.id[:8]}"
     compose = ["docker", "compose", "-p", project, "-f", str(base), "-f",
@@ -91,8 +93,12 @@ def test_the_task_network_reaches_the_mirror_and_nothing_else(
 
         for host in MIRROR_HOSTS:
             assert inside(f"getent hosts {host}").returncode == 0, host
-        nowhere = inside("python3 -c \"import socket; "
-                         "socket.create_connection(('1.1.1.1', 443), timeout=5)\"")
+        # the real archive, by address: reachable from a container on Docker's default
+        # network (so this check can fail), not from the task's
+        real = socket.gethostbyname("deb.debian.org")
+        probe = f"import socket; socket.create_connection(('{real}', 80), timeout=5)"
+        docker.from_env().containers.run(base_image, ["python3", "-c", probe], remove=True)
+        nowhere = inside(f'python3 -c "{probe}"')
         assert nowhere.returncode != 0 and "Error" in nowhere.stderr, nowhere
         apt = inside("apt-get update -qq && apt-get download -qq base-files && ls *.deb")
         assert apt.returncode == 0 and "base-files_" in apt.stdout, apt.stderr[-500:]
