@@ -45,11 +45,13 @@ _RECORD = (
     "2>/dev/null && break; sleep 0.1; done; "
     f"P='-o Acquire::http::Proxy=http://127.0.0.1:{RECORD_PORT}/ -o Acquire::Retries=3'"
 )
-# each package alone: one whose version left the archive is listed, not fatal
+# all at once; if that fails, each package alone: one whose version left the archive is
+# listed, not fatal
 _DOWNLOAD_DEBS = (
-    "cd /tmp && while read -r p; do "
+    "cd /tmp && { xargs apt-get $P download -qq < /tmp/debs.txt >/dev/null 2>&1 "
+    "|| while read -r p; do "
     f'apt-get $P download -qq "$p" >/dev/null 2>&1 || echo "$p" >> {MIRROR_ROOT}/missing-debs.txt; '
-    "done < /tmp/debs.txt && rm -f /tmp/*.deb"
+    "done < /tmp/debs.txt; } && rm -f /tmp/*.deb"
 )
 _SERVE = (
     f'CMD ["python3", "{SERVER_DIR}/mirror.py", "serve", "{MIRROR_ROOT}", '
