@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def runtime() -> DockerRuntime:
 
 @pytest.fixture(scope="session")
 def workspace(session_workdir: Path, runtime: DockerRuntime) -> Workspace:
-    ws = Workspace(Settings(workdir=session_workdir, test_timeout_sec=300), runtime=runtime)
+    # CLIGYM_BASE_IMAGE: a base image of its own, beside a cligym run that uses the default one
+    base = os.environ.get("CLIGYM_BASE_IMAGE", Settings().base_image)
+    settings = Settings(workdir=session_workdir, test_timeout_sec=300, base_image=base)
+    ws = Workspace(settings, runtime=runtime)
     ws.build_base()
     return ws
 
