@@ -12,30 +12,43 @@ import docker
 import pytest
 import yaml
 
+from cligym.faults.registry import family
 from cligym.harness.harbor import trial_prefix
 from cligym.package.mirror import MIRROR_ROOT, mirror_tag
+from cligym.records import Task
 from cligym.runtime.compose import ensure_compose
 from cligym.runtime.mirror_ca import MIRROR_HOSTS
+from cligym.testbed.attempt import run_attempt
+from tests.docker.candidates import assert_verified
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-def _picks(tasks):
-    """A task whose repair runs apt (a broken keyring first, if the sample has one), and one
-    whose repair runs pip, if the sample has one."""
-    apt = sorted(
-        (t for t in tasks if "apt-get" in " ".join(t.solution)),
-        key=lambda t: ("apt-keyring-removed" not in t.families, len(t.families), t.name),
-    )
-    pip = sorted((t for t in tasks if " pip " in f" {' '.join(t.solution)} "), key=lambda t: t.name)
-    assert apt, "the sample has no task whose repair runs apt"
-    return [apt[0], *pip[:1]]
+@pytest.fixture(scope="module")
+def downloading_tasks(sample_gold, workspace) -> list[Task]:
+    """Tasks whose repair downloads: a truncated library behind a broken apt keyring (apt must
+    check Debian's signatures through the mirror) and a removed distribution (pip)."""
+    ctx = workspace.fault_context(sample_gold.gold)
+    gold = sample_gold.gold
+    lib = sorted(family("lib-truncated").targets(ctx), key=lambda t: t.resource)[0]
+    keyring = family("apt-keyring-removed").blocker_targets(ctx)[0]
+    dist = sorted(family("dist-removed").targets(ctx), key=lambda t: t.resource)[0]
+    made = []
+    for faults in ((lib, keyring), (dist,)):
+        steps = tuple(s for f in faults for s in family(f.family).steps(f))
+        outcome = run_attempt(workspace.runtime, gold, steps, timeout_sec=300, network=True)
+        assert outcome.applied and outcome.failing, outcome.output_tail[-500:]
+        assert_verified(workspace, gold, faults, outcome, "test-mirror")
+        (task,) = [t for t in workspace.list_tasks(gold.id) if t.faults == faults]
+        made.append(task)
+    return made
 
 
 def test_a_repair_that_downloads_works_through_the_mirror_alone(
-    sample_tasks, workspace, tmp_path: Path
+    downloading_tasks, workspace, tmp_path: Path
 ):
-    picks = _picks(sample_tasks)
+    picks = downloading_tasks
+    assert "apt-get" in " ".join(picks[0].solution) and "pip" in " ".join(picks[1].solution)
     names = [t.name for t in picks]
     out = tmp_path / "dataset"
     workspace.export(out, "harbor", names=names, network="mirror")
@@ -68,11 +81,11 @@ def test_a_repair_that_downloads_works_through_the_mirror_alone(
 
 
 def test_the_task_network_reaches_the_mirror_and_nothing_else(
-    sample_tasks, workspace, tmp_path: Path
+    downloading_tasks, workspace, tmp_path: Path
 ):
     """The exported compose file, brought up by hand: the package hosts resolve to the mirror,
     apt and pip work through it, and nothing else answers."""
-    task = _picks(sample_tasks)[0]
+    task = downloading_tasks[0]
     out = tmp_path / "dataset"
     workspace.export(out, "harbor", names=[task.name], network="mirror", gold_images="none")
     env = out / task.name / "environment"
