@@ -11,6 +11,7 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
+import yaml
 
 from cligym.harness.harbor import run_harbor
 from cligym.runtime.compose import ensure_compose
@@ -40,8 +41,10 @@ def test_pushed_tasks_grade_alike_on_a_daemon_that_never_saw_them(
     # the task image is its gold image plus one layer: that is all its push uploads
     assert pushed.layers_uploaded == 1
     assert pushed.layers_present == gold.layers_uploaded + gold.layers_present
+    (mirror,) = report.of("mirror")  # the package mirror of the task network, beside its gold
+    assert [p.kind for p in report.pushed] == ["gold", "mirror", "task"]
     again = workspace.push(registry, names=[task.name])
-    assert [p.digest for p in again.pushed] == [gold.digest, pushed.digest]
+    assert [p.digest for p in again.pushed] == [gold.digest, mirror.digest, pushed.digest]
     assert sum(p.layers_uploaded for p in again.pushed) == 0
 
     out = tmp_path / "dataset"
@@ -52,6 +55,8 @@ def test_pushed_tasks_grade_alike_on_a_daemon_that_never_saw_them(
         f"FROM {gold.pinned}\n"
     )
     assert not (out / "images").exists()
+    compose = yaml.safe_load((out / task.name / "environment/docker-compose.yaml").read_text())
+    assert compose["services"]["mirror"]["image"] == mirror.pinned
 
     ensure_compose()
     with clean_daemon() as host:
