@@ -109,7 +109,7 @@ def test_run_survives_kill_9_and_resumes(runtime, tmp_path: Path):
     assert _containers_of(runtime, {third.pid}) == [], "SIGTERM left containers behind"
     _integrity(workdir)
 
-    ws = Workspace(Settings(workdir=workdir), runtime=runtime)
+    ws = Workspace(Settings.from_env(workdir), runtime=runtime)
     attempts_before = {a.id: a.created_at for a in ws.catalog.list_attempts()}
 
     final = subprocess.run(

@@ -42,7 +42,7 @@ def test_ray_executor_on_a_local_cluster(runtime, tmp_path: Path):
         workers=2,
         export_format="none",
     )
-    ws = Workspace(Settings(workdir=tmp_path / "driver"), runtime=runtime)
+    ws = Workspace(Settings.from_env(tmp_path / "driver"), runtime=runtime)
     executor = RayExecutor(ws, spec, num_cpus=2, worker_root=str(tmp_path / "workers"))
     tag = "cligym-test/raycopy:1"
     try:
