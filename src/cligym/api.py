@@ -57,6 +57,7 @@ from cligym.rollout.sft import SftFormat, SftReport, export_sft
 from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
+from cligym.selection import UnknownName, select_named
 from cligym.validate.adversarial import AdversarialReport, validate_adversarial
 from cligym.validate.dataset import ValidationReport, validate_dataset
 from cligym.verify.contract import verify_candidate
@@ -355,17 +356,12 @@ class Workspace:
         self, key: str | None, names: Sequence[str], limit: int | None, verb: str
     ) -> tuple[list[Task], dict[str, GoldEnv]]:
         """The verified tasks named (all when none are), at most `limit`, and their gold envs."""
-        tasks = self.list_tasks(key)
-        if names:
-            by_name = {t.name: t for t in tasks}
-            missing = [n for n in names if n not in by_name]
-            if missing:
-                raise CligymError(f"no task named {missing[0]}: see `cligym list tasks`")
-            tasks = [by_name[n] for n in names]
-        if limit is not None:
-            if limit < 1:
-                raise CligymError("--limit must be at least 1")
-            tasks = tasks[:limit]
+        try:
+            tasks = select_named(self.list_tasks(key), lambda t: t.name, names, limit)
+        except UnknownName as err:
+            raise CligymError(f"no task named {err.name}: see `cligym list tasks`") from None
+        except ValueError as err:
+            raise CligymError(str(err)) from None
         if not tasks:
             raise CligymError(f"no verified tasks to {verb}: run `cligym invert`, then `verify`")
         golds = {t.gold_id: self.catalog.get_gold(t.gold_id) for t in tasks}

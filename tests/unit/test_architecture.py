@@ -32,6 +32,7 @@ SHARED = {
     "faults",
     "grading",
     "difficulty",
+    "selection",
 }
 ORCHESTRATION = {"api", "pipeline", "cli"}
 

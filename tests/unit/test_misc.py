@@ -43,3 +43,17 @@ def test_broken_env_test_runs_are_bounded_by_gold_speed():
     assert suite_timeout_sec(fast, settings) == 60  # never less than a minute
     assert suite_timeout_sec(slow, settings) == 300  # ten times a gold run
     assert suite_timeout_sec(huge, settings) == 900  # never more than the configured limit
+
+
+def test_select_named_keeps_the_order_named_then_the_limit():
+    from cligym.selection import UnknownName, select_named
+
+    items = ["a1", "b2", "c3"]
+    assert select_named(items, lambda s: s[0], (), None) == items
+    assert select_named(items, lambda s: s[0], ("c", "a"), None) == ["c3", "a1"]
+    assert select_named(items, lambda s: s[0], ("c", "a"), 1) == ["c3"]
+    with pytest.raises(UnknownName) as unknown:
+        select_named(items, lambda s: s[0], ("a", "z"), None)
+    assert unknown.value.name == "z"
+    with pytest.raises(ValueError, match="--limit must be at least 1"):
+        select_named(items, lambda s: s[0], (), 0)

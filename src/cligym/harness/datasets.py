@@ -16,6 +16,7 @@ from cligym.errors import CligymError
 from cligym.progress import Reporter
 from cligym.runtime.compose import ensure_compose
 from cligym.runtime.protocol import Runtime
+from cligym.selection import UnknownName, select_named
 
 Harness = Literal["harbor", "tb"]
 IMAGES_DIR = "images"  # a dataset's saved gold images, indexed by images/index.json
@@ -46,18 +47,12 @@ def select_task_dirs(
     task_dirs: Sequence[Path], dataset: Path, names: Sequence[str], limit: int | None
 ) -> list[Path]:
     """The named tasks (all when none are named), at most `limit` of them."""
-    chosen = list(task_dirs)
-    if names:
-        known = {p.name: p for p in chosen}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise DatasetError(f"no task named {unknown[0]} in {dataset}")
-        chosen = [known[n] for n in names]
-    if limit is not None:
-        if limit < 1:
-            raise DatasetError("--limit must be at least 1")
-        chosen = chosen[:limit]
-    return chosen
+    try:
+        return select_named(task_dirs, lambda p: p.name, names, limit)
+    except UnknownName as err:
+        raise DatasetError(f"no task named {err.name} in {dataset}") from None
+    except ValueError as err:
+        raise DatasetError(str(err)) from None
 
 
 def task_meta(task_dir: Path, harness: Harness) -> dict[str, object]:

@@ -107,22 +107,24 @@ class _Server(_Recorder):
     """Answers from ROOT only; anything it does not hold is a 404, as on a partial mirror."""
 
     def do_GET(self) -> None:
-        host = self.headers.get("Host", "")
-        target = stored_path(self.root, host, self.path)
-        if target is None or not target.is_file():
-            self.send_error(404)
-            return
-        self._send_file(target)
+        target = self._held()
+        if target is not None:
+            self._send_file(target)
 
     def do_HEAD(self) -> None:
-        host = self.headers.get("Host", "")
-        target = stored_path(self.root, host, self.path)
+        target = self._held()
+        if target is not None:
+            self.send_response(200)
+            self._headers(target)
+            self.end_headers()
+
+    def _held(self) -> Path | None:
+        """The stored answer for this request's host and path (a 404 sent when none)."""
+        target = stored_path(self.root, self.headers.get("Host", ""), self.path)
         if target is None or not target.is_file():
             self.send_error(404)
-            return
-        self.send_response(200)
-        self._headers(target)
-        self.end_headers()
+            return None
+        return target
 
 
 def record(root: Path, port: int) -> None:
