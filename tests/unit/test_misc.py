@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from cligym.ids import content_id, new_run_id, run_id_pid
 from cligym.runtime.docker import with_timeout
 from cligym.runtime.doctor import CheckState, plan_disk_check
