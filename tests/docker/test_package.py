@@ -15,6 +15,7 @@ import pytest
 from cligym.grading.hacks import HACKS, hack_named
 from cligym.harness.harbor import trial_prefix
 from cligym.package.export.manifest import HF_DATA_FILE
+from cligym.package.mirror import mirror_tag
 from cligym.pipeline.demo import pick_diverse
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -23,7 +24,10 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def test_harbor_export_shares_the_gold_image(harbor_dataset: Path, sample_tasks, workspace):
     gold = workspace.get_gold(sample_tasks[0].gold_id)
     index = json.loads((harbor_dataset / "images" / "index.json").read_text())
-    assert index == {"gold-images.tar.gz": {"images": {gold.image_tag: gold.image_id}}}
+    # the archive holds the package mirror of the task network beside its gold image
+    mirror = mirror_tag(gold)
+    held = {gold.image_tag: gold.image_id, mirror: workspace.runtime.image_id(mirror)}
+    assert index == {"gold-images.tar.gz": {"images": held}}
     for task in sample_tasks:
         task_dir = harbor_dataset / task.name
         config = tomllib.loads((task_dir / "task.toml").read_text())
