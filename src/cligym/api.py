@@ -310,7 +310,7 @@ class Workspace:
         limit: int | None = None,
         seed: int = 0,
         registry: str | None = None,
-        network: NetworkPolicy = "mirror",
+        network: NetworkPolicy | None = None,
         reporter: Reporter = NULL_REPORTER,
     ) -> ExportReport:
         """Write verified tasks as a Harbor or Terminal-Bench dataset, or a manifest; with

@@ -74,10 +74,11 @@ def test_push_sends_each_gold_before_its_tasks_and_records_the_digests(tmp_path:
     target = Registry("localhost:5000", "team")
     report = push_images(catalog, fake, target, [task, second], {gold.id: gold}, mirrors=False)
     pushes = fake.calls_of("push_image")
+    # the verified image, by id, under its tag's name there
     assert [(c.image, c.argv[0]) for c in pushes] == [
-        (gold.image_tag, f"localhost:5000/team/{gold.image_tag}"),
-        (task.image_tag, f"localhost:5000/team/{task.image_tag}"),
-        ("t/two:1", "localhost:5000/team/t/two:1"),
+        (gold.image_id, f"localhost:5000/team/{gold.image_tag}"),
+        (task.image_id, f"localhost:5000/team/{task.image_tag}"),
+        (second.image_id, "localhost:5000/team/t/two:1"),
     ]
     assert [p.kind for p in report.pushed] == ["gold", "task", "task"] and not report.skipped
     stored = catalog.get_push("localhost:5000/team", task.image_id)
@@ -92,22 +93,22 @@ def test_push_sends_each_gold_before_its_tasks_and_records_the_digests(tmp_path:
         registry_refs(catalog, Registry("localhost:5001", "team"), task, gold)
 
 
-def test_push_skips_images_that_are_gone_or_were_rebuilt(tmp_path: Path):
+def test_push_sends_the_verified_image_even_if_its_tag_moved_and_skips_one_gone(tmp_path: Path):
     fake = FakeRuntime()
     catalog, gold, task = _catalog_with_task(tmp_path, fake)
-    moved = task.model_copy(update={"id": "3" * 16, "name": "demo-moved", "image_tag": "t/m:1"})
-    fake.add_image("t/m:1")  # the tag now names another image than the one verified
-    gone = task.model_copy(update={"id": "4" * 16, "name": "demo-gone", "image_tag": "t/g:1"})
+    moved = task.model_copy(update={"id": "3" * 16, "name": "demo-moved", "image_tag": "t/m:1",
+                                    "image_id": fake.add_image("t/m-verified:1").id})
+    fake.add_image("t/m:1")  # the tag now names a rebuild, not the image verified
+    gone = task.model_copy(update={"id": "4" * 16, "name": "demo-gone", "image_tag": "t/g:1",
+                                   "image_id": "sha256:" + "0" * 16})
     report = push_images(
         catalog, fake, Registry("localhost:5000", "x"), [task, moved, gone], {gold.id: gold},
         mirrors=False,
     )
-    assert [p.ref.rsplit("/", 2)[-2:] for p in report.pushed] == [
-        gold.image_tag.split("/"), task.image_tag.split("/")
-    ]
+    assert [p.image_id for p in report.pushed] == [gold.image_id, task.image_id, moved.image_id]
     assert dict(report.skipped) == {
-        "demo-moved": "image t/m:1 was rebuilt since it was verified: verify it again first",
-        "demo-gone": "image t/g:1 is not in the Docker Engine: rebuild it (`cligym verify`) first",
+        "demo-gone": "the image verified as t/g:1 is not in the Docker Engine: verify it again "
+        "first",
     }
     del fake.images[gold.image_tag]
     report = push_images(catalog, fake, Registry("localhost:5000", "y"), [task], {gold.id: gold},

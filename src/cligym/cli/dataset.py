@@ -99,9 +99,10 @@ def export(
         typer.Option(
             help="mirror: the task reaches only a package mirror of its gold env (repairable "
             "anywhere); offline: nothing (tasks whose repair downloads are skipped); "
-            "internet: whatever the harness's network reaches."
+            "internet: whatever the harness's network reaches. Default: mirror (internet "
+            "for tb, whose harness deletes the mirror's image after each trial)."
         ),
-    ] = "mirror",
+    ] = "",
 ) -> None:
     """Export verified tasks: Harbor or Terminal-Bench task dirs, a JSONL/Parquet manifest, or
     a Hugging Face dataset (hf: Parquet rows holding each Harbor task dir, and a card)."""
@@ -109,7 +110,7 @@ def export(
         raise CligymError(f"--format must be harbor, tb, jsonl, parquet or hf; got {fmt!r}")
     if gold_images not in ("save", "none", "auto"):
         raise CligymError(f"--gold-images must be auto, save or none; got {gold_images!r}")
-    if network not in ("mirror", "offline", "internet"):
+    if network not in ("", "mirror", "offline", "internet"):
         raise CligymError(f"--network must be mirror, offline or internet; got {network!r}")
     if gold_images == "auto":
         gold_images = "none" if registry else "save"
@@ -124,7 +125,7 @@ def export(
             names=task or (),
             limit=limit,
             registry=registry,
-            network=cast(NetworkPolicy, network),
+            network=cast(NetworkPolicy, network) if network else None,
             reporter=reporter,
         )
     finally:

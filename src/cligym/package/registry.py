@@ -139,11 +139,9 @@ def push_images(
 
 
 def _not_pushable(runtime: Runtime, tag: str, image_id: str) -> str:
-    held = runtime.image_id(tag)
-    if held is None:
-        return f"image {tag} is not in the Docker Engine: rebuild it (`cligym verify`) first"
-    if held != image_id:
-        return f"image {tag} was rebuilt since it was verified: verify it again first"
+    """"" when the verified image (by id: its tag may name a rebuild since) is here."""
+    if runtime.image_id(image_id) != image_id:
+        return f"the image verified as {tag} is not in the Docker Engine: verify it again first"
     return ""
 
 
@@ -157,7 +155,7 @@ def _push(
     gold_id: str,
 ) -> PushedImage:
     remote = registry.remote(tag)
-    result = runtime.push_image(tag, remote)
+    result = runtime.push_image(image_id, remote)  # the verified bytes, not what the tag names
     record = PushedImage(
         registry=str(registry),
         image_id=image_id,

@@ -41,8 +41,8 @@ class PipelineSpec(BaseModel):
     out: str = Field(default="datasets/pipeline-harbor", description="relative to the workdir")
     hints: tuple[Literal["none", "category", "specific"], ...] = ("none",)
     gold_images: Literal["save", "none"] = "save"
-    network: Literal["mirror", "offline", "internet"] = Field(
-        default="mirror", description="what exported tasks may reach (see `cligym export`)"
+    network: Literal["mirror", "offline", "internet"] | None = Field(
+        default=None, description="what exported tasks may reach (see `cligym export`)"
     )
 
     @model_validator(mode="after")

@@ -342,9 +342,9 @@ class FakeRuntime:
     def push_image(self, image: str, remote_ref: str) -> PushResult:
         """Pushes are recorded in `pushed` (remote ref -> image id); the digest is a hash."""
         self._answer(Call("push_image", image, argv=(remote_ref,)))
-        if image not in self.images:
+        held = self.image_id(image)
+        if held is None:
             raise DockerOperationError(f"docker push {remote_ref} failed: no such image {image}")
-        held = self.images[image].id
         self.pushed[remote_ref] = held
         digest = hashlib.sha256(f"{remote_ref} {held}".encode()).hexdigest()
         return PushResult(f"sha256:{digest}", layers_uploaded=1, layers_present=0)
@@ -358,7 +358,9 @@ class FakeRuntime:
         self.images.pop(ref, None)
 
     def image_id(self, ref: str) -> str | None:
-        image = self.images.get(ref)
+        image = self.images.get(ref) or next(
+            (i for i in self.images.values() if i.id == ref), None
+        )
         return image.id if image else None
 
     def image_exists(self, ref: str) -> bool:

@@ -140,7 +140,7 @@ def export_tasks(
     artifacts_dir: Path,
     seed: int = 0,
     registry: Registry | None = None,
-    network: NetworkPolicy = "mirror",
+    network: NetworkPolicy | None = None,
     base_tag: str = "",
     reporter: Reporter = NULL_REPORTER,
 ) -> ExportReport:
@@ -153,7 +153,8 @@ def export_tasks(
         if registry is not None
         else {}
     )
-    networking = _networking(catalog, runtime, tasks, golds, fmt, network, base_tag, registry,
+    policy = network or default_network(fmt)
+    networking = _networking(catalog, runtime, tasks, golds, fmt, policy, base_tag, registry,
                              reporter)
     existed = out.expanduser().exists()
     target = _prepare_out(out, fmt)
@@ -254,6 +255,12 @@ def _export(
     )
 
 
+def default_network(fmt: ExportFormat) -> NetworkPolicy:
+    """The package mirror, except for Terminal-Bench, whose harness deletes the mirror's image
+    after each trial: there, the harness's network."""
+    return "internet" if fmt == "tb" else "mirror"
+
+
 @dataclass(frozen=True)
 class Networking:
     """What the exported tasks may reach, and the mirror image of each gold env."""
@@ -284,6 +291,11 @@ def _networking(
     registry: Registry | None,
     reporter: Reporter,
 ) -> Networking:
+    if policy == "mirror" and fmt == "tb":
+        raise ExportError(
+            "Terminal-Bench removes every image its compose file names after each trial, the "
+            "package mirror's too: export tb with --network internet or offline"
+        )
     if policy == "offline":
         downloads = [t for t in tasks if _repair_downloads(catalog, t)]
         why = "its repair downloads packages: export it with --network mirror"
