@@ -139,7 +139,7 @@ def push_images(
 
 
 def _not_pushable(runtime: Runtime, tag: str, image_id: str) -> str:
-    """"" when the verified image (by id: its tag may name a rebuild since) is here."""
+    """Empty when the verified image (by id: its tag may name a rebuild since) is here."""
     if runtime.image_id(image_id) != image_id:
         return f"the image verified as {tag} is not in the Docker Engine: verify it again first"
     return ""
