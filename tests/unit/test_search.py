@@ -423,3 +423,32 @@ def test_each_gold_env_is_searched_in_its_own_order(ctx, settings, catalog):
         report = run_search(other.gold, other, settings, fake, catalog, budget=6, max_faults=1)
         orders.append([a.families for a in report.attempts])
     assert orders[0] != orders[1]
+
+
+def test_one_payload_carries_one_chain_and_one_family_one_single_per_resource(ctx):
+    """In the default corpus one extension module (`_contextvars`) carried a single and every
+    chain its repository made, and a second single of the same family for other tests: four
+    tasks of one lesson in one repository. A payload now carries one chain (a second chain
+    on the resource must be a sibling's), and a family breaks a resource once as a single."""
+    fams = {f.name: f for f in families()}
+    blockers = search.plan_blockers(ctx, list(fams.values()))
+    lib = next(t for t in family("lib-truncated").targets(ctx)
+               if repair_tools(family("lib-truncated").solution(t)))
+    single = _accepted(fams, lib)
+    state = search._SearchState(accepted=[single])
+    siblings = [t for t in plan_singles(ctx, list(fams.values()), 0) if not is_blocker(t)]
+
+    def payload_families() -> set[str]:
+        return {f.family for faults, _ in search.chain_payloads(state, fams, blockers, siblings)
+                for f in faults}
+
+    assert "lib-truncated" in payload_families()
+    state.chains_per_payload[search._payload_key((lib,))] = 1  # it carried one chain
+    assert "lib-truncated" not in payload_families()
+    assert "lib-other-cpu" in payload_families()  # the sibling carries the next
+
+    state.single_resources.add((lib.family, lib.resource))
+    again = lib.model_copy(update={"predicted_tests": ("tests/other.py::test_x",)})
+    other = next(t for t in family("lib-other-cpu").targets(ctx) if t.resource == lib.resource)
+    picker = search.SinglePicker([again, other])
+    assert picker.next(state) == other and picker.next(state) is None

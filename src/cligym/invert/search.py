@@ -14,7 +14,8 @@ been found, two kinds of multi-fault attempts are interleaved:
   configuration, own code, a pin, a RECORD; dpkg's journal or path filters, apt's keys,
   sources, proxy or configuration), the families joined least so far first, so the repair has
   an order and meets other errors; payload families with the fewest tasks so far go first,
-  and at most CHAINS_PER_RESOURCE chains aim at one resource;
+  and at most CHAINS_PER_RESOURCE chains aim at one resource, CHAINS_PER_PAYLOAD of them with
+  one payload (the next one carries a sibling); one single per family and resource;
 - compositions of 2..max accepted faults from different categories, each failing tests of its own.
 Feedback: a resource whose fault broke no test goes to the back of the queue.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
@@ -47,6 +48,7 @@ CHAIN_BLOCKERS = (2,)  # broken tools per chain (fewer when fewer break the tool
 VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
 VARIANTS_AFTER = 6  # single turns before the first variant-group target
 CHAINS_PER_RESOURCE = 2  # accepted chains whose payload aims at one resource; then another
+CHAINS_PER_PAYLOAD = 1  # of them on one payload (family and resource): the next is a sibling's
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -129,6 +131,8 @@ class _SearchState:
     inert: set[ResourceKey] = field(default_factory=set)
     singles_per_group: dict[str, int] = field(default_factory=dict)
     chains_per_resource: dict[str, int] = field(default_factory=dict)  # accepted, see _aimed
+    chains_per_payload: dict[str, int] = field(default_factory=dict)  # accepted, see _payload_key
+    single_resources: set[tuple[str, ResourceKey]] = field(default_factory=set)  # accepted
     dead_payloads: set[str] = field(default_factory=set)  # a chain on them was rejected
     family_tasks: dict[str, int] = field(default_factory=dict)  # accepted, as single or payload
     repaired: set[tuple[str, ...]] = field(default_factory=set)  # accepted singles' repairs
@@ -160,6 +164,8 @@ class SinglePicker:
             target = self.order.pop(0)
             if (target.family, frozenset(target.predicted_tests)) in state.used_keys:
                 continue
+            if (target.family, target.resource) in state.single_resources:
+                continue  # the same fault on the same file again, for other tests
             if self._capped(state, target):
                 continue
             if self._sibling(state, target):
@@ -173,7 +179,8 @@ class SinglePicker:
             while waiting:
                 target = waiting.pop(0)
                 key = (target.family, frozenset(target.predicted_tests))
-                if key not in state.used_keys and not self._capped(state, target):
+                again = (target.family, target.resource) in state.single_resources
+                if key not in state.used_keys and not again and not self._capped(state, target):
                     return target
         return None
 
@@ -289,6 +296,8 @@ def chain_payloads(
         for faults in related:
             key = _payload_key(faults)
             if key in state.dead_payloads:
+                continue
+            if state.chains_per_payload.get(key, 0) >= CHAINS_PER_PAYLOAD:
                 continue
             for tool in tools:
                 out.setdefault((key, tool), (faults, tool))
@@ -438,6 +447,8 @@ def run_search(
             else:
                 aimed = _aimed(payload)
                 state.chains_per_resource[aimed] = state.chains_per_resource.get(aimed, 0) + 1
+                key = _payload_key(payload)
+                state.chains_per_payload[key] = state.chains_per_payload.get(key, 0) + 1
                 for name in {f.family for f in payload}:
                     state.family_tasks[name] = state.family_tasks.get(name, 0) + 1
         if candidate is not None:
@@ -448,6 +459,7 @@ def run_search(
                     state.family_tasks.get(faults[0].family, 0) + 1
                 )
                 state.used_keys.add((faults[0].family, frozenset(faults[0].predicted_tests)))
+                state.single_resources.add((faults[0].family, faults[0].resource))
                 group = groups.get(faults[0].family)
                 if group is not None:
                     state.singles_per_group[group] = state.singles_per_group.get(group, 0) + 1
