@@ -164,6 +164,9 @@ class RecipeSpec(Record):
     requirements: tuple[str, ...] = ("pytest",)
     pytest_args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    per_test_timeout_sec: int = Field(
+        default=0, description="pytest-timeout's limit for one test (0: none of ours)"
+    )
     notes: tuple[str, ...] = Field(default=(), description="why each part was chosen")
 
 

@@ -117,3 +117,21 @@ def test_a_test_extra_that_names_the_projects_own_extras_gets_them(
     assert len(result.gold.stability.stable_passing) == 6
     assert {"PyYAML", "tomli_w"} <= {line.split("==")[0] for line in result.gold.pip_freeze}
     assert any("named by the project's own extras" in note for note in result.gold.recipe.notes)
+
+
+def test_a_hanging_test_fails_alone_at_the_per_test_limit(
+    workspace: Workspace, fixture_repos: Path
+):
+    """pytest-timeout's limit: the test that sleeps for an hour fails after 3 s with the
+    plugin's message, the run goes on, and the other test is stable. Without the limit the
+    whole run would hit the suite bound and report nothing."""
+    result = workspace.gold(
+        GoldRequest(spec=str(fixture_repos / "slow"), runs=2, min_tests=1, per_test_timeout=3)
+    )
+    gold = result.gold
+    assert gold.stability.stable_passing == ("tests/test_slow.py::test_fast",)
+    assert gold.stability.failing == ("tests/test_slow.py::test_hangs",)
+    assert gold.recipe.per_test_timeout_sec == 3
+    assert any(line.lower().startswith("pytest-timeout==") for line in gold.pip_freeze)
+    junit = (workspace.settings.paths.gold_artifacts(gold.id) / "junit-1.xml").read_text()
+    assert "Timeout" in junit

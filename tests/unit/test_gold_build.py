@@ -12,6 +12,7 @@ from cligym.catalog import Catalog
 from cligym.config import Settings
 from cligym.errors import CligymError, DockerOperationError, GoldTestsError, InstallError
 from cligym.gold.build import GoldRequest, build_gold
+from cligym.gold.recipe import PER_TEST_TIMEOUT_SEC
 from cligym.runtime.base import UPSTREAM_IMAGE
 from cligym.runtime.fake import Call, FakeRuntime, Reply
 from cligym.testbed.command import render_user_command
@@ -94,8 +95,11 @@ def test_flaky_and_failing_tests_are_never_stable(settings, catalog):
         assert (call.user, call.workdir, call.network) == ("root", "/app", False)
         assert call.env == {"HOME": "/home/tester", "PYTHONHASHSEED": str(index)}
         assert call.collect == (RESULTS,) and call.timeout_sec == 321
-    assert first.argv == ("bash", "-c", as_tester(METADATA + PYTEST))
-    assert second.argv == ("bash", "-c", as_tester(PYTEST))
+    # every run: the documented command, the report options, and pytest-timeout's limit
+    limit = f" -o timeout={PER_TEST_TIMEOUT_SEC}"
+    assert first.argv == ("bash", "-c", as_tester(METADATA + PYTEST + limit))
+    assert second.argv == ("bash", "-c", as_tester(PYTEST + limit))
+    assert "pytest-timeout" in gold.recipe.requirements
 
 
 def test_a_second_request_is_a_cache_hit_without_containers(settings, catalog):

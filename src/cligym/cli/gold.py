@@ -33,6 +33,12 @@ def gold(
     min_tests: Annotated[int, typer.Option(help="Fewest stably passing tests to accept.")] = 5,
     profile: Annotated[Path | None, typer.Option(help="TOML profile overriding detection.")] = None,
     test_timeout: Annotated[int | None, typer.Option(help="Seconds per test run.")] = None,
+    per_test_timeout: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Seconds one test may take (pytest-timeout; default 120, 0: off)."
+        ),
+    ] = None,
     rebuild: Annotated[
         bool, typer.Option(help="Ignore the catalog and the Docker build cache.")
     ] = False,
@@ -52,7 +58,7 @@ def gold(
     requests = [
         GoldRequest(
             spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild,
-            tests=tuple(tests or ()), keyword=keyword,
+            tests=tuple(tests or ()), keyword=keyword, per_test_timeout=per_test_timeout,
         )
         for s in sources
     ]

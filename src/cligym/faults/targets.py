@@ -17,6 +17,7 @@ from cligym.testbed.layout import VENV
 TOOLING = frozenset(
     {
         "pytest",
+        "pytest-timeout",
         "pluggy",
         "iniconfig",
         "packaging",

@@ -54,6 +54,7 @@ class GoldRequest:
     rebuild: bool = False  # ignore the catalog and Docker's build cache
     tests: tuple[str, ...] = ()  # only these test paths or node ids (a huge suite, on purpose)
     keyword: str = ""  # only tests matching this pytest -k expression
+    per_test_timeout: int | None = None  # seconds one test may take (None: the recipe's default)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def load_profile(name: str, repo_root: Path, profile_path: Path | None) -> Recip
 
 
 def test_selection(request: GoldRequest, repo_root: Path) -> RecipeProfile:
-    """`--tests` and `-k` as the last profile layer: pytest's own arguments, so the issue text
-    quotes the command that selects them. Paths must exist in the repository."""
+    """`--tests`, `-k` and `--per-test-timeout` as the last profile layer: pytest's own
+    arguments, so the issue text quotes the command that selects them. Paths must exist in the
+    repository."""
     for test in request.tests:
         path = test.split("::", 1)[0]
         if not path or path.startswith(("-", "/")) or ".." in Path(path).parts:
@@ -105,7 +107,12 @@ def test_selection(request: GoldRequest, repo_root: Path) -> RecipeProfile:
     keyword = request.keyword.strip()
     if request.keyword and not keyword:
         raise CligymError("-k needs an expression, e.g. -k 'not slow'")
-    return RecipeProfile(pytest_args=[*request.tests, *(["-k", keyword] if keyword else [])])
+    if request.per_test_timeout is not None and request.per_test_timeout < 0:
+        raise CligymError("--per-test-timeout: give seconds >= 0 (0 turns it off)")
+    return RecipeProfile(
+        pytest_args=[*request.tests, *(["-k", keyword] if keyword else [])],
+        per_test_timeout_sec=request.per_test_timeout,
+    )
 
 
 def base_python_version(runtime: Runtime, base_tag: str) -> str:

@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from packaging.utils import canonicalize_name
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from cligym.records import RecipeSpec
 
 TEST_EXTRAS = ("test", "tests", "testing")
+PER_TEST_TIMEOUT_SEC = 120
+"""Default pytest-timeout limit for one test: far above any test of the corpus (the slowest
+takes seconds), so only a hang reaches it, and then only that test fails."""
+_PROJECT_TIMEOUT = re.compile(r"^\s*timeout\s*=|--timeout\b", re.M)
 FALLBACK_EXTRAS = ("dev",)
 TEST_REQUIREMENT_FILES = (
     "requirements-test.txt",
@@ -151,6 +155,7 @@ class RecipeProfile(BaseModel):
     drop_requirements: list[str] = []
     pytest_args: list[str] = []
     env: dict[str, str] = {}
+    per_test_timeout_sec: int | None = Field(default=None, ge=0)
 
     def merged(self, other: RecipeProfile) -> RecipeProfile:
         """`other` (more specific) wins for scalars; lists of additions are concatenated."""
@@ -167,6 +172,9 @@ class RecipeProfile(BaseModel):
             drop_requirements=[*self.drop_requirements, *other.drop_requirements],
             pytest_args=[*self.pytest_args, *other.pytest_args],
             env={**self.env, **other.env},
+            per_test_timeout_sec=other.per_test_timeout_sec
+            if other.per_test_timeout_sec is not None
+            else self.per_test_timeout_sec,
         )
 
 
@@ -276,6 +284,9 @@ def plan_recipe(
     requirements += [p for p in plugins if p not in requirements]
     if plugins:
         notes.append(f"test tooling used by the tests/config: {', '.join(plugins)}")
+    timeout = _per_test_timeout(config_text, profile, notes)
+    if timeout and "pytest-timeout" not in requirements:
+        requirements.append("pytest-timeout")
     requirements += [r for r in profile.requirements if r not in requirements]
     dropped = {_req_name(d) for d in profile.drop_requirements}
     requirements = [r for r in requirements if _req_name(r) not in dropped]
@@ -295,8 +306,21 @@ def plan_recipe(
         requirements=tuple(dict.fromkeys(requirements)),
         pytest_args=tuple(profile.pytest_args),
         env=tuple(sorted(env.items())),
+        per_test_timeout_sec=timeout,
         notes=tuple(notes),
     )
+
+
+def _per_test_timeout(config_text: str, profile: RecipeProfile, notes: list[str]) -> int:
+    """Ours unless the project sets its own (then its configuration applies, plugin and all)."""
+    if profile.per_test_timeout_sec is not None:
+        notes.append(f"per-test timeout {profile.per_test_timeout_sec} s (profile)")
+        return profile.per_test_timeout_sec
+    if _PROJECT_TIMEOUT.search(config_text):
+        notes.append("per-test timeout: the project's own pytest-timeout setting")
+        return 0
+    notes.append(f"per-test timeout {PER_TEST_TIMEOUT_SEC} s (pytest-timeout)")
+    return PER_TEST_TIMEOUT_SEC
 
 
 def _load_toml(text: str | None) -> dict[str, object]:

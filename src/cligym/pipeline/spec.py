@@ -23,6 +23,9 @@ class RepoSpec(BaseModel):
     kind: str = Field(default="", description="free-form: parsing, cli, date/time, ...")
     tests: tuple[str, ...] = Field(default=(), description="only these test paths or node ids")
     k: str = Field(default="", description="only tests matching this pytest -k expression")
+    per_test_timeout: int | None = Field(
+        default=None, ge=0, description="seconds one test may take (default 120, 0: off)"
+    )
 
 
 class PipelineSpec(BaseModel):

@@ -19,6 +19,7 @@ _IGNORED_MODULE_PREFIXES = (
     "_pytest",
     "pytest",
     "pluggy",
+    "pytest_timeout",
     "cligym_probe",
     "builtins",
     "importlib._bootstrap",

@@ -42,8 +42,10 @@ def run_probe(
         plugin_dir = Path(tmp) / Path(PLUGIN_DIR).name
         plugin_dir.mkdir()
         (plugin_dir / f"{PLUGIN_MODULE}.py").write_text(shipped_source("probe_plugin.py"))
+        # Tracing slows tests several-fold: no per-test limit here (the run's bound stays).
+        no_limit = ("-o", "timeout=0") if gold.recipe.per_test_timeout_sec else ()
         script = render_test_script(
-            gold.recipe, with_metadata=False, extra_args=("-p", PLUGIN_MODULE)
+            gold.recipe, with_metadata=False, extra_args=("-p", PLUGIN_MODULE, *no_limit)
         )
         run = run_tests(
             runtime,

@@ -30,6 +30,14 @@ REPORTING_ARGS = (
 change no test's outcome (xunit1 keeps file paths, so node ids can be rebuilt exactly)."""
 
 
+def timeout_args(recipe: RecipeSpec) -> tuple[str, ...]:
+    """pytest-timeout's per-test limit (gold installs the plugin): a test that hangs fails
+    alone instead of stopping the whole run. Without the plugin pytest ignores the option."""
+    if recipe.per_test_timeout_sec <= 0:
+        return ()
+    return ("-o", f"timeout={recipe.per_test_timeout_sec}")
+
+
 def render_user_command(recipe: RecipeSpec) -> str:
     """The test command as a user would type it (the issue text quotes it): `python` is
     whatever the test user's login shell finds on PATH."""
@@ -40,7 +48,8 @@ def render_test_script(
     recipe: RecipeSpec, with_metadata: bool, extra_args: tuple[str, ...] = ()
 ) -> str:
     """Run in the test user's login shell: optional metadata, then exactly the documented
-    command plus the reporting options (the runtime bounds it)."""
+    command plus the reporting options and the per-test limit (the runtime bounds the whole
+    run). `extra_args` come last, so a later `-o timeout=...` overrides ours."""
     parts = []
     if with_metadata:
         parts += [
@@ -48,7 +57,7 @@ def render_test_script(
             f"> {RESULTS_DIR}/python.txt",
             f"pip freeze --all > {RESULTS_DIR}/freeze.txt 2>/dev/null",
         ]
-    args = " ".join(_q(a) for a in (*REPORTING_ARGS, *extra_args))
+    args = " ".join(_q(a) for a in (*REPORTING_ARGS, *timeout_args(recipe), *extra_args))
     parts.append(f"{render_user_command(recipe)} {args}")
     return "; ".join(parts)
 
