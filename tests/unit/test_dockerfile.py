@@ -57,3 +57,13 @@ def test_tests_run_as_the_user_in_a_login_shell_with_results_out_of_faults_reach
     assert argv[:2] == ["bash", "-c"]
     assert "chown tester:tester /run/cligym-results" in argv[2]
     assert argv[2].endswith("runuser -u tester -- bash -lc 'cd /app && python -m pytest'")
+
+
+def test_the_per_test_limit_follows_the_report_options_and_can_be_overridden():
+    limited = RecipeSpec(per_test_timeout_sec=90)
+    args = shlex.split(render_test_script(limited, with_metadata=False))
+    assert args[-2:] == ["-o", "timeout=90"]
+    # pytest takes the last -o for a key: the probe's `timeout=0` wins over ours
+    probe = shlex.split(render_test_script(limited, False, ("-p", "probe", "-o", "timeout=0")))
+    assert probe[-6:] == ["-o", "timeout=90", "-p", "probe", "-o", "timeout=0"]
+    assert "timeout=" not in render_test_script(RecipeSpec(), with_metadata=False)

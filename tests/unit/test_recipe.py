@@ -184,3 +184,20 @@ def test_requirement_files_by_pattern_and_the_noxfile_test_session():
                             setup_dot_py="from setuptools import setup\nsetup(name='x')\n"))
     assert "hypothesis" in nox.requirements and "sphinx" not in nox.requirements
     assert any("noxfile" in n for n in nox.notes)
+
+
+def test_a_per_test_limit_unless_the_project_sets_its_own():
+    from cligym.gold.recipe import PER_TEST_TIMEOUT_SEC
+
+    plain = plan_recipe(files(pyproject_dot_toml='[project]\nname="x"\n'))
+    assert plain.per_test_timeout_sec == PER_TEST_TIMEOUT_SEC
+    assert "pytest-timeout" in plain.requirements
+    # the project's own setting applies as configured (the plugin is still installed)
+    own = plan_recipe(files(pytest_dot_ini="[pytest]\ntimeout = 30\n"))
+    assert own.per_test_timeout_sec == 0 and "pytest-timeout" in own.requirements
+    assert any("project's own pytest-timeout" in n for n in own.notes)
+    # a profile (or --per-test-timeout) wins; 0 turns ours off and adds no plugin
+    off = plan_recipe(files(pyproject_dot_toml='[project]\nname="x"\n'),
+                      RecipeProfile(per_test_timeout_sec=0))
+    assert off.per_test_timeout_sec == 0 and "pytest-timeout" not in off.requirements
+    assert RecipeProfile(per_test_timeout_sec=5).merged(RecipeProfile()).per_test_timeout_sec == 5
