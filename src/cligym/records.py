@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
+from cligym.testbed.layout import APP_DIR, VENV
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -211,6 +213,28 @@ class StabilityReport(Record):
     durations_sec: FrozenMap[str, float] = Field(default_factory=FrozenDict)
 
 
+class Layout(Record):
+    """Where the project and its Python environment are in a gold image. cligym's own golds
+    use the defaults; a gold made from an existing image (SWE-smith's `/testbed` and conda env
+    `testbed`, say) records that image's. The test user and the results directory are always
+    cligym's: it adds them to every gold."""
+
+    app_dir: str = APP_DIR
+    env_dir: str = Field(default=VENV, description="prefix of the environment the tests use")
+    env_kind: Literal["venv", "conda"] = "venv"
+    activation: tuple[str, ...] = Field(
+        default=(), description="login-shell lines that activate it (empty: PATH only)"
+    )
+
+    @property
+    def python(self) -> str:
+        """The environment's interpreter (what `python` resolves to in the tests' shell)."""
+        return f"{self.env_dir}/bin/python"
+
+
+DEFAULT_LAYOUT = Layout()
+
+
 class GoldEnv(Record):
     """A Docker image in which a known set of a repository's tests passes stably."""
 
@@ -230,6 +254,11 @@ class GoldEnv(Record):
     test_duration_sec: float
     created_at: datetime
     status: Literal["ready"] = "ready"
+    layout: Layout = Field(
+        default=DEFAULT_LAYOUT,
+        exclude_if=lambda v: v == DEFAULT_LAYOUT,  # cligym's own golds are stored as before
+        description="where the project and its environment are (an existing image's own)",
+    )
 
     @property
     def run_sec(self) -> float:
@@ -290,6 +319,11 @@ class FaultTarget(Record):
     resource: ResourceKey
     params: tuple[tuple[str, str], ...] = ()
     predicted_tests: tuple[str, ...] = ()
+    layout: Layout | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="the gold env's layout when not cligym's own (steps render paths from it)",
+    )
 
     def param(self, key: str, default: str = "") -> str:
         return dict(self.params).get(key, default)

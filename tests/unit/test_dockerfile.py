@@ -1,7 +1,7 @@
 import shlex
 
 from cligym.gold.dockerfile import render_gold_dockerfile, render_pip_install
-from cligym.records import RecipeSpec, RepoSource, SourceKind
+from cligym.records import DEFAULT_LAYOUT, RecipeSpec, RepoSource, SourceKind
 from cligym.testbed.command import render_test_command, render_test_script, render_user_command
 
 SOURCE = RepoSource(kind=SourceKind.LOCAL, spec="./x", name="x", location="/x", content_sha256="ab")
@@ -41,11 +41,13 @@ def test_gold_dockerfile_layout():
 
 
 def test_test_script_runs_pytest_with_junit():
-    script = render_test_script(RecipeSpec(pytest_args=("-k", "not slow")), with_metadata=True)
+    script = render_test_script(
+        RecipeSpec(pytest_args=("-k", "not slow")), DEFAULT_LAYOUT, with_metadata=True
+    )
     assert "pip freeze" in script and "python.txt" in script
     pytest_cmd = shlex.split(script.split("; ")[-1])
     # exactly the documented command (python from the login PATH), then the reporting options
-    user = render_user_command(RecipeSpec(pytest_args=("-k", "not slow")))
+    user = render_user_command(RecipeSpec(pytest_args=("-k", "not slow")), DEFAULT_LAYOUT)
     assert user == "cd /app && python -m pytest -k 'not slow'"
     assert script.split("; ")[-1].startswith(user + " -p no:cacheprovider")
     assert "--junitxml=/run/cligym-results/junit.xml" in pytest_cmd
@@ -53,7 +55,7 @@ def test_test_script_runs_pytest_with_junit():
 
 
 def test_tests_run_as_the_user_in_a_login_shell_with_results_out_of_faults_reach():
-    argv = render_test_command("cd /app && python -m pytest")
+    argv = render_test_command("cd /app && python -m pytest", DEFAULT_LAYOUT)
     assert argv[:2] == ["bash", "-c"]
     assert "chown tester:tester /run/cligym-results" in argv[2]
     assert argv[2].endswith("runuser -u tester -- bash -lc 'cd /app && python -m pytest'")
@@ -61,9 +63,11 @@ def test_tests_run_as_the_user_in_a_login_shell_with_results_out_of_faults_reach
 
 def test_the_per_test_limit_follows_the_report_options_and_can_be_overridden():
     limited = RecipeSpec(per_test_timeout_sec=90)
-    args = shlex.split(render_test_script(limited, with_metadata=False))
+    args = shlex.split(render_test_script(limited, DEFAULT_LAYOUT, with_metadata=False))
     assert args[-2:] == ["-o", "timeout=90"]
     # pytest takes the last -o for a key: the probe's `timeout=0` wins over ours
-    probe = shlex.split(render_test_script(limited, False, ("-p", "probe", "-o", "timeout=0")))
+    probe = shlex.split(render_test_script(
+        limited, DEFAULT_LAYOUT, False, ("-p", "probe", "-o", "timeout=0")
+    ))
     assert probe[-6:] == ["-o", "timeout=90", "-p", "probe", "-o", "timeout=0"]
-    assert "timeout=" not in render_test_script(RecipeSpec(), with_metadata=False)
+    assert "timeout=" not in render_test_script(RecipeSpec(), DEFAULT_LAYOUT, with_metadata=False)

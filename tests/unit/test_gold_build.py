@@ -159,7 +159,7 @@ def test_tests_and_k_narrow_the_documented_command_and_make_another_gold(setting
     )
     part = build_gold(request, settings, fake, catalog)
     assert part.gold.id != whole.gold.id
-    assert render_user_command(part.gold.recipe).endswith(
+    assert render_user_command(part.gold.recipe, part.gold.layout).endswith(
         "python -m pytest tests/test_flaky.py -k 'add or x'"
     )
     assert "python -m pytest tests/test_flaky.py -k " in fake.calls_of("run")[-1].text

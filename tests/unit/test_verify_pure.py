@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cligym.faults.registry import families
 from cligym.invert.search import plan_selection, plan_singles
-from cligym.records import Candidate, FaultCategory, FaultTarget
+from cligym.records import DEFAULT_LAYOUT, Candidate, FaultCategory, FaultTarget
 from cligym.testbed.attempt import judge, render_attempt_script
 from cligym.verify.contract import RestorePlan, clean_diff, render_task_dockerfile
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
@@ -257,7 +257,7 @@ def test_judge_counts_missing_and_collection_errors_as_failing():
 
 
 def test_attempt_script_applies_steps_then_runs_tests_unprivileged():
-    script = render_attempt_script(["chmod 0600 /x"], "pytest -q")
+    script = render_attempt_script(["chmod 0600 /x"], "pytest -q", DEFAULT_LAYOUT)
     lines = script.splitlines()
     assert lines[0] == "set -e" and lines[1] == "( chmod 0600 /x )"
     assert "runuser -u tester -- bash -lc 'pytest -q'" in lines[-1]

@@ -20,9 +20,23 @@ from typing import ClassVar, Self
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
-from cligym.records import FaultCategory, FaultTarget, GoldEnv, ImpactMap, ResourceKey, ResourceKind
+from cligym.records import (
+    DEFAULT_LAYOUT,
+    FaultCategory,
+    FaultTarget,
+    GoldEnv,
+    ImpactMap,
+    Layout,
+    ResourceKey,
+    ResourceKind,
+)
 
 REGISTRY: dict[str, type[FaultFamily]] = {}
+
+
+def layout_of(target: FaultTarget) -> Layout:
+    """The layout of the gold env a target was planned on (cligym's own when unrecorded)."""
+    return target.layout or DEFAULT_LAYOUT
 
 
 class FaultParams(BaseModel):
@@ -57,6 +71,14 @@ class FaultContext:
     impact: ImpactMap
     releases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Installable releases per distribution (from the package index), oldest first."""
+
+    def stamped(self, targets: Sequence[FaultTarget]) -> list[FaultTarget]:
+        """`targets` carrying the gold env's layout when it is not cligym's own: steps and
+        solutions render the project's and the environment's paths from it."""
+        layout = self.gold.layout
+        if layout == DEFAULT_LAYOUT:
+            return list(targets)
+        return [t.model_copy(update={"layout": layout}) for t in targets]
 
     def older_release(self, dist: str, current: str) -> str | None:
         """An installable release of an older series than `current`, or None."""
@@ -204,10 +226,15 @@ class BlockerFamily(FaultFamily):
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         return []
 
+    def config_path(self, ctx: FaultContext) -> str:
+        """The file this blocker writes (a family may place it by the gold env's layout)."""
+        return self.config
+
     def blocker_targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        if not self.config:
+        config = self.config_path(ctx)
+        if not config:
             return []
-        return [self.target(ResourceKey(ResourceKind.FILE, self.config), ())]
+        return [self.target(ResourceKey(ResourceKind.FILE, config), ())]
 
 
 def register(cls: type[FaultFamily]) -> type[FaultFamily]:

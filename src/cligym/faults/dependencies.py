@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
-from cligym.faults.shell import PIP, backdated, keep_dir_mtime, keep_mtime, q, reinstall_dist
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
+from cligym.faults.shell import backdated, keep_dir_mtime, keep_mtime, pip, q, reinstall_dist
 from cligym.faults.targets import TOOLING, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
@@ -54,11 +54,12 @@ class DistRemoved(FaultFamily):
         ]
 
     def steps(self, target: FaultTarget) -> list[str]:
-        dist = target.resource.name
-        return [backdated(f"{PIP} uninstall -y -q {q(dist)}")]
+        dist, layout = target.resource.name, layout_of(target)
+        return [backdated(f"{pip(layout)} uninstall -y -q {q(dist)}", layout.env_dir)]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource.name, Installed.of(target).version)]
+        version = Installed.of(target).version
+        return [reinstall_dist(target.resource.name, version, layout_of(target))]
 
 
 class FilesParams(Installed):
@@ -91,7 +92,8 @@ class _DistFilesFault(FaultFamily):
     params_type = FilesParams
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource.name, FilesParams.of(target).version)]
+        version = FilesParams.of(target).version
+        return [reinstall_dist(target.resource.name, version, layout_of(target))]
 
 
 @register
@@ -204,9 +206,11 @@ class DistMetadataBroken(FaultFamily):
         # pip itself chokes on a distribution without a version: remove the record first
         params = MetadataParams.of(target)
         remove = f'{self._find_dist_info(target)} && rm -rf "$d"'
+        layout = layout_of(target)
         if params.project:
-            return [f"{remove} && cd /app && {PIP} install -q --no-cache-dir --no-deps -e ."]
-        return [f"{remove} && {reinstall_dist(target.resource.name, params.version)}"]
+            app, install = q(layout.app_dir), f"{pip(layout)} install -q --no-cache-dir --no-deps"
+            return [f"{remove} && cd {app} && {install} -e ."]
+        return [f"{remove} && {reinstall_dist(target.resource.name, params.version, layout)}"]
 
 
 @register
@@ -305,7 +309,10 @@ class DistDowngraded(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         spec = f"{target.resource.name}=={DowngradeParams.of(target).old}"
-        return [backdated(f"{PIP} install -q --no-cache-dir --no-deps {q(spec)}")]
+        layout = layout_of(target)
+        install = f"{pip(layout)} install -q --no-cache-dir --no-deps {q(spec)}"
+        return [backdated(install, layout.env_dir)]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [reinstall_dist(target.resource.name, DowngradeParams.of(target).version)]
+        version = DowngradeParams.of(target).version
+        return [reinstall_dist(target.resource.name, version, layout_of(target))]

@@ -6,11 +6,11 @@ Tests run in a login shell (`bash -lc`), as a person at a terminal would; /etc/p
 
 from __future__ import annotations
 
-from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
 from cligym.faults.shell import keep_dir_mtime, q
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import TEST_USER, VENV
+from cligym.testbed.layout import TEST_USER
 
 PROFILE_D = "/etc/profile.d"
 # Imported by the interpreter itself before any test code: shadowing them breaks every program.
@@ -120,7 +120,8 @@ class PathTruncated(FaultFamily):
         return [self.target(ResourceKey(ResourceKind.ENV, "PATH"), users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [profile_script("zz-local-path.sh", [f'export PATH="{VENV}/bin:/usr/local/bin"'])]
+        env = layout_of(target).env_dir
+        return [profile_script("zz-local-path.sh", [f'export PATH="{env}/bin:/usr/local/bin"'])]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {PROFILE_D}/zz-local-path.sh"]

@@ -14,7 +14,7 @@ from cligym.faults.targets import (
     top_level_modules,
 )
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import APP_DIR, TEST_USER, VENV
+from cligym.testbed.layout import TEST_USER
 
 
 @register
@@ -77,7 +77,7 @@ class ExecBitRemoved(FaultFamily):
             for _, path, users in commands(ctx)
         ]
         for key in ctx.resources(ResourceKind.EXE):
-            if key.name.startswith(f"{VENV}/bin/"):
+            if key.name.startswith(f"{ctx.gold.layout.env_dir}/bin/"):
                 out.append(self.target(key, ctx.subset(ctx.users(key))))
         return out
 
@@ -134,22 +134,21 @@ class VenvInterpreterLinkBroken(FaultFamily):
     description = "the virtualenv's python symlink points to an interpreter that is not there"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        scripts = [
-            k for k in ctx.resources(ResourceKind.EXE) if k.name.startswith(f"{VENV}/bin/")
-        ]
+        layout = ctx.gold.layout
+        if layout.env_kind != "venv":  # a conda env's python is a file, not a link
+            return []
+        bindir = f"{layout.env_dir}/bin/"
+        scripts = [k for k in ctx.resources(ResourceKind.EXE) if k.name.startswith(bindir)]
         users = ctx.subset(u for k in scripts for u in ctx.users(k))
-        return (
-            [self.target(ResourceKey(ResourceKind.FILE, "/opt/venv/bin/python3"), users)]
-            if users
-            else []
-        )
+        link = ResourceKey(ResourceKind.FILE, f"{bindir}python3")
+        return [self.target(link, users)] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
-        # scripts' shebangs use /opt/venv/bin/python -> python3 -> /usr/bin/python3.X
-        return ["ln -sfn /usr/bin/python3.9 /opt/venv/bin/python3"]
+        # scripts' shebangs use <venv>/bin/python -> python3 -> /usr/bin/python3.X
+        return [f"ln -sfn /usr/bin/python3.9 {q(target.resource.name)}"]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return ['ln -sfn "$(readlink -f /usr/bin/python3)" /opt/venv/bin/python3']
+        return [f'ln -sfn "$(readlink -f /usr/bin/python3)" {q(target.resource.name)}']
 
 
 @register
@@ -162,17 +161,18 @@ class AppReadOnly(FaultFamily):
         users = [
             u
             for k in ctx.resources(ResourceKind.FILE)
-            if k.name.startswith(f"{APP_DIR}/")
+            if k.name.startswith(f"{ctx.gold.layout.app_dir}/")
             for u in ctx.users(k)
         ]
         return (
-            [self.target(ResourceKey(ResourceKind.DIR, APP_DIR), ctx.subset(users))]
+            [self.target(ResourceKey(ResourceKind.DIR, ctx.gold.layout.app_dir), ctx.subset(users))]
             if users
             else []
         )
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [f"chown -R root:root {APP_DIR} && chmod -R go-w {APP_DIR}"]
+        app = q(target.resource.name)
+        return [f"chown -R root:root {app} && chmod -R go-w {app}"]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"chown -R {TEST_USER}:{TEST_USER} {APP_DIR}"]
+        return [f"chown -R {TEST_USER}:{TEST_USER} {q(target.resource.name)}"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
-from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import GOLD_PYTHON
 
 # dpkg and apt run these: without them the package that provides them cannot be reinstalled.
 PACKAGING_TOOLS = frozenset(
@@ -127,13 +126,13 @@ class StaleBytecode(FaultFamily):
         pyc_dir = os.path.join(os.path.dirname(path), "__pycache__")
         return [
             f"dm=$(stat -c %Y {q(pyc_dir)} 2>/dev/null || stat -c %Y {q(os.path.dirname(path))})"
-            f" && {GOLD_PYTHON} -c {q(_POISON_PYC)} {q(path)}"
+            f" && {layout_of(target).python} -c {q(_POISON_PYC)} {q(path)}"
             f" && touch -d @$dm {q(pyc_dir)}"
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
         path = BytecodeParams.of(target).path
-        return [f"{GOLD_PYTHON} -m py_compile {q(path)}"]
+        return [f"{layout_of(target).python} -m py_compile {q(path)}"]
 
 
 @register

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from cligym.faults.base import FaultContext, FaultFamily, FaultParams, register
+from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall, reinstall_dist
 from cligym.faults.targets import third_party
-from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import GOLD_PYTHON
+from cligym.records import FaultCategory, FaultTarget, Layout, ResourceKey, ResourceKind
 
 ElfPart = Literal["magic", "machine", "phoff"]
 # Byte ranges of the ELF64 header: (offset, bytes written) per corrupted part.
@@ -61,11 +60,11 @@ def _library_targets(
     ]
 
 
-def _script_step(script: str, path: str) -> str:
-    """Run a Python script on `path` with the gold interpreter, as one line (a RUN step must
-    be), keeping the file's mtime."""
-    one_line = f"exec({script!r})"
-    return keep_mtime(path, f"{GOLD_PYTHON} -c {q(one_line)} {q(path)}")
+def _script_step(script: str, target: FaultTarget) -> str:
+    """Run a Python script on the target's file with the gold env's interpreter, as one line
+    (a RUN step must be), keeping the file's mtime."""
+    one_line, path = f"exec({script!r})", target.resource.name
+    return keep_mtime(path, f"{layout_of(target).python} -c {q(one_line)} {q(path)}")
 
 
 def _lib_solution(ctx_owner: str, real: str) -> list[str]:
@@ -172,7 +171,7 @@ class LibFromOtherRelease(FaultFamily):
         return _library_targets(self, ctx, versioned_only=True)
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [_script_step(_RENAME_VERSIONS, target.resource.name)]
+        return [_script_step(_RENAME_VERSIONS, target)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
@@ -233,11 +232,11 @@ def _extension_targets(fam: FaultFamily, ctx: FaultContext) -> list[FaultTarget]
     return out
 
 
-def _extension_solution(params: ExtensionParams) -> list[str]:
+def _extension_solution(params: ExtensionParams, layout: Layout) -> list[str]:
     if params.owner:
         return [reinstall(params.owner)]
     if params.dist:
-        return [reinstall_dist(params.dist, params.version)]
+        return [reinstall_dist(params.dist, params.version, layout)]
     return [f"echo 'restore {params.path} from its package'"]
 
 
@@ -257,7 +256,7 @@ class ExtensionModuleRemoved(FaultFamily):
         return [keep_dir_mtime(path, f"rm -f {q(path)}")]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return _extension_solution(ExtensionParams.of(target))
+        return _extension_solution(ExtensionParams.of(target), layout_of(target))
 
 
 # Writes `ud2` over the first instructions of the function the loader runs when it loads the
@@ -305,7 +304,7 @@ class LibOtherCpu(FaultFamily):
         return _library_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [_script_step(_BREAK_INIT, target.resource.name)]
+        return [_script_step(_BREAK_INIT, target)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)

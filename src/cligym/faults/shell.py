@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import shlex
 
-from cligym.testbed.layout import GOLD_PYTHON, VENV
+from cligym.records import Layout
 
-PIP = f"{GOLD_PYTHON} -m pip"
+
+def pip(layout: Layout) -> str:
+    """pip of the environment the tests use, run by its own interpreter."""
+    return f"{layout.python} -m pip"
 
 
 def q(value: str) -> str:
@@ -43,7 +46,7 @@ def reinstall(packages: str) -> str:
     )
 
 
-def backdated(command: str, root: str = VENV) -> str:
+def backdated(command: str, root: str) -> str:
     """Run a pip command, then give everything it wrote under `root` the mtime of `root`'s
     site-packages from before, so no fresh timestamp points at what changed."""
     site = f"{root}/lib"
@@ -53,5 +56,6 @@ def backdated(command: str, root: str = VENV) -> str:
     )
 
 
-def reinstall_dist(dist: str, version: str) -> str:
-    return f"{PIP} install --no-cache-dir --force-reinstall --no-deps {q(f'{dist}=={version}')}"
+def reinstall_dist(dist: str, version: str, layout: Layout) -> str:
+    spec = q(f"{dist}=={version}")
+    return f"{pip(layout)} install --no-cache-dir --force-reinstall --no-deps {spec}"

@@ -11,7 +11,6 @@ import os
 
 from cligym.faults.base import FaultContext
 from cligym.records import ResourceKey, ResourceKind
-from cligym.testbed.layout import VENV
 
 # The test runner's own distributions: breaking them breaks the runner, not the project.
 TOOLING = frozenset(
@@ -30,23 +29,24 @@ TOOLING = frozenset(
         "colorama",
     }
 )
-_SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/", f"{VENV}/")
+_SYSTEM_DATA = ("/usr/share/", "/etc/", "/usr/lib/")
 
 # Variables that change how the standard library and OpenSSL behave, with a value that breaks
 # them, and the resource whose users they hurt.
-# (A library's resource is matched by soname prefix, any other by the start of its name.)
+# (A library's resource is matched by soname prefix, any other by the start of its name;
+# `{env}` is the gold env's Python environment.)
 ENV_POISON: dict[str, tuple[str, ResourceKind, str]] = {
     "SSL_CERT_FILE": ("/etc/ssl/certs/ca-bundle.pem", ResourceKind.LIB, "libssl"),
     "PYTHONTZPATH": ("/usr/share/zoneinfo-legacy", ResourceKind.FILE, "/usr/share/zoneinfo/"),
     "LC_ALL": ("de_DE.UTF-8", ResourceKind.MODULE, "locale"),
     "TZDIR": ("/usr/share/zoneinfo-legacy", ResourceKind.FILE, "/usr/share/zoneinfo/"),
-    "PYTHONIOENCODING": ("ascii:strict", ResourceKind.EXE, f"{VENV}/bin/"),
+    "PYTHONIOENCODING": ("ascii:strict", ResourceKind.EXE, "{env}/bin/"),
     "PYTHONUTF8": ("0", ResourceKind.MODULE, "locale"),
 }
 
 
 def site_packages(ctx: FaultContext) -> str:
-    return ctx.impact.paths.get("purelib", f"{VENV}/lib/python3/site-packages")
+    return ctx.impact.paths.get("purelib", f"{ctx.gold.layout.env_dir}/lib/python3/site-packages")
 
 
 def third_party(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -87,7 +87,8 @@ def data_files(ctx: FaultContext) -> list[tuple[str, tuple[str, ...]]]:
     out = []
     for key in ctx.resources(ResourceKind.FILE):
         path = key.name
-        if path.startswith(_SYSTEM_DATA) and not path.endswith((".so", ".py", ".pyc")):
+        system = path.startswith((*_SYSTEM_DATA, f"{ctx.gold.layout.env_dir}/"))
+        if system and not path.endswith((".so", ".py", ".pyc")):
             out.append((path, ctx.subset(ctx.users(key))))
     return out
 
@@ -95,7 +96,8 @@ def data_files(ctx: FaultContext) -> list[tuple[str, tuple[str, ...]]]:
 def env_targets(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
     """(variable, bad value, users) for the poisons whose resource some tests use."""
     out = []
-    for var, (value, kind, prefix) in ENV_POISON.items():
+    for var, (value, kind, pattern) in ENV_POISON.items():
+        prefix = pattern.format(env=ctx.gold.layout.env_dir)
         if kind is ResourceKind.LIB:
             users = list(ctx.lib_users(prefix))
         else:

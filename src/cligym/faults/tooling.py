@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cligym.faults.base import BlockerFamily, FaultContext, FaultParams, register
+from cligym.faults.base import BlockerFamily, FaultContext, FaultParams, layout_of, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q
 from cligym.faults.targets import commands, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
-from cligym.testbed.layout import GOLD_PYTHON, VENV
 
 DEAD_INDEX = "https://pypi.mirror.internal.invalid/simple"
 DEBIAN_MIRROR = "deb.debian.org"
@@ -55,7 +54,8 @@ class PipUpgradeInterrupted(BlockerFamily):
         site = q(SiteParams.of(target).site)
         # ensurepip installs the interpreter's bundled pip: the very wheel the venv came with
         return [
-            f"rm -rf {site}/pip {site}/pip-*.dist-info && {GOLD_PYTHON} -m ensurepip >/dev/null"
+            f"rm -rf {site}/pip {site}/pip-*.dist-info && {layout_of(target).python} -m ensurepip"
+            " >/dev/null"
         ]
 
 
@@ -65,7 +65,9 @@ class PipIndexUnreachable(BlockerFamily):
     category = FaultCategory.PACKAGE_MANAGER
     description = "pip is configured to use a package index that does not exist"
     blocks = "pip"
-    config = f"{VENV}/pip.conf"
+
+    def config_path(self, ctx: FaultContext) -> str:
+        return f"{ctx.gold.layout.env_dir}/pip.conf"  # pip reads it from sys.prefix
 
     def steps(self, target: FaultTarget) -> list[str]:
         # a per-environment configuration, as a decommissioned company mirror leaves behind

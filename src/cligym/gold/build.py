@@ -29,7 +29,14 @@ from cligym.gold.sources import iter_files, resolve_source
 from cligym.gold.stability import compute_stability
 from cligym.ids import content_id
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import GoldEnv, RecipeSpec, StabilityReport, TestRunResult
+from cligym.records import (
+    DEFAULT_LAYOUT,
+    GoldEnv,
+    Layout,
+    RecipeSpec,
+    StabilityReport,
+    TestRunResult,
+)
 from cligym.runtime.base import ensure_base_image
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_test_command, render_test_script
@@ -180,7 +187,7 @@ def build_gold(
         try:
             test_started = time.monotonic()
             runs, python_version, freeze = _run_tests(
-                runtime, tag, recipe, request.runs, settings, artifacts, reporter
+                runtime, tag, recipe, DEFAULT_LAYOUT, request.runs, settings, artifacts, reporter
             )
             test_sec = time.monotonic() - test_started
             stability = compute_stability(runs)
@@ -261,6 +268,7 @@ def _run_tests(
     runtime: Runtime,
     tag: str,
     recipe: RecipeSpec,
+    layout: Layout,
     count: int,
     settings: Settings,
     artifacts: Path,
@@ -275,14 +283,15 @@ def _run_tests(
     python_version, freeze = "", []
     for index in range(1, count + 1):
         reporter.stage("test", f"test run {index}/{count}")
-        script = render_test_script(recipe, with_metadata=index == 1)
+        script = render_test_script(recipe, layout, with_metadata=index == 1)
         run = run_tests(
             runtime,
             tag,
-            render_test_command(script),
+            render_test_command(script, layout),
             stage="gold",
             timeout_sec=settings.test_timeout_sec,
             env={"HOME": f"/home/{TEST_USER}", "PYTHONHASHSEED": str(index)},
+            workdir=layout.app_dir,
         )
         result, junit = run.result, run.junit
         if result.timed_out:

@@ -27,7 +27,7 @@ from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.protocol import Runtime
 from cligym.shipped import shipped_source
 from cligym.testbed.command import render_test_script
-from cligym.testbed.layout import APP_DIR, GOLD_PYTHON, RESULTS_DIR, TEST_USER, VENV
+from cligym.testbed.layout import RESULTS_DIR, TEST_USER
 
 MANIFEST_FILE = "gold-manifest.json.gz"
 BUSYBOX = "busybox"
@@ -39,15 +39,15 @@ RUNUSER = "/usr/sbin/runuser"
 def grader_spec(gold: GoldEnv, container_env: dict[str, str], uid: int, gid: int) -> dict[str, Any]:
     """What `grader.py record` needs to know about the gold env's layout."""
     return {
-        "app": APP_DIR,
-        "venv": VENV,
+        "app": gold.layout.app_dir,
+        "venv": gold.layout.env_dir,
         "user": TEST_USER,
         "uid": uid,
         "gid": gid,
         "home": f"/home/{TEST_USER}",
         "runuser": RUNUSER,
         "results_dir": RESULTS_DIR,
-        "test_script": render_test_script(gold.recipe, with_metadata=False),
+        "test_script": render_test_script(gold.recipe, gold.layout, with_metadata=False),
         "container_env": container_env,
     }
 
@@ -134,7 +134,7 @@ def _record(runtime: Runtime, gold: GoldEnv) -> dict[str, bytes]:
         files = {**shipped_sources(), "spec.json": json.dumps(spec)}
         runtime.put_files(box, "/run/cligym-record", files)
         cmd = (
-            f"cd /run/cligym-record && {GOLD_PYTHON} -I -S grader.py record spec.json "
+            f"cd /run/cligym-record && {gold.layout.python} -I -S grader.py record spec.json "
             "> manifest.json"
         )
         result = runtime.exec(box, ["bash", "-c", cmd], timeout_sec=600)

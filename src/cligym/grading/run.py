@@ -16,7 +16,6 @@ from cligym.errors import CommandTimeoutError
 from cligym.grading.verifier import EXECUTABLE_TESTS
 from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.protocol import Runtime
-from cligym.testbed.layout import APP_DIR
 
 LOGS = "/run/cligym-verifier-logs"
 SOLUTION_MARKER = "=== cligym: agent phase done ==="
@@ -86,7 +85,7 @@ def run_verifier(
         try:
             first = runtime.exec(
                 box, ["bash", "-c", f"{agent}\necho '{SOLUTION_MARKER}'"],
-                timeout_sec=timeout_sec, workdir=APP_DIR,
+                timeout_sec=timeout_sec,  # in the image's WORKDIR, as a harness runs the agent
             )
             runtime.extract(box, "/", _tar("/tests", tests))
             verdict = runtime.exec(

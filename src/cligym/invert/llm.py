@@ -378,7 +378,9 @@ def _string_list(value: object) -> bool:
 def _run_tests(
     box: ContainerHandle, gold: GoldEnv, runtime: Runtime, settings: Settings, tests: list[str]
 ) -> str:
-    script = render_attempt_script([], render_test_script(gold.recipe, False, tuple(tests)))
+    script = render_attempt_script(
+        [], render_test_script(gold.recipe, gold.layout, False, tuple(tests)), gold.layout
+    )
     runtime.exec(
         box, ["bash", "-c", script],
         timeout_sec=suite_timeout_sec(gold, settings), env={"HOME": f"/home/{TEST_USER}"},

@@ -70,7 +70,7 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
     queues: list[tuple[bool, list[FaultTarget]]] = []  # (a chain can build on it, targets)
     variants: list[list[FaultTarget]] = []
     for fam in sorted(fams, key=lambda f: f.name):
-        targets = [t for t in fam.targets(ctx) if t.predicted_tests]
+        targets = [t for t in ctx.stamped(fam.targets(ctx)) if t.predicted_tests]
         rng.shuffle(targets)
         # distinct predicted sets first: near-duplicates only after every distinct one
         seen: set[frozenset[str]] = set()
@@ -220,7 +220,7 @@ def plan_blockers(ctx: FaultContext, fams: Sequence[FaultFamily]) -> dict[str, l
     out: dict[str, list[FaultTarget]] = {}
     for fam in sorted(fams, key=lambda f: f.name):
         if fam.blocks:
-            out.setdefault(fam.blocks, []).extend(fam.blocker_targets(ctx))
+            out.setdefault(fam.blocks, []).extend(ctx.stamped(fam.blocker_targets(ctx)))
     return out
 
 

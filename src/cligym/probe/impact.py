@@ -12,8 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cligym.records import ImpactMap, ResourceKey, ResourceKind
-from cligym.testbed.layout import VENV
+from cligym.records import DEFAULT_LAYOUT, ImpactMap, Layout, ResourceKey, ResourceKind
 
 _IGNORED_MODULE_PREFIXES = (
     "_pytest",
@@ -32,7 +31,6 @@ _IGNORED_FILE_PREFIXES = (
     "/tmp/pytest-of-",
     "/tmp/cligym-",
     "/run/cligym-",
-    f"{VENV}/lib/",
     "/usr/lib/python3",
 )
 SESSION = "<session>"
@@ -70,6 +68,7 @@ def _resources_of(
     payload: Mapping[str, Any],
     owners: Mapping[str, list[str]],
     skip_libs: set[str],
+    ignored_files: tuple[str, ...],
 ) -> set[ResourceKey]:
     modules_files: Mapping[str, str | None] = payload.get("modules", {})
     extension_libs: Mapping[str, list[str]] = payload.get("extension_libs", {})
@@ -95,7 +94,7 @@ def _resources_of(
                     if real not in skip_libs:
                         out.add(ResourceKey(ResourceKind.LIB, real))
     for path in kinds.get("files", ()):
-        if not path.startswith(_IGNORED_FILE_PREFIXES) and "/__pycache__/" not in path:
+        if not path.startswith(ignored_files) and "/__pycache__/" not in path:
             out.add(ResourceKey(ResourceKind.FILE, path))
     for exe in kinds.get("executables", ()):
         out.add(ResourceKey(ResourceKind.EXE if "/" in exe else ResourceKind.PATH, exe))
@@ -114,9 +113,11 @@ def _resources_of(
 
 
 def parse_probe_payload(
-    gold_id: str, payload: Mapping[str, Any], tests: Iterable[str]
+    gold_id: str, payload: Mapping[str, Any], tests: Iterable[str], layout: Layout = DEFAULT_LAYOUT
 ) -> ImpactMap:
-    """Build the impact map for `tests` (the gold-stable ones) from the plugin's JSON."""
+    """Build the impact map for `tests` (the gold-stable ones) from the plugin's JSON. Files
+    the environment's own Python code reads (under `layout.env_dir`/lib) are imports, not data."""
+    ignored = (*_IGNORED_FILE_PREFIXES, f"{layout.env_dir}/lib/")
     contexts: Mapping[str, Mapping[str, list[str]]] = payload.get("contexts", {})
     modules_files: Mapping[str, str | None] = payload.get("modules", {})
     extensions = {n: f for n, f in modules_files.items() if f and f.endswith(".so")}
@@ -126,7 +127,9 @@ def parse_probe_payload(
     # (interpreter_libs). What pytest's start-up touched is listed as global_resources too:
     # a fault there may break every test, which families that want a subset check for.
     interpreter_libs = {lib.split("|", 1)[0] for lib in payload.get("interpreter_libs", [])}
-    global_resources = _resources_of(contexts.get(SESSION, {}), payload, owners, interpreter_libs)
+    global_resources = _resources_of(
+        contexts.get(SESSION, {}), payload, owners, interpreter_libs, ignored
+    )
     by_resource: dict[ResourceKey, list[int]] = defaultdict(list)
     for index, nodeid in enumerate(test_ids):
         module_ctx = "collect:" + nodeid.split("::", 1)[0]
@@ -134,7 +137,7 @@ def parse_probe_payload(
         for ctx in (contexts.get(nodeid, {}), contexts.get(module_ctx, {})):
             for kind, values in ctx.items():
                 merged[kind].update(values)
-        for resource in _resources_of(merged, payload, owners, interpreter_libs):
+        for resource in _resources_of(merged, payload, owners, interpreter_libs, ignored):
             by_resource[resource].append(index)
     lib_names: dict[str, str] = {}
     for libs in (*payload.get("extension_libs", {}).values(), payload.get("interpreter_libs", [])):

@@ -45,12 +45,13 @@ def run_probe(
         # Tracing slows tests several-fold: no per-test limit here (the run's bound stays).
         no_limit = ("-o", "timeout=0") if gold.recipe.per_test_timeout_sec else ()
         script = render_test_script(
-            gold.recipe, with_metadata=False, extra_args=("-p", PLUGIN_MODULE, *no_limit)
+            gold.recipe, gold.layout, with_metadata=False,
+            extra_args=("-p", PLUGIN_MODULE, *no_limit),
         )
         run = run_tests(
             runtime,
             gold.image_tag,
-            render_test_command(script),
+            render_test_command(script, gold.layout),
             stage="probe",
             timeout_sec=settings.test_timeout_sec * 3,
             env={
@@ -59,6 +60,7 @@ def run_probe(
                 "CLIGYM_PROBE_OUT": IMPACT_PATH,
                 "PYTHONHASHSEED": "1",
             },
+            workdir=gold.layout.app_dir,
             inputs=[(plugin_dir, "/tmp")],
         )
     result = run.result
@@ -68,7 +70,9 @@ def run_probe(
     if raw is None:
         tail = " | ".join(result.output.strip().splitlines()[-3:])
         raise GoldTestsError(f"{gold.name}: the probe wrote no impact data ({tail})")
-    impact = parse_probe_payload(gold.id, json.loads(raw), gold.stability.stable_passing)
+    impact = parse_probe_payload(
+        gold.id, json.loads(raw), gold.stability.stable_passing, gold.layout
+    )
     artifacts = settings.paths.gold_artifacts(gold.id)
     artifacts.mkdir(parents=True, exist_ok=True)
     partial = artifacts / "probe.json.partial"

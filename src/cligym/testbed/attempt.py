@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Sequence
 
 from cligym.config import Settings
-from cligym.records import AttemptOutcome, GoldEnv, TestStatus
+from cligym.records import AttemptOutcome, GoldEnv, Layout, TestStatus
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_as_tester, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
@@ -23,14 +23,14 @@ APPLIED_MARKER = "=== cligym: steps applied ==="
 ERROR_CHARS = 600
 
 
-def render_attempt_script(steps: Sequence[str], test_script: str) -> str:
+def render_attempt_script(steps: Sequence[str], test_script: str, layout: Layout) -> str:
     """Shell for one attempt: steps as root (stop at the first failure), then the tests."""
     lines = ["set -e"]
     lines += [f"( {step} )" for step in steps]
     lines += [
         "set +e",
         f"echo {shlex.quote(APPLIED_MARKER)}",
-        render_as_tester(test_script),
+        render_as_tester(test_script, layout),
     ]
     return "\n".join(lines)
 
@@ -83,9 +83,9 @@ def run_attempt(
 ) -> AttemptOutcome:
     """Apply `steps` on a container of `image` (default: gold) and run (selected) tests."""
     test_script = render_test_script(
-        gold.recipe, with_metadata=False, extra_args=tuple(select or ())
+        gold.recipe, gold.layout, with_metadata=False, extra_args=tuple(select or ())
     )
-    script = render_attempt_script(steps, test_script)
+    script = render_attempt_script(steps, test_script, gold.layout)
     run = run_tests(
         runtime,
         image or gold.image_tag,
@@ -93,6 +93,7 @@ def run_attempt(
         stage=stage,
         timeout_sec=timeout_sec,
         env={"PYTHONHASHSEED": "1"},
+        workdir=gold.layout.app_dir,
         network=network,
     )
     result, junit = run.result, run.junit

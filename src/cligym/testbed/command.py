@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import shlex
 
-from cligym.records import RecipeSpec
-from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR, TEST_USER
+from cligym.records import Layout, RecipeSpec
+from cligym.testbed.layout import JUNIT_PATH, RESULTS_DIR, TEST_USER
 
 
 def _q(value: str) -> str:
@@ -38,14 +38,16 @@ def timeout_args(recipe: RecipeSpec) -> tuple[str, ...]:
     return ("-o", f"timeout={recipe.per_test_timeout_sec}")
 
 
-def render_user_command(recipe: RecipeSpec) -> str:
+def render_user_command(recipe: RecipeSpec, layout: Layout) -> str:
     """The test command as a user would type it (the issue text quotes it): `python` is
     whatever the test user's login shell finds on PATH."""
-    return " ".join(["cd", APP_DIR, "&&", "python", "-m", "pytest", *map(_q, recipe.pytest_args)])
+    return " ".join(
+        ["cd", _q(layout.app_dir), "&&", "python", "-m", "pytest", *map(_q, recipe.pytest_args)]
+    )
 
 
 def render_test_script(
-    recipe: RecipeSpec, with_metadata: bool, extra_args: tuple[str, ...] = ()
+    recipe: RecipeSpec, layout: Layout, with_metadata: bool, extra_args: tuple[str, ...] = ()
 ) -> str:
     """Run in the test user's login shell: optional metadata, then exactly the documented
     command plus the reporting options and the per-test limit (the runtime bounds the whole
@@ -58,23 +60,23 @@ def render_test_script(
             f"pip freeze --all > {RESULTS_DIR}/freeze.txt 2>/dev/null",
         ]
     args = " ".join(_q(a) for a in (*REPORTING_ARGS, *timeout_args(recipe), *extra_args))
-    parts.append(f"{render_user_command(recipe)} {args}")
+    parts.append(f"{render_user_command(recipe, layout)} {args}")
     return "; ".join(parts)
 
 
-def render_as_tester(script: str) -> str:
+def render_as_tester(script: str, layout: Layout) -> str:
     """Root's side of every test run (gold, probe, attempts, verification, the verifier):
     a fresh results directory for the test user, then the script as that user in a login
     shell, exactly as `runuser -u tester -- bash -lc '...'` in the issue text."""
     return (
         f"rm -rf {RESULTS_DIR} && mkdir -p {RESULTS_DIR} && "
-        f"chown {TEST_USER}:{TEST_USER} {RESULTS_DIR} && cd {APP_DIR} && "
+        f"chown {TEST_USER}:{TEST_USER} {RESULTS_DIR} && cd {_q(layout.app_dir)} && "
         f"exec env HOME=/home/{TEST_USER} /usr/sbin/runuser -u {TEST_USER} -- "
         f"bash -lc {_q(script)}"
     )
 
 
-def render_test_command(script: str) -> list[str]:
+def render_test_command(script: str, layout: Layout) -> list[str]:
     """argv of a test container started as root: the script as the test user's login shell
     (profile files apply)."""
-    return ["bash", "-c", render_as_tester(script)]
+    return ["bash", "-c", render_as_tester(script, layout)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cligym.runtime.archive import read_file_from_tar
 from cligym.runtime.protocol import ExecResult, Runtime
-from cligym.testbed.layout import APP_DIR, JUNIT_PATH, RESULTS_DIR
+from cligym.testbed.layout import JUNIT_PATH, RESULTS_DIR
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,19 @@ def run_tests(
     stage: str,
     timeout_sec: int,
     env: Mapping[str, str],
+    workdir: str,
     network: bool = False,
     inputs: Sequence[tuple[Path, str]] = (),
 ) -> TestRun:
-    """Run `argv` (as root, in the project directory) in a fresh container of `image`."""
+    """Run `argv` (as root, in the project directory `workdir`) in a fresh container of
+    `image`."""
     result, files = runtime.run(
         image,
         argv,
         stage=stage,
         timeout_sec=timeout_sec,
         user="root",
-        workdir=APP_DIR,
+        workdir=workdir,
         env=env,
         network=network,
         collect=[RESULTS_DIR],

@@ -38,7 +38,7 @@ from cligym.runtime.protocol import ContainerHandle, Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.testbed.layout import gold_image_tag
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines, stat_rows
-from cligym.verify.noise import with_noise
+from cligym.verify.noise import noise_roots, with_noise
 from cligym.verify.scoring import difficulty, error_signature
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def render_task_dockerfile(gold: GoldEnv, steps: Sequence[str]) -> str:
     """`FROM` gold plus one `RUN`: the steps among change-time noise (see verify/noise.py)."""
     lines = [f"FROM {gold.image_tag}"]
     if steps:
-        lines.append(f"RUN {with_noise(steps)}")
+        lines.append(f"RUN {with_noise(steps, noise_roots(gold.layout))}")
     return "\n".join(lines) + "\n"
 
 

@@ -21,10 +21,18 @@ import shlex
 from collections.abc import Sequence
 
 from cligym.ids import content_id
-from cligym.testbed.layout import VENV
+from cligym.records import DEFAULT_LAYOUT, Layout
 from cligym.verify.leaks import BACKUP_PATTERNS
 
-ROOTS = ("/usr/lib", "/usr/share", "/usr/bin", "/usr/sbin", "/etc", VENV)
+SYSTEM_ROOTS = ("/usr/lib", "/usr/share", "/usr/bin", "/usr/sbin", "/etc")
+
+
+def noise_roots(layout: Layout) -> tuple[str, ...]:
+    """Where noise goes: the system's files and the gold env's Python environment."""
+    return (*SYSTEM_ROOTS, layout.env_dir)
+
+
+ROOTS = noise_roots(DEFAULT_LAYOUT)
 SHARE = 0.02  # of the (small) files under ROOTS, over all segments: ~300 in a gold image
 MAX_SIZE = "-64k"  # small files only: each refreshed file is copied into the task's layer
 

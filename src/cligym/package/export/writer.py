@@ -100,7 +100,7 @@ def package_task(
     if stored is not None and not force:
         return PackageOutcome(task, stored)
     if secrets is None:
-        secrets = task_secrets(catalog, task)
+        secrets = task_secrets(catalog, task, gold)
     if llm is not None:
         written, reason, tokens = write_llm_issue(task, gold, secrets, llm, seed)
         if written is None:
@@ -117,14 +117,14 @@ def package_task(
     return PackageOutcome(task, None, f"issue text leaks: {problems[0]}")
 
 
-def task_secrets(catalog: Catalog, task: Task) -> Secrets:
+def task_secrets(catalog: Catalog, task: Task, gold: GoldEnv) -> Secrets:
     """Secrets of the task's faults (tasks verified before faults were recorded: candidate's)."""
     if task.faults:
-        return secrets_for(task)
+        return secrets_for(task, gold.layout)
     candidate = catalog.get_candidate(task.candidate_id)
     if candidate is None:
         raise CligymError(f"task {task.name}: candidate {task.candidate_id} is not in the catalog")
-    return secrets_for(candidate)
+    return secrets_for(candidate, gold.layout)
 
 
 def export_tasks(
@@ -194,7 +194,7 @@ def _export(
         if task.id in networking.excluded:
             continue
         gold = golds[task.gold_id]
-        secrets = task_secrets(catalog, task)
+        secrets = task_secrets(catalog, task, gold)
         outcome = package_task(catalog, task, gold, seed=seed, secrets=secrets)
         if outcome.issue is None:
             skipped.append((task.name, outcome.reason))

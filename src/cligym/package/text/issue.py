@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from cligym.package.text.leakcheck import Secrets, find_leaks, redact
 from cligym.records import GoldEnv, IssueText, Task
 from cligym.testbed.command import render_user_command
-from cligym.testbed.layout import APP_DIR, RESULTS_DIR, TEST_USER
+from cligym.testbed.layout import RESULTS_DIR, TEST_USER
 
 MAX_TESTS_LISTED = 8
 MAX_EXCERPTS = 2
@@ -27,7 +27,8 @@ EXCERPT_LINES = 8
 
 def test_command(gold: GoldEnv) -> str:
     """What the issue tells the user to run: the command verification measured with."""
-    return f"runuser -u {TEST_USER} -- bash -lc {shlex.quote(render_user_command(gold.recipe))}"
+    command = render_user_command(gold.recipe, gold.layout)
+    return f"runuser -u {TEST_USER} -- bash -lc {shlex.quote(command)}"
 
 
 _TITLES = (
@@ -79,7 +80,7 @@ def render_issue(
     """Pure: the template issue of `task`; deterministic for (task, seed)."""
     rng = random.Random(f"{seed}:{task.id}")
     n, total = len(task.fail_to_pass), len(task.fail_to_pass) + len(task.pass_to_pass)
-    fmt = {"repo": gold.name, "app": APP_DIR, "user": TEST_USER, "n": n, "total": total}
+    fmt = {"repo": gold.name, "app": gold.layout.app_dir, "user": TEST_USER, "n": n, "total": total}
     listed = [redact(t, secrets) for t in task.fail_to_pass[:MAX_TESTS_LISTED]]
     tests = "\n".join(f"- `{t}`" for t in listed)
     if n > len(listed):

@@ -12,13 +12,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cligym.records import Candidate, Task
-from cligym.testbed.layout import APP_DIR, TEST_USER, VENV
+from cligym.records import DEFAULT_LAYOUT, Candidate, Layout, Task
+from cligym.testbed.layout import TEST_USER
 
-CONTEXT_PATHS = frozenset(
-    {"/", APP_DIR, VENV, f"{VENV}/bin", f"{VENV}/bin/python", f"/home/{TEST_USER}", "/tmp",
-     "/usr/bin", "/usr/local/bin", "/bin", "/etc", "/usr", "/usr/lib", "/dev/null"}
+SHARED_PATHS = frozenset(
+    {"/", f"/home/{TEST_USER}", "/tmp", "/usr/bin", "/usr/local/bin", "/bin", "/etc", "/usr",
+     "/usr/lib", "/dev/null"}
 )
+
+
+def context_paths(layout: Layout) -> frozenset[str]:
+    """Paths every task of a gold env shares: naming them gives nothing away."""
+    env = layout.env_dir
+    return SHARED_PATHS | {layout.app_dir, env, f"{env}/bin", f"{env}/bin/python"}
+
+
+CONTEXT_PATHS = context_paths(DEFAULT_LAYOUT)
 _PATH = re.compile(r"(?<![\w.~-])(/[\w.@+-]+(?:/[\w.@+-]+)*)")
 _PIN = re.compile(r"\b([A-Za-z0-9][\w.-]*)==([\w.+!-]+)")
 _VERSION = re.compile(r"^\d+(\.\d+)+([a-z]+\d*)?$")
@@ -34,7 +43,7 @@ class Secrets:
     fixes: frozenset[str] = frozenset()
 
 
-def secrets_for(candidate: Candidate | Task) -> Secrets:
+def secrets_for(candidate: Candidate | Task, layout: Layout = DEFAULT_LAYOUT) -> Secrets:
     """Pure: the secrets of a candidate's (or task's) faults, steps and solution."""
     paths: set[str] = set()
     versions: set[str] = set()
@@ -57,7 +66,8 @@ def secrets_for(candidate: Candidate | Task) -> Secrets:
         if len(line.strip()) >= 12:
             fixes.add(" ".join(line.split()))
     paths |= {alias for p in paths for alias in usrmerge_aliases(p)}
-    paths = {p for p in paths if p and p not in CONTEXT_PATHS and len(p) > 4}
+    context = context_paths(layout)
+    paths = {p for p in paths if p and p not in context and len(p) > 4}
     return Secrets(frozenset(paths), frozenset(versions), frozenset(fixes))
 
 
