@@ -23,23 +23,24 @@ from _results import machine, record, table
 from cligym.api import Workspace, sample_repo_path
 from cligym.config import Settings
 from cligym.gold.build import GoldRequest
+from cligym.records import GoldEnv
 from cligym.testbed.command import render_test_command, render_test_script
-from cligym.testbed.layout import APP_DIR, TEST_USER
+from cligym.testbed.layout import TEST_USER
 
 DEFAULT_SOURCES = ["pypi:tabulate==0.9.0", "pypi:cachetools==5.5.2"]
 
 
-def floor_seconds(ws: Workspace, gold_tag: str, recipe) -> float:  # type: ignore[no-untyped-def]
+def floor_seconds(ws: Workspace, gold: GoldEnv) -> float:
     times = []
     for _ in range(3):
         start = time.monotonic()
         ws.runtime.run(
-            gold_tag,
-            render_test_command(render_test_script(recipe, False)),
+            gold.image_tag,
+            render_test_command(render_test_script(gold.recipe, gold.layout, False), gold.layout),
             stage="bench",
             timeout_sec=600,
             user=TEST_USER,
-            workdir=APP_DIR,
+            workdir=gold.layout.app_dir,
             env={"HOME": f"/home/{TEST_USER}"},
             network=False,
         )
@@ -72,7 +73,7 @@ def main() -> None:
             results = ws.verify(gold.id)
             wall = time.monotonic() - started
             tasks = ws.list_tasks(gold.id)
-            floor = floor_seconds(ws, gold.image_tag, gold.recipe)
+            floor = floor_seconds(ws, gold)
             per_attempt = statistics.median(a.duration_sec for a in report.attempts)
             cats = Counter(c.value for t in tasks for c in set(t.categories))
             fams = {f for t in tasks for f in t.families}
