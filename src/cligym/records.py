@@ -142,6 +142,7 @@ class SourceKind(StrEnum):
     LOCAL = "local"
     GIT = "git"
     PYPI = "pypi"
+    IMAGE = "image"  # an existing Docker image with the project and its environment
 
 
 class RepoSource(Record):

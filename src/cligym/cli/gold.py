@@ -26,7 +26,8 @@ def gold(
         list[str],
         typer.Argument(
             help="Local directory, git repo (path or URL, optional @ref), "
-            "or pypi:NAME\\[==VERSION]."
+            "pypi:NAME\\[==VERSION], or image:REF (an image with the project and its "
+            "environment: SWE-bench, SWE-smith, SWE-Gym, R2E-Gym, or --layout)."
         ),
     ],
     runs: Annotated[int, typer.Option(help="Test runs; stable = passed in every run.")] = 2,
@@ -51,6 +52,13 @@ def gold(
     keyword: Annotated[
         str, typer.Option("-k", help="Only tests matching this pytest -k expression.")
     ] = "",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="image:REF only: swe-bench, swe-smith, swe-gym, r2e-gym, or a TOML file "
+            "(default: recognised from the image)."
+        ),
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Build gold environments: images in which the repo's tests pass stably."""
@@ -59,6 +67,7 @@ def gold(
         GoldRequest(
             spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild,
             tests=tuple(tests or ()), keyword=keyword, per_test_timeout=per_test_timeout,
+            layout=layout,
         )
         for s in sources
     ]

@@ -22,8 +22,22 @@ from pydantic import ValidationError
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
-from cligym.errors import CligymError, DockerOperationError, GoldTestsError, InstallError
+from cligym.errors import (
+    CligymError,
+    DockerOperationError,
+    GoldTestsError,
+    InstallError,
+    SourceError,
+)
 from cligym.gold.dockerfile import render_gold_dockerfile
+from cligym.gold.image import (
+    IMAGE_PREFIX,
+    image_recipe,
+    image_ref,
+    image_source,
+    render_image_dockerfile,
+    resolve_layout,
+)
 from cligym.gold.recipe import ProjectFiles, RecipeProfile, plan_recipe
 from cligym.gold.sources import iter_files, resolve_source
 from cligym.gold.stability import compute_stability
@@ -37,7 +51,7 @@ from cligym.records import (
     StabilityReport,
     TestRunResult,
 )
-from cligym.runtime.base import ensure_base_image
+from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_test_command, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
@@ -47,6 +61,7 @@ from cligym.testbed.run import run_tests
 log = logging.getLogger(__name__)
 
 GOLD_FORMAT = "gold-v2"
+IMAGE_GOLD_FORMAT = "image-gold-v1"
 LABEL_GOLD_ID = "cligym.gold"
 
 
@@ -61,6 +76,7 @@ class GoldRequest:
     rebuild: bool = False  # ignore the catalog and Docker's build cache
     tests: tuple[str, ...] = ()  # only these test paths or node ids (a huge suite, on purpose)
     keyword: str = ""  # only tests matching this pytest -k expression
+    layout: str = ""  # image:REF only: a built-in layout name or a TOML file (default: detect)
     per_test_timeout: int | None = None  # seconds one test may take (None: the recipe's default)
 
 
@@ -148,7 +164,11 @@ def build_gold(
     """Build (or reuse) the gold environment for one SOURCE."""
     started = time.monotonic()
     paths = settings.paths.ensure()
+    if request.layout and not request.spec.startswith(IMAGE_PREFIX):
+        raise CligymError("--layout is for image:REF sources (an existing image's layout)")
     base = ensure_base_image(runtime, settings.base_image, reporter=reporter)
+    if request.spec.startswith(IMAGE_PREFIX):
+        return _build_from_image(request, settings, runtime, catalog, reporter, base, started)
     python = base_python_version(runtime, base.tag)
     staging = paths.staging_dir / f"{runtime.run_id}-{content_id(request.spec, length=8)}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -217,6 +237,110 @@ def build_gold(
         return GoldResult(gold, False, time.monotonic() - started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_from_image(
+    request: GoldRequest,
+    settings: Settings,
+    runtime: Runtime,
+    catalog: Catalog,
+    reporter: Reporter,
+    base: BaseImageResult,
+    started: float,
+) -> GoldResult:
+    """`image:REF`: the user's image plus cligym's thin layer (see gold/image.py), then the
+    same test runs and stability as any gold env."""
+    ref = image_ref(request.spec)
+    image_id = runtime.image_id(ref)
+    if image_id is None and runtime.pull(ref):
+        image_id = runtime.image_id(ref)
+    if image_id is None:
+        raise SourceError(
+            f"image {ref} is not on this Docker engine and could not be pulled: "
+            f"`docker pull {ref}` (or `docker load`) it first"
+        )
+    reporter.stage("source", f"reading the layout of {ref}")
+    profile = resolve_layout(runtime, ref, request.layout)
+    layout = profile.layout()
+    selection = _image_selection(request)
+    recipe = image_recipe(profile, selection, request.per_test_timeout or 0)
+    source = image_source(request.spec, ref, image_id)
+    gold_id = content_id(
+        IMAGE_GOLD_FORMAT, image_id, recipe.model_dump(), layout.model_dump(), base.image_id
+    )
+    cached = catalog.get_gold(gold_id)
+    if (
+        cached is not None
+        and not request.rebuild
+        and cached.stability.runs >= request.runs
+        and runtime.image_id(cached.image_tag) == cached.image_id
+    ):
+        _check_enough(cached.stability, request.min_tests, source.name)
+        reporter.stage("gold", f"cache hit {gold_id} ({source.name})")
+        return GoldResult(cached, True, time.monotonic() - started)
+    paths = settings.paths
+    staging = paths.staging_dir / f"{runtime.run_id}-{content_id(request.spec, length=8)}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        dockerfile = render_image_dockerfile(ref, base.tag, layout, source.name)
+        (staging / "Dockerfile").write_text(dockerfile)
+        tag = gold_image_tag(source.name, gold_id)
+        artifacts = staging / "artifacts"
+        artifacts.mkdir()
+        reporter.stage("build", f"building {tag} from {ref} ({profile.name} layout)")
+        build_started = time.monotonic()
+        built_id = _build_image(
+            runtime, staging, tag, gold_id, settings, artifacts, nocache=request.rebuild
+        )
+        build_sec = time.monotonic() - build_started
+        try:
+            test_started = time.monotonic()
+            runs, python_version, freeze = _run_tests(
+                runtime, tag, recipe, layout, request.runs, settings, artifacts, reporter
+            )
+            test_sec = time.monotonic() - test_started
+            stability = compute_stability(runs)
+            _check_runs(runs, stability, request.min_tests, source.name)
+        except BaseException:
+            runtime.remove_image(tag)
+            raise
+        gold = GoldEnv(
+            id=gold_id,
+            name=source.name,
+            source=source,
+            recipe=recipe,
+            base_image=base.tag,
+            base_image_id=base.image_id,
+            image_tag=tag,
+            image_id=built_id,
+            python_version=python_version,
+            pip_freeze=tuple(freeze),
+            dockerfile=dockerfile,
+            stability=stability,
+            build_duration_sec=round(build_sec, 2),
+            test_duration_sec=round(test_sec, 2),
+            created_at=datetime.now(UTC),
+            layout=layout,
+        )
+        _publish(artifacts, paths.gold_artifacts(gold_id), gold)
+        catalog.put_gold(gold)
+        return GoldResult(gold, False, time.monotonic() - started)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _image_selection(request: GoldRequest) -> tuple[str, ...]:
+    """`--tests`/`-k` for an image: the paths are checked by pytest inside it (a missing one
+    fails collection, so the gold runs say so)."""
+    for test in request.tests:
+        path = test.split("::", 1)[0]
+        if not path or path.startswith(("-", "/")) or ".." in Path(path).parts:
+            raise CligymError(f"--tests {test}: give a path inside the repository, e.g. tests/unit")
+    keyword = request.keyword.strip()
+    if request.keyword and not keyword:
+        raise CligymError("-k needs an expression, e.g. -k 'not slow'")
+    return (*request.tests, *(("-k", keyword) if keyword else ()))
 
 
 def _build_image(
