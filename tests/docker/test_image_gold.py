@@ -1,0 +1,112 @@
+"""Gold, invert, verify and Harbor on images someone already has: a SWE-smith-style image (the
+project at /testbed, a conda-style env `testbed` under /opt/miniconda3, activated from root's
+~/.bashrc) and an R2E-Gym-style one (a uv-style venv at /testbed/.venv). Registry pulls do not
+work here, so the tests build both layouts locally from the embedded sample, FROM cligym's base
+image: neither has /app or /opt/venv.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cligym.api import Workspace, sample_repo_path
+from cligym.gold.build import GoldRequest, GoldResult
+from cligym.ids import content_id
+
+pytestmark = pytest.mark.docker
+
+# conda itself cannot be installed here: the env is an interpreter with its own standard
+# library under the env's prefix (no pyvenv.cfg), conda-meta, and an `activate` script whose
+# `conda activate NAME` does what conda's does to the shell (prefix first on PATH)
+SWE_SMITH_LIKE = r"""
+FROM {base}
+COPY app/ /testbed/
+RUN P=/opt/miniconda3/envs/testbed \
+ && mkdir -p $P/bin $P/lib $P/conda-meta /opt/miniconda3/bin /opt/miniconda3/etc/profile.d \
+ && cp /usr/bin/python3.11 $P/bin/python3.11 && ln -s python3.11 $P/bin/python3 \
+ && ln -s python3.11 $P/bin/python && cp -a /usr/lib/python3.11 $P/lib/python3.11 \
+ && rm -f $P/lib/python3.11/EXTERNALLY-MANAGED \
+ && w=$(ls /usr/share/python-wheels/pip-*.whl) && $P/bin/python $w/pip install -q --no-index $w \
+ && printf '%s\n' '# conda shell functions (stand-in)' \
+    'conda() { if [ "$1" = activate ]; then CONDA_DEFAULT_ENV="${{2:-base}}";' \
+    '  CONDA_PREFIX=/opt/miniconda3/envs/$CONDA_DEFAULT_ENV;' \
+    '  PATH="$CONDA_PREFIX/bin:$PATH"; export CONDA_DEFAULT_ENV CONDA_PREFIX PATH; fi; }' \
+    > /opt/miniconda3/etc/profile.d/conda.sh \
+ && cp /opt/miniconda3/etc/profile.d/conda.sh /opt/miniconda3/bin/activate \
+ && printf '==> 2024-01-01 00:00:00 <==\n# cmd: conda create -n testbed python=3.11\n' \
+    > $P/conda-meta/history \
+ && cd /testbed && $P/bin/python -m pip install -q --no-cache-dir -e . pytest \
+ && echo 'source /opt/miniconda3/etc/profile.d/conda.sh && conda activate testbed' > /root/.bashrc
+ENV PATH=/opt/miniconda3/bin:$PATH
+WORKDIR /testbed
+"""
+
+R2E_LIKE = r"""
+FROM {base}
+COPY app/ /testbed/
+RUN python3 -m venv /testbed/.venv && echo 'uv = 0.4.30' >> /testbed/.venv/pyvenv.cfg \
+ && cd /testbed && .venv/bin/pip install -q --no-cache-dir -e . pytest
+ENV VIRTUAL_ENV=/testbed/.venv PATH=/testbed/.venv/bin:$PATH
+WORKDIR /testbed
+"""
+
+
+def _user_image(workspace: Workspace, tmp_path_factory, name: str, template: str) -> str:
+    """The layout's image of the sample, tagged by its content (kept between sessions)."""
+    text = template.format(base=workspace.settings.base_image)
+    base_id = workspace.runtime.image_id(workspace.settings.base_image)
+    tag = f"cligym-test/{name}:{content_id(text, base_id, str(sample_repo_path()), length=12)}"
+    if workspace.runtime.image_id(tag) is None:
+        context = tmp_path_factory.mktemp(name)
+        shutil.copytree(sample_repo_path(), context / "app")
+        (context / "Dockerfile").write_text(text)
+        workspace.runtime.build(context, tag, kind="test", timeout_sec=1200)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def swe_smith_gold(workspace: Workspace, tmp_path_factory) -> GoldResult:
+    ref = _user_image(workspace, tmp_path_factory, "swesmith-like", SWE_SMITH_LIKE)
+    return workspace.gold(GoldRequest(spec=f"image:{ref}", runs=2))
+
+
+def test_a_swe_smith_style_image_becomes_a_gold_env(swe_smith_gold: GoldResult):
+    gold = swe_smith_gold.gold
+    assert gold.source.kind == "image" and gold.layout.app_dir == "/testbed"
+    assert gold.layout.env_dir == "/opt/miniconda3/envs/testbed" and gold.layout.env_kind == "conda"
+    assert len(gold.stability.stable_passing) >= 40
+    # the login shell's pip is the conda env's: the project and its dependencies are there
+    names = {line.split("==")[0].split(" ")[0].lower() for line in gold.pip_freeze}
+    assert {"pyyaml", "tabulate", "pytest"} <= names
+    assert "FROM cligym-test/swesmith-like:" in gold.dockerfile
+    assert "conda activate testbed" in gold.dockerfile
+
+
+def test_invert_and_verify_on_it_give_tasks_in_its_own_layout(
+    swe_smith_gold: GoldResult, workspace: Workspace, tmp_path: Path
+):
+    gold = swe_smith_gold.gold
+    workspace.invert(gold.id, budget=6, seed=3, max_faults=2)
+    workspace.verify(gold.id, limit=3)
+    tasks = workspace.list_tasks(gold.id)
+    assert tasks, "the SWE-smith-style gold env gave no verified task"
+    for task in tasks:
+        text = "\n".join([*task.steps, *task.solution])
+        assert "/opt/venv" not in text and " /app" not in text, text
+    # a task runs in Harbor as any other: the reference repair scores 1, doing nothing 0
+    out = tmp_path / "ds"
+    report = workspace.export(out, "harbor", names=[tasks[0].name], network="internet")
+    assert report.written and not report.skipped
+    result = workspace.validate(out, "harbor")
+    assert all(r.valid for r in result.results), [(r.oracle, r.nop) for r in result.results]
+
+
+def test_an_r2e_gym_style_image_becomes_a_gold_env(workspace: Workspace, tmp_path_factory):
+    ref = _user_image(workspace, tmp_path_factory, "r2e-like", R2E_LIKE)
+    gold = workspace.gold(GoldRequest(spec=f"image:{ref}", runs=2)).gold
+    assert (gold.layout.app_dir, gold.layout.env_dir) == ("/testbed", "/testbed/.venv")
+    assert len(gold.stability.stable_passing) >= 40
+    assert gold.recipe.notes[0].startswith("layout r2e-gym")
