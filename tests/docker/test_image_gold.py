@@ -31,7 +31,7 @@ RUN P=/opt/miniconda3/envs/testbed \
  && rm -f $P/lib/python3.11/EXTERNALLY-MANAGED \
  && w=$(ls /usr/share/python-wheels/pip-*.whl) && $P/bin/python $w/pip install -q --no-index $w \
  && printf '%s\n' '# conda shell functions (stand-in)' \
-    'conda() { if [ "$1" = activate ]; then CONDA_DEFAULT_ENV="${{2:-base}}";' \
+    'conda() { if [ "$1" = activate ]; then CONDA_DEFAULT_ENV="${2:-base}";' \
     '  CONDA_PREFIX=/opt/miniconda3/envs/$CONDA_DEFAULT_ENV;' \
     '  PATH="$CONDA_PREFIX/bin:$PATH"; export CONDA_DEFAULT_ENV CONDA_PREFIX PATH; fi; }' \
     > /opt/miniconda3/etc/profile.d/conda.sh \
@@ -56,7 +56,7 @@ WORKDIR /testbed
 
 def _user_image(workspace: Workspace, tmp_path_factory, name: str, template: str) -> str:
     """The layout's image of the sample, tagged by its content (kept between sessions)."""
-    text = template.format(base=workspace.settings.base_image)
+    text = template.replace("{base}", workspace.settings.base_image)
     base_id = workspace.runtime.image_id(workspace.settings.base_image)
     tag = f"cligym-test/{name}:{content_id(text, base_id, str(sample_repo_path()), length=12)}"
     if workspace.runtime.image_id(tag) is None:
