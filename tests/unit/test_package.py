@@ -206,7 +206,7 @@ def _kit() -> GradeKit:
 def test_verifier_script_trusts_only_its_own_directory(tmp_path: Path):
     item = _item()
     harbor = render_test_sh(item.task.name, item.kit.manifest, 300, "/logs/verifier")
-    tb = TB_RUN_TESTS
+    tb = TB_RUN_TESTS.format(python="/opt/venv/bin/python")
     for name, script in (("test.sh", harbor), ("run-tests.sh", tb)):
         path = tmp_path / name
         path.write_text(script)

@@ -135,10 +135,10 @@ chmod 755 /tests/test.sh /tests/busybox 2>/dev/null
 # TB drives the container through its own tmux processes: they must survive, so no reaping
 CLIGYM_KEEP_PROCESSES=1 CLIGYM_VERIFIER_LOGS=/tmp/cligym-verifier /tests/test.sh
 cd /tests && /tests/busybox env -i CLIGYM_REWARD=/tmp/cligym-verifier/reward.txt \\
-  /opt/venv/bin/python -I -m pytest -rA -p no:cacheprovider --rootdir /tests /tests/test_outputs.py
+  {python} -I -m pytest -rA -p no:cacheprovider --rootdir /tests /tests/test_outputs.py
 """
-"""run-tests.sh for Terminal-Bench 1: the same verifier, whose reward a tiny pytest file
-asserts, so the harness's `-rA` parser can read it."""
+"""run-tests.sh for Terminal-Bench 1 (format with the gold env's `python`): the same
+verifier, whose reward a tiny pytest file asserts, so the harness's `-rA` parser can read it."""
 
 
 TB_TEST_OUTPUTS = '''"""Terminal-Bench view of the cligym grade."""

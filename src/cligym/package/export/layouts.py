@@ -275,7 +275,7 @@ def render_tb(item: ExportItem) -> dict[str, bytes]:
         "task.yaml": task_yaml.encode(),
         "Dockerfile": item.dockerfile.encode(),
         "docker-compose.yaml": yaml.safe_dump(_tb_compose(item), sort_keys=False).encode(),
-        "run-tests.sh": TB_RUN_TESTS.encode(),
+        "run-tests.sh": TB_RUN_TESTS.format(python=item.gold.layout.python).encode(),
         "solution.sh": render_solution(item.task).encode(),
         "tests/test_outputs.py": TB_TEST_OUTPUTS.encode(),
         "cligym.json": json.dumps(meta, indent=1).encode(),
