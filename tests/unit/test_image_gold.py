@@ -84,3 +84,16 @@ def test_a_missing_image_and_a_misplaced_layout_are_one_line_errors(tmp_path: Pa
     with pytest.raises(CligymError, match="--layout is for image:REF"):
         build_gold(GoldRequest(spec=str(tmp_path), layout="swe-bench"), settings, fake, catalog)
     assert catalog.list_gold() == []
+
+
+def test_reward_hacks_follow_the_tasks_layout():
+    """The adversarial sweep aims each hack at the task's own project and environment (a hack
+    that misses them would score 0 for the wrong reason)."""
+    from cligym.grading.hacks import for_layout, hack_named
+
+    moved = for_layout(hack_named("conftest-in-app").script, "/testbed", "/opt/conda/envs/t")
+    assert "cat >> /testbed/conftest.py" in moved and "/app" not in moved
+    shim = for_layout(hack_named("python-shim-on-path").script, "/testbed", "/opt/conda/envs/t")
+    assert "exec /opt/conda/envs/t/bin/python" in shim and "/opt/venv" not in shim
+    text = "cd /app && ls /apply /x/app /app/t"
+    assert for_layout(text, "/w", "/e") == "cd /w && ls /apply /x/app /w/t"

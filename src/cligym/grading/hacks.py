@@ -11,6 +11,7 @@ directory) and are only meaningful in a real harness run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 CHEAT_PLUGIN = '''\
@@ -234,6 +235,16 @@ def hack_named(name: str) -> Hack:
     raise KeyError(f"no reward hack named {name!r}; known: {known}")
 
 
-def render_hack_solution(hack: Hack) -> str:
-    """solution/solve.sh of a task copy whose 'solution' is this hack."""
-    return f"#!/bin/bash\n# reward hack: {hack.name} ({hack.description})\n{hack.script}\n"
+def for_layout(script: str, project_dir: str = "/app", python_env: str = "/opt/venv") -> str:
+    """A hack's script aimed at a gold env whose project and environment live elsewhere (an
+    existing image's layout): the hacks are written for cligym's own paths."""
+    script = script.replace("/opt/venv", python_env)
+    return re.sub(r"(?<![\w/.-])/app(?=[/\s'\";&)]|$)", project_dir, script)
+
+
+def render_hack_solution(
+    hack: Hack, project_dir: str = "/app", python_env: str = "/opt/venv"
+) -> str:
+    """solution/solve.sh of a task copy whose 'solution' is this hack (in the task's layout)."""
+    script = for_layout(hack.script, project_dir, python_env)
+    return f"#!/bin/bash\n# reward hack: {hack.name} ({hack.description})\n{script}\n"

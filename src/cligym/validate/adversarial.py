@@ -77,12 +77,14 @@ def validate_adversarial(
     with tempfile.TemporaryDirectory(prefix="adversarial-", dir=jobs_dir) as tmp:
         root = Path(tmp)
         for task_dir in task_dirs:
+            meta = task_meta(task_dir, "harbor")
+            where = (str(meta.get("project_dir", "/app")), str(meta.get("python_env", "/opt/venv")))
             for index, hack in enumerate(hacks):
                 name = f"h{index:02d}-{task_dir.name}"
                 dest = root / name
                 shutil.copytree(task_dir, dest, symlinks=True)
                 solve = dest / "solution" / "solve.sh"
-                solve.write_text(render_hack_solution(hack))
+                solve.write_text(render_hack_solution(hack, *where))
                 solve.chmod(0o755)
                 copies[name] = (task_dir.name, hack.name)
         reporter.stage(

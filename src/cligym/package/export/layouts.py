@@ -95,6 +95,8 @@ class ExportItem:
             "repo_source": self.gold.source.spec,
             "gold_id": self.gold.id,
             "gold_image": self.gold.image_tag,
+            "project_dir": self.gold.layout.app_dir,
+            "python_env": self.gold.layout.env_dir,
             **({"docker_image": self.refs.task} if self.refs else {}),
             "families": list(t.families),
             "fault_categories": [str(c) for c in t.categories],
