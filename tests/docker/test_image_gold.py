@@ -20,7 +20,8 @@ pytestmark = pytest.mark.docker
 
 # conda itself cannot be installed here: the env is an interpreter with its own standard
 # library under the env's prefix (no pyvenv.cfg), conda-meta, and an `activate` script whose
-# `conda activate NAME` does what conda's does to the shell (prefix first on PATH)
+# `conda activate NAME` does what conda's does to the shell (prefix first on PATH, then the
+# env's etc/conda/activate.d/*.sh sourced)
 SWE_SMITH_LIKE = r"""
 FROM {base}
 COPY app/ /testbed/
@@ -33,7 +34,9 @@ RUN P=/opt/miniconda3/envs/testbed \
  && printf '%s\n' '# conda shell functions (stand-in)' \
     'conda() { if [ "$1" = activate ]; then CONDA_DEFAULT_ENV="${2:-base}";' \
     '  CONDA_PREFIX=/opt/miniconda3/envs/$CONDA_DEFAULT_ENV;' \
-    '  PATH="$CONDA_PREFIX/bin:$PATH"; export CONDA_DEFAULT_ENV CONDA_PREFIX PATH; fi; }' \
+    '  PATH="$CONDA_PREFIX/bin:$PATH"; export CONDA_DEFAULT_ENV CONDA_PREFIX PATH;' \
+    '  for f in "$CONDA_PREFIX"/etc/conda/activate.d/*.sh; do [ -r "$f" ] && . "$f"; done;' \
+    '  fi; }' \
     > /opt/miniconda3/etc/profile.d/conda.sh \
  && cp /opt/miniconda3/etc/profile.d/conda.sh /opt/miniconda3/bin/activate \
  && printf '==> 2024-01-01 00:00:00 <==\n# cmd: conda create -n testbed python=3.11\n' \

@@ -67,6 +67,11 @@ def test_families_aim_at_the_layouts_own_places():
         by_family.setdefault(t.family, []).append(t)
     # a conda env's python is a file, not the venv's link to the system interpreter
     assert "venv-link-broken" not in by_family
+    # conda's own activation hooks: only where conda activates the environment
+    hooks = by_family["conda-activate-hook"]
+    assert hooks and not family("conda-activate-hook").targets(fault_fixtures.context())
+    (step,) = family("conda-activate-hook").steps(hooks[0])
+    assert f"{CONDA.env_dir}/etc/conda/activate.d/" in step
     assert [t.resource.name for t in by_family["app-read-only"]] == ["/testbed"]
     (pip_conf,) = plan_blockers(ctx, [family("pip-index-unreachable")])["pip"]
     assert pip_conf.resource.name == f"{CONDA.env_dir}/pip.conf"
@@ -107,3 +112,12 @@ def target_task(target: FaultTarget) -> Candidate:
         steps=(), solution=(), needs_network=False, failing=("t",),
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
+
+
+def test_a_family_that_does_not_apply_leaves_the_search_order_alone():
+    """conda's hooks have no target in a venv gold env: the seeded order of the rest is the
+    same with or without them."""
+    ctx = fault_fixtures.context()
+    every = families()
+    without = [f for f in every if f.name != "conda-activate-hook"]
+    assert plan_singles(ctx, every, seed=5) == plan_singles(ctx, without, seed=5)

@@ -149,6 +149,41 @@ class ProfileEnvPoisoned(FaultFamily):
         return [f"rm -f {PROFILE_D}/zz-{target.resource.name.lower()}.sh"]
 
 
+def conda_hook(target: FaultTarget) -> str:
+    """Where conda runs a package's activation script from on every `conda activate`."""
+    name = f"{target.resource.name.lower()}_activate.sh"
+    return f"{layout_of(target).env_dir}/etc/conda/activate.d/{name}"
+
+
+@register
+class CondaActivateHookPoisoned(FaultFamily):
+    """conda runs `$CONDA_PREFIX/etc/conda/activate.d/*.sh` on every activation; packages ship
+    such scripts (conda-forge's openssl sets SSL_CERT_FILE there). The variable comes back in
+    every new shell, and nothing in the login scripts or the project shows where from."""
+
+    name = "conda-activate-hook"
+    category = FaultCategory.ENVIRONMENT
+    description = "a conda activation script of the environment exports a variable with a bad value"
+    params_type = PoisonedVariable
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        if ctx.gold.layout.env_kind != "conda":
+            return []
+        return [
+            self.target(ResourceKey(ResourceKind.ENV, var), users, PoisonedVariable(value=value))
+            for var, value, users in env_targets(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        hook, var = conda_hook(target), target.resource.name
+        value = PoisonedVariable.of(target).value
+        write = f"printf '%s\\n' {q(f'export {var}={value}')} > {q(hook)}"
+        return [f"mkdir -p {q(hook.rsplit('/', 1)[0])} && {keep_dir_mtime(hook, write)}"]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -f {q(conda_hook(target))}"]
+
+
 @register
 class PythonpathShadow(FaultFamily):
     name = "pythonpath-shadow"

@@ -71,6 +71,8 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
     variants: list[list[FaultTarget]] = []
     for fam in sorted(fams, key=lambda f: f.name):
         targets = [t for t in ctx.stamped(fam.targets(ctx)) if t.predicted_tests]
+        if not targets:  # a family that does not apply here leaves the order of the rest alone
+            continue
         rng.shuffle(targets)
         # distinct predicted sets first: near-duplicates only after every distinct one
         seen: set[frozenset[str]] = set()
