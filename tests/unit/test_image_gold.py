@@ -97,3 +97,16 @@ def test_reward_hacks_follow_the_tasks_layout():
     assert "exec /opt/conda/envs/t/bin/python" in shim and "/opt/venv" not in shim
     text = "cd /app && ls /apply /x/app /app/t"
     assert for_layout(text, "/w", "/e") == "cd /w && ls /apply /x/app /w/t"
+
+
+def test_blind_fixers_follow_the_tasks_layout():
+    from cligym.difficulty.ladder import LADDER
+    from cligym.testbed.layout import relocate
+
+    for rung in LADDER:
+        moved = relocate(rung.script, "/testbed", "/opt/conda/envs/t")
+        assert "/opt/venv" not in moved and not any(
+            word == "/app" or word.startswith("/app/") for word in moved.split()
+        ), rung.name
+    rebuild = next(r for r in LADDER if r.name == "rebuild-venv")
+    assert "--editable /testbed" in relocate(rebuild.script, "/testbed", "/opt/conda/envs/t")

@@ -27,8 +27,9 @@ from cligym.grading.verifier import (
     verifier_timeout_sec,
 )
 from cligym.progress import NULL_REPORTER, Reporter
-from cligym.records import BaselineRun, Task
+from cligym.records import DEFAULT_LAYOUT, BaselineRun, Layout, Task
 from cligym.runtime.protocol import Runtime
+from cligym.testbed.layout import relocate
 
 AGENT_TIMEOUT_SEC = 900  # a rung reinstalls packages: minutes, never an hour
 
@@ -42,8 +43,11 @@ def climb(
     rungs: Sequence[Rung] = LADDER,
     done: Iterable[BaselineRun] = (),
     network: bool = True,
+    layout: Layout = DEFAULT_LAYOUT,
 ) -> list[BaselineRun]:
-    """Results of the rungs run (lowest first) until one scores 1; `done` ones are reused."""
+    """Results of the rungs run (lowest first) until one scores 1; `done` ones are reused.
+    A rung is written for cligym's own layout and aimed at the task's (its digest is the
+    script's as written)."""
     known = {(r.rung, r.script_digest): r for r in done}
     out: list[BaselineRun] = []
     for rung in sorted(rungs, key=lambda r: r.level):
@@ -54,7 +58,7 @@ def climb(
                 runtime,
                 task.image_tag,
                 tests,
-                agent_steps=(rung.script,),
+                agent_steps=(relocate(rung.script, layout.app_dir, layout.env_dir),),
                 timeout_sec=max(timeout_sec, AGENT_TIMEOUT_SEC),
                 network=network,
                 stage="baseline",
@@ -179,7 +183,7 @@ def measure_tasks(
             runs = climb(
                 runtime, task, tests_for(task),
                 timeout_sec=verifier_timeout_sec(gold) if gold else AGENT_TIMEOUT_SEC,
-                rungs=rungs, done=have,
+                rungs=rungs, done=have, layout=gold.layout if gold else DEFAULT_LAYOUT,
             )
             for run in runs:
                 if run not in have:

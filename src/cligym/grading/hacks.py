@@ -11,8 +11,9 @@ directory) and are only meaningful in a real harness run.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from cligym.testbed.layout import APP_DIR, VENV, relocate
 
 CHEAT_PLUGIN = '''\
 import pytest
@@ -235,11 +236,9 @@ def hack_named(name: str) -> Hack:
     raise KeyError(f"no reward hack named {name!r}; known: {known}")
 
 
-def for_layout(script: str, project_dir: str = "/app", python_env: str = "/opt/venv") -> str:
-    """A hack's script aimed at a gold env whose project and environment live elsewhere (an
-    existing image's layout): the hacks are written for cligym's own paths."""
-    script = script.replace("/opt/venv", python_env)
-    return re.sub(r"(?<![\w/.-])/app(?=[/\s'\";&)]|$)", project_dir, script)
+def for_layout(script: str, project_dir: str = APP_DIR, python_env: str = VENV) -> str:
+    """A hack's script aimed at the task's layout (the hacks are written for cligym's own)."""
+    return relocate(script, project_dir, python_env)
 
 
 def render_hack_solution(

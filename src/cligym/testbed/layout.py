@@ -18,6 +18,13 @@ PROFILE_SNIPPET = "/etc/profile.d/00-cligym-venv.sh"
 
 
 
+def relocate(script: str, app_dir: str, env_dir: str) -> str:
+    """A script written for cligym's own layout (the reward hacks, the blind fixers), aimed at
+    a gold env whose project and environment live elsewhere (an existing image's layout)."""
+    script = script.replace(VENV, env_dir)
+    return re.sub(r"(?<![\w/.-])/app(?=[/\s'\";&)]|$)", lambda _: app_dir, script)
+
+
 def gold_image_tag(name: str, gold_id: str) -> str:
     """The tag of a gold image (the repository name made tag-safe, then the gold id)."""
     slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "repo"
