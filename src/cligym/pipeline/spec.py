@@ -18,7 +18,7 @@ PipelineExport = Literal["harbor", "tb", "none"]
 class RepoSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    source: str = Field(description="local dir, git URL@ref or pypi:NAME==VERSION")
+    source: str = Field(description="local dir, git URL@ref, pypi:NAME==VERSION or image:REF")
     budget: int | None = Field(default=None, ge=1, description="inversion attempts (override)")
     kind: str = Field(default="", description="free-form: parsing, cli, date/time, ...")
     tests: tuple[str, ...] = Field(default=(), description="only these test paths or node ids")
@@ -26,6 +26,7 @@ class RepoSpec(BaseModel):
     per_test_timeout: int | None = Field(
         default=None, ge=0, description="seconds one test may take (default 120, 0: off)"
     )
+    layout: str = Field(default="", description="image:REF only: a layout name or TOML file")
 
 
 class PipelineSpec(BaseModel):
