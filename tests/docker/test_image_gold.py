@@ -113,3 +113,22 @@ def test_an_r2e_gym_style_image_becomes_a_gold_env(workspace: Workspace, tmp_pat
     assert (gold.layout.app_dir, gold.layout.env_dir) == ("/testbed", "/testbed/.venv")
     assert len(gold.stability.stable_passing) >= 40
     assert gold.recipe.notes[0].startswith("layout r2e-gym")
+
+
+def test_the_projects_own_dockerfile_is_the_recipe(workspace: Workspace, tmp_path: Path):
+    """`--dockerfile`: the project is where the Dockerfile's WORKDIR is, its environment is the
+    one `python` on the image's PATH belongs to; nothing of cligym's recipe runs."""
+    repo = tmp_path / "stashkit"
+    shutil.copytree(sample_repo_path(), repo)
+    (repo / "ci").mkdir()
+    (repo / "ci" / "Dockerfile").write_text(
+        f"FROM {workspace.settings.base_image}\n"
+        "WORKDIR /srv/stashkit\nCOPY . .\n"
+        "RUN python3 -m venv /srv/venv && /srv/venv/bin/pip install -q --no-cache-dir -e . pytest\n"
+        "ENV PATH=/srv/venv/bin:$PATH\n"
+    )
+    gold = workspace.gold(GoldRequest(spec=str(repo), runs=2, dockerfile="ci/Dockerfile")).gold
+    assert (gold.layout.app_dir, gold.layout.env_dir) == ("/srv/stashkit", "/srv/venv")
+    assert gold.source.kind == "local" and gold.recipe.notes[0].startswith("layout dockerfile")
+    assert len(gold.stability.stable_passing) >= 40
+    assert gold.dockerfile.splitlines()[1].startswith("FROM cligym-user/stashkit:")

@@ -21,7 +21,7 @@ from cligym.gold.image import (
     render_image_dockerfile,
 )
 from cligym.runtime.base import UPSTREAM_IMAGE
-from cligym.runtime.fake import FakeRuntime
+from cligym.runtime.fake import FakeRuntime, Reply
 
 
 def test_image_refs_and_the_names_of_their_gold_envs():
@@ -110,3 +110,32 @@ def test_blind_fixers_follow_the_tasks_layout():
         ), rung.name
     rebuild = next(r for r in LADDER if r.name == "rebuild-venv")
     assert "--editable /testbed" in relocate(rebuild.script, "/testbed", "/opt/conda/envs/t")
+
+
+def test_the_python_probe_of_a_dockerfile_image():
+    from cligym.gold.image import parse_python_probe
+
+    assert parse_python_probe("/srv/app\n/srv/venv\npytest\n") == ("/srv/app", "/srv/venv", True)
+    assert parse_python_probe("/\n/usr\n") == ("/", "/usr", False)
+    assert parse_python_probe("/w\nno python\n") == ("/w", "", False)
+
+
+def test_dockerfile_errors_before_anything_is_built(tmp_path: Path):
+    settings = Settings(workdir=tmp_path / "work")
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    fake = FakeRuntime()
+    fake.add_image(UPSTREAM_IMAGE)
+    fake.on("run", Reply(output="3.12.3\n"), when=lambda c: c.argv[0] == "python3")
+    repo = tmp_path / "proj"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    (repo / "setup.py").write_text("from setuptools import setup\nsetup(name='proj')\n")
+    with pytest.raises(CligymError, match="--dockerfile docker/Dockerfile: not a file"):
+        build_gold(GoldRequest(spec=str(repo), dockerfile="docker/Dockerfile"), settings, fake,
+                   catalog)
+    with pytest.raises(CligymError, match=r"--dockerfile \.\./x: not a file"):
+        build_gold(GoldRequest(spec=str(repo), dockerfile="../x"), settings, fake, catalog)
+    with pytest.raises(CligymError, match="--dockerfile is for a repository source"):
+        build_gold(GoldRequest(spec="image:a/b:1", dockerfile="Dockerfile"), settings, fake,
+                   catalog)
+    assert not fake.calls_of("build")[1:] and catalog.list_gold() == []

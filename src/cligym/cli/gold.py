@@ -59,6 +59,13 @@ def gold(
             "(default: recognised from the image)."
         ),
     ] = "",
+    dockerfile: Annotated[
+        str,
+        typer.Option(
+            help="The repository's own Dockerfile (a path in it) as the recipe: its WORKDIR is "
+            "the project, the python on its PATH the environment."
+        ),
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Build gold environments: images in which the repo's tests pass stably."""
@@ -67,7 +74,7 @@ def gold(
         GoldRequest(
             spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild,
             tests=tuple(tests or ()), keyword=keyword, per_test_timeout=per_test_timeout,
-            layout=layout,
+            layout=layout, dockerfile=dockerfile,
         )
         for s in sources
     ]

@@ -32,6 +32,8 @@ from cligym.errors import (
 from cligym.gold.dockerfile import render_gold_dockerfile
 from cligym.gold.image import (
     IMAGE_PREFIX,
+    LayoutProfile,
+    dockerfile_layout,
     image_recipe,
     image_ref,
     image_source,
@@ -48,6 +50,7 @@ from cligym.records import (
     GoldEnv,
     Layout,
     RecipeSpec,
+    RepoSource,
     StabilityReport,
     TestRunResult,
 )
@@ -55,13 +58,14 @@ from cligym.runtime.base import BaseImageResult, ensure_base_image
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_test_command, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
-from cligym.testbed.layout import RESULTS_DIR, TEST_USER, gold_image_tag
+from cligym.testbed.layout import RESULTS_DIR, TEST_USER, gold_image_tag, image_slug
 from cligym.testbed.run import run_tests
 
 log = logging.getLogger(__name__)
 
 GOLD_FORMAT = "gold-v2"
 IMAGE_GOLD_FORMAT = "image-gold-v1"
+USER_IMAGE_FORMAT = "user-image-v1"
 LABEL_GOLD_ID = "cligym.gold"
 
 
@@ -77,6 +81,7 @@ class GoldRequest:
     tests: tuple[str, ...] = ()  # only these test paths or node ids (a huge suite, on purpose)
     keyword: str = ""  # only tests matching this pytest -k expression
     layout: str = ""  # image:REF only: a built-in layout name or a TOML file (default: detect)
+    dockerfile: str = ""  # the project's own Dockerfile (relative path) as the recipe
     per_test_timeout: int | None = None  # seconds one test may take (None: the recipe's default)
 
 
@@ -166,6 +171,8 @@ def build_gold(
     paths = settings.paths.ensure()
     if request.layout and not request.spec.startswith(IMAGE_PREFIX):
         raise CligymError("--layout is for image:REF sources (an existing image's layout)")
+    if request.dockerfile and request.spec.startswith(IMAGE_PREFIX):
+        raise CligymError("--dockerfile is for a repository source: image:REF is built already")
     base = ensure_base_image(runtime, settings.base_image, reporter=reporter)
     if request.spec.startswith(IMAGE_PREFIX):
         return _build_from_image(request, settings, runtime, catalog, reporter, base, started)
@@ -176,6 +183,11 @@ def build_gold(
         reporter.stage("source", f"resolving {request.spec}")
         snapshot = resolve_source(request.spec, paths.sources_dir, staging / "app", python=python)
         source = snapshot.source
+        if request.dockerfile:
+            return _build_from_dockerfile(
+                request, settings, runtime, catalog, reporter, base, started, source,
+                snapshot.root,
+            )
         profile = load_profile(source.name, snapshot.root, request.profile_path)
         profile = profile.merged(test_selection(request, snapshot.root))
         files = ProjectFiles.read(snapshot.root, iter_files(snapshot.root))
@@ -261,10 +273,30 @@ def _build_from_image(
         )
     reporter.stage("source", f"reading the layout of {ref}")
     profile = resolve_layout(runtime, ref, request.layout)
+    source = image_source(request.spec, ref, image_id)
+    return _gold_on_image(
+        request, settings, runtime, catalog, reporter, base, started, ref, image_id, profile, source
+    )
+
+
+def _gold_on_image(
+    request: GoldRequest,
+    settings: Settings,
+    runtime: Runtime,
+    catalog: Catalog,
+    reporter: Reporter,
+    base: BaseImageResult,
+    started: float,
+    ref: str,
+    image_id: str,
+    profile: LayoutProfile,
+    source: RepoSource,
+) -> GoldResult:
+    """A gold env on an image that holds the project and its environment (`image:REF`, or the
+    project's own Dockerfile built): the thin layer, then the gold test runs."""
     layout = profile.layout()
     selection = _image_selection(request)
     recipe = image_recipe(profile, selection, request.per_test_timeout or 0)
-    source = image_source(request.spec, ref, image_id)
     gold_id = content_id(
         IMAGE_GOLD_FORMAT, image_id, recipe.model_dump(), layout.model_dump(), base.image_id
     )
@@ -328,6 +360,47 @@ def _build_from_image(
         return GoldResult(gold, False, time.monotonic() - started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_from_dockerfile(
+    request: GoldRequest,
+    settings: Settings,
+    runtime: Runtime,
+    catalog: Catalog,
+    reporter: Reporter,
+    base: BaseImageResult,
+    started: float,
+    source: RepoSource,
+    root: Path,
+) -> GoldResult:
+    """`--dockerfile PATH`: the project's own Dockerfile (context: the project) is the recipe;
+    its image is then a gold env like any existing image (layout from its WORKDIR and the
+    `python` on its PATH)."""
+    name = request.dockerfile
+    path = (root / name).resolve()
+    if name.startswith("/") or not path.is_relative_to(root.resolve()) or not path.is_file():
+        raise CligymError(f"--dockerfile {name}: not a file in the repository")
+    text = path.read_text(errors="replace")
+    digest = content_id(USER_IMAGE_FORMAT, source.content_sha256, name, text)
+    tag = f"cligym-user/{image_slug(source.name)}:{digest}"
+    image_id = None if request.rebuild else runtime.image_id(tag)
+    if image_id is None:
+        reporter.stage("build", f"building the project's {name} as {tag}")
+        log = settings.paths.root / "logs" / f"dockerfile-{source.name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            image_id = runtime.build(
+                root, tag, kind="user", dockerfile=name, timeout_sec=settings.build_timeout_sec,
+                log_path=log, nocache=request.rebuild,
+            )
+        except DockerOperationError as err:
+            reason = _install_failure_reason(log.read_text() if log.exists() else str(err))
+            raise InstallError(f"building {name} failed: {reason} (full log: {log})") from err
+    profile = dockerfile_layout(runtime, tag, name)
+    return _gold_on_image(
+        request, settings, runtime, catalog, reporter, base, started, tag, image_id, profile,
+        source,
+    )
 
 
 def _image_selection(request: GoldRequest) -> tuple[str, ...]:

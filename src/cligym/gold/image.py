@@ -157,6 +157,47 @@ def resolve_layout(runtime: Runtime, ref: str, layout: str) -> LayoutProfile:
     return profile
 
 
+_PROBE_PYTHON = (
+    "pwd; for p in python python3; do if command -v $p >/dev/null 2>&1; then "
+    "exec $p -c 'import sys; print(sys.prefix, flush=True); import pytest; print(\"pytest\")' "
+    "2>/dev/null; fi; done; echo 'no python'"
+)
+
+
+def parse_python_probe(output: str) -> tuple[str, str, bool]:
+    """Pure: (working dir, sys.prefix, pytest importable) from the probe's output."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    workdir = lines[0] if lines and lines[0].startswith("/") else "/"
+    prefix = lines[1] if len(lines) > 1 and lines[1].startswith("/") else ""
+    return workdir, prefix, "pytest" in lines[2:]
+
+
+def dockerfile_layout(runtime: Runtime, ref: str, dockerfile: str) -> LayoutProfile:
+    """The layout of an image built from the project's own Dockerfile: the project is where
+    its WORKDIR is, the environment is whatever `python` on its PATH belongs to."""
+    result, _ = runtime.run(
+        ref, ["sh", "-c", _PROBE_PYTHON], stage="gold", timeout_sec=120, user="root",
+        network=False,
+    )
+    workdir, prefix, has_pytest = parse_python_probe(result.output)
+    if not prefix:
+        raise CligymError(f"{dockerfile}: the image it builds has no python on its PATH")
+    if not has_pytest:
+        raise CligymError(
+            f"{dockerfile}: the image's python ({prefix}) cannot import pytest: install the "
+            "test requirements in the Dockerfile"
+        )
+    if workdir == "/":
+        raise CligymError(f"{dockerfile}: set WORKDIR to the project's directory")
+    return LayoutProfile(
+        name="dockerfile",
+        app_dir=workdir,
+        env_dir=prefix,
+        env_kind="venv",
+        activation=(f'export PATH="{prefix}/bin:$PATH"',),
+    )
+
+
 def image_source(spec: str, ref: str, image_id: str) -> RepoSource:
     return RepoSource(
         kind=SourceKind.IMAGE,

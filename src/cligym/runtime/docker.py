@@ -230,8 +230,9 @@ class DockerRuntime:
         timeout_sec: int = 1800,
         log_path: Path | None = None,
         nocache: bool = False,
+        dockerfile: str = "Dockerfile",
     ) -> str:
-        """Build context_dir/Dockerfile into `tag`; returns the image id.
+        """Build context_dir/`dockerfile` into `tag`; returns the image id.
 
         The build log is streamed to `log_path`; a failing build raises with its last lines.
         """
@@ -244,6 +245,7 @@ class DockerRuntime:
         try:
             stream = self.client.api.build(
                 path=str(context_dir),
+                dockerfile=dockerfile,
                 tag=tag,
                 labels=all_labels,
                 buildargs=dict(buildargs or {}),

@@ -315,6 +315,7 @@ class FakeRuntime:
         timeout_sec: int = 1800,
         log_path: Path | None = None,
         nocache: bool = False,
+        dockerfile: str = "Dockerfile",
     ) -> str:
         call = Call(
             "build",

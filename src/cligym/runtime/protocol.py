@@ -133,8 +133,9 @@ class Runtime(Protocol):
         timeout_sec: int = 1800,
         log_path: Path | None = None,
         nocache: bool = False,
+        dockerfile: str = "Dockerfile",
     ) -> str:
-        """Build context_dir/Dockerfile into `tag`; the image id."""
+        """Build context_dir/`dockerfile` into `tag`; the image id."""
         ...
 
     def pull(self, ref: str) -> bool: ...

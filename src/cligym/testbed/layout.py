@@ -25,7 +25,11 @@ def relocate(script: str, app_dir: str, env_dir: str) -> str:
     return re.sub(r"(?<![\w/.-])/app(?=[/\s'\";&)]|$)", lambda _: app_dir, script)
 
 
+def image_slug(name: str) -> str:
+    """A repository name made safe for an image repository path."""
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "repo"
+
+
 def gold_image_tag(name: str, gold_id: str) -> str:
     """The tag of a gold image (the repository name made tag-safe, then the gold id)."""
-    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "repo"
-    return f"cligym-gold/{slug}:{gold_id}"
+    return f"cligym-gold/{image_slug(name)}:{gold_id}"
