@@ -139,9 +139,9 @@ def resolve_layout(runtime: Runtime, ref: str, layout: str) -> LayoutProfile:
     """The layout asked for, else the built-in one the image matches; the paths it names must
     be in the image."""
     profile = load_layout(layout) if layout else None
+    candidates = [profile] if profile is not None else list(BUILTIN_LAYOUTS)
     wanted = {m for p in BUILTIN_LAYOUTS for m in p.markers}
-    if profile is not None:
-        wanted |= {profile.app_dir, profile.env_dir, f"{profile.env_dir}/bin/python"}
+    wanted |= {path for p in candidates for path in (p.app_dir, f"{p.env_dir}/bin/python")}
     present = probe_paths(runtime, ref, wanted)
     if profile is None:
         profile = detect_layout(present)
@@ -152,7 +152,7 @@ def resolve_layout(runtime: Runtime, ref: str, layout: str) -> LayoutProfile:
                 "--layout FILE.toml (app_dir, env_dir, env_kind, activation)"
             )
     for path in (profile.app_dir, f"{profile.env_dir}/bin/python"):
-        if path not in present and path in wanted:
+        if path not in present:
             raise CligymError(f"image {ref}: layout {profile.name} needs {path}, which it lacks")
     return profile
 
