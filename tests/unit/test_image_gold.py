@@ -139,3 +139,22 @@ def test_dockerfile_errors_before_anything_is_built(tmp_path: Path):
         build_gold(GoldRequest(spec="image:a/b:1", dockerfile="Dockerfile"), settings, fake,
                    catalog)
     assert not fake.calls_of("build")[1:] and catalog.list_gold() == []
+
+
+def test_the_layout_is_read_from_the_image():
+    from cligym.gold.image import resolve_layout
+
+    swe, _ = BUILTIN_LAYOUTS
+    fake = FakeRuntime()
+    present = [*swe.markers, f"{swe.env_dir}/bin/python"]
+    fake.on("run", Reply(output="\n".join(present) + "\n"), contains="[ -e", times=1)
+    assert resolve_layout(fake, "acme/img:1", "") is swe
+    (probe,) = fake.calls_of("run")
+    assert probe.image == "acme/img:1" and not probe.network
+    # recognised, but its interpreter is gone: said before anything is built
+    fake.on("run", Reply(output="\n".join(swe.markers) + "\n"), contains="[ -e", times=1)
+    with pytest.raises(CligymError, match="needs /opt/miniconda3/envs/testbed/bin/python"):
+        resolve_layout(fake, "acme/img:1", "")
+    fake.on("run", Reply(output="/testbed\n"), contains="[ -e", times=1)
+    with pytest.raises(CligymError, match="matches no built-in layout"):
+        resolve_layout(fake, "acme/img:1", "")
