@@ -174,8 +174,9 @@ def build_gold(
     if request.dockerfile and request.spec.startswith(IMAGE_PREFIX):
         raise CligymError("--dockerfile is for a repository source: image:REF is built already")
     base = ensure_base_image(runtime, settings.base_image, reporter=reporter)
+    job = _Job(request, settings, runtime, catalog, reporter, base, started)
     if request.spec.startswith(IMAGE_PREFIX):
-        return _build_from_image(request, settings, runtime, catalog, reporter, base, started)
+        return _build_from_image(job)
     python = base_python_version(runtime, base.tag)
     staging = paths.staging_dir / f"{runtime.run_id}-{content_id(request.spec, length=8)}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -184,84 +185,24 @@ def build_gold(
         snapshot = resolve_source(request.spec, paths.sources_dir, staging / "app", python=python)
         source = snapshot.source
         if request.dockerfile:
-            return _build_from_dockerfile(
-                request, settings, runtime, catalog, reporter, base, started, source,
-                snapshot.root,
-            )
+            return _build_from_dockerfile(job, source, snapshot.root)
         profile = load_profile(source.name, snapshot.root, request.profile_path)
         profile = profile.merged(test_selection(request, snapshot.root))
         files = ProjectFiles.read(snapshot.root, iter_files(snapshot.root))
         version_hint = source.resolved if source.kind == "pypi" else None
         recipe = plan_recipe(files, profile, version_hint=version_hint)
         gold_id = content_id(GOLD_FORMAT, source.content_sha256, recipe.model_dump(), base.image_id)
-        cached = catalog.get_gold(gold_id)
-        if (
-            cached is not None
-            and not request.rebuild
-            and cached.stability.runs >= request.runs
-            and runtime.image_id(cached.image_tag) == cached.image_id
-        ):
-            _check_enough(cached.stability, request.min_tests, source.name)
-            reporter.stage("gold", f"cache hit {gold_id} ({source.name})")
-            return GoldResult(cached, True, time.monotonic() - started)
-
         dockerfile = render_gold_dockerfile(base.tag, recipe, source)
-        (staging / "Dockerfile").write_text(dockerfile)
-        tag = gold_image_tag(source.name, gold_id)
-        artifacts = staging / "artifacts"
-        artifacts.mkdir()
-        reporter.stage("build", f"building {tag}")
-        build_started = time.monotonic()
-        image_id = _build_image(
-            runtime, staging, tag, gold_id, settings, artifacts, nocache=request.rebuild
-        )
-        build_sec = time.monotonic() - build_started
-        try:
-            test_started = time.monotonic()
-            runs, python_version, freeze = _run_tests(
-                runtime, tag, recipe, DEFAULT_LAYOUT, request.runs, settings, artifacts, reporter
-            )
-            test_sec = time.monotonic() - test_started
-            stability = compute_stability(runs)
-            _check_runs(runs, stability, request.min_tests, source.name)
-        except BaseException:
-            runtime.remove_image(tag)
-            raise
-        gold = GoldEnv(
-            id=gold_id,
-            name=source.name,
-            source=source,
-            recipe=recipe,
-            base_image=base.tag,
-            base_image_id=base.image_id,
-            image_tag=tag,
-            image_id=image_id,
-            python_version=python_version,
-            pip_freeze=tuple(freeze),
-            dockerfile=dockerfile,
-            stability=stability,
-            build_duration_sec=round(build_sec, 2),
-            test_duration_sec=round(test_sec, 2),
-            created_at=datetime.now(UTC),
-        )
-        _publish(artifacts, paths.gold_artifacts(gold_id), gold)
-        catalog.put_gold(gold)
-        return GoldResult(gold, False, time.monotonic() - started)
+        plan = _Plan(gold_id, source, recipe, DEFAULT_LAYOUT, dockerfile)
+        return _realise(job, plan, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _build_from_image(
-    request: GoldRequest,
-    settings: Settings,
-    runtime: Runtime,
-    catalog: Catalog,
-    reporter: Reporter,
-    base: BaseImageResult,
-    started: float,
-) -> GoldResult:
+def _build_from_image(job: _Job) -> GoldResult:
     """`image:REF`: the user's image plus cligym's thin layer (see gold/image.py), then the
     same test runs and stability as any gold env."""
+    request, runtime = job.request, job.runtime
     ref = image_ref(request.spec)
     image_id = runtime.image_id(ref)
     if image_id is None and runtime.pull(ref):
@@ -271,22 +212,14 @@ def _build_from_image(
             f"image {ref} is not on this Docker engine and could not be pulled: "
             f"`docker pull {ref}` (or `docker load`) it first"
         )
-    reporter.stage("source", f"reading the layout of {ref}")
+    job.reporter.stage("source", f"reading the layout of {ref}")
     profile = resolve_layout(runtime, ref, request.layout)
     source = image_source(request.spec, ref, image_id)
-    return _gold_on_image(
-        request, settings, runtime, catalog, reporter, base, started, ref, image_id, profile, source
-    )
+    return _gold_on_image(job, ref, image_id, profile, source)
 
 
 def _gold_on_image(
-    request: GoldRequest,
-    settings: Settings,
-    runtime: Runtime,
-    catalog: Catalog,
-    reporter: Reporter,
-    base: BaseImageResult,
-    started: float,
+    job: _Job,
     ref: str,
     image_id: str,
     profile: LayoutProfile,
@@ -294,12 +227,54 @@ def _gold_on_image(
 ) -> GoldResult:
     """A gold env on an image that holds the project and its environment (`image:REF`, or the
     project's own Dockerfile built): the thin layer, then the gold test runs."""
+    request, settings, runtime, base = job.request, job.settings, job.runtime, job.base
     layout = profile.layout()
     selection = _image_selection(request)
     recipe = image_recipe(profile, selection, request.per_test_timeout or 0)
     gold_id = content_id(
         IMAGE_GOLD_FORMAT, image_id, recipe.model_dump(), layout.model_dump(), base.image_id
     )
+    dockerfile = render_image_dockerfile(ref, base.tag, layout, source.name)
+    plan = _Plan(gold_id, source, recipe, layout, dockerfile)
+    staging = settings.paths.staging_dir / f"{runtime.run_id}-{content_id(ref, length=8)}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        return _realise(job, plan, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One gold request and what every way of making its gold env uses."""
+
+    request: GoldRequest
+    settings: Settings
+    runtime: Runtime
+    catalog: Catalog
+    reporter: Reporter
+    base: BaseImageResult
+    started: float
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a gold env is made of, before the catalog is asked for it or it is built."""
+
+    gold_id: str
+    source: RepoSource
+    recipe: RecipeSpec
+    layout: Layout
+    dockerfile: str
+
+
+def _realise(job: _Job, plan: _Plan, staging: Path) -> GoldResult:
+    """The catalog's gold env for `plan`, or a new one: build `plan.dockerfile` (context:
+    `staging`), run the tests, record it. Any failure removes the image it built."""
+    request, settings, runtime, catalog = job.request, job.settings, job.runtime, job.catalog
+    reporter, base, started = job.reporter, job.base, job.started
+    name, gold_id = plan.source.name, plan.gold_id
     cached = catalog.get_gold(gold_id)
     if (
         cached is not None
@@ -307,75 +282,62 @@ def _gold_on_image(
         and cached.stability.runs >= request.runs
         and runtime.image_id(cached.image_tag) == cached.image_id
     ):
-        _check_enough(cached.stability, request.min_tests, source.name)
-        reporter.stage("gold", f"cache hit {gold_id} ({source.name})")
+        _check_enough(cached.stability, request.min_tests, name)
+        reporter.stage("gold", f"cache hit {gold_id} ({name})")
         return GoldResult(cached, True, time.monotonic() - started)
-    paths = settings.paths
-    staging = paths.staging_dir / f"{runtime.run_id}-{content_id(request.spec, length=8)}"
-    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "Dockerfile").write_text(plan.dockerfile)
+    tag = gold_image_tag(name, gold_id)
+    artifacts = staging / "artifacts"
+    artifacts.mkdir()
+    reporter.stage("build", f"building {tag}")
+    build_started = time.monotonic()
+    image_id = _build_image(
+        runtime, staging, tag, gold_id, settings, artifacts, nocache=request.rebuild
+    )
+    build_sec = time.monotonic() - build_started
     try:
-        staging.mkdir(parents=True)
-        dockerfile = render_image_dockerfile(ref, base.tag, layout, source.name)
-        (staging / "Dockerfile").write_text(dockerfile)
-        tag = gold_image_tag(source.name, gold_id)
-        artifacts = staging / "artifacts"
-        artifacts.mkdir()
-        reporter.stage("build", f"building {tag} from {ref} ({profile.name} layout)")
-        build_started = time.monotonic()
-        built_id = _build_image(
-            runtime, staging, tag, gold_id, settings, artifacts, nocache=request.rebuild
+        test_started = time.monotonic()
+        runs, python_version, freeze = _run_tests(
+            runtime, tag, plan.recipe, plan.layout, request.runs, settings, artifacts, reporter
         )
-        build_sec = time.monotonic() - build_started
-        try:
-            test_started = time.monotonic()
-            runs, python_version, freeze = _run_tests(
-                runtime, tag, recipe, layout, request.runs, settings, artifacts, reporter
-            )
-            test_sec = time.monotonic() - test_started
-            stability = compute_stability(runs)
-            _check_runs(runs, stability, request.min_tests, source.name)
-        except BaseException:
-            runtime.remove_image(tag)
-            raise
-        gold = GoldEnv(
-            id=gold_id,
-            name=source.name,
-            source=source,
-            recipe=recipe,
-            base_image=base.tag,
-            base_image_id=base.image_id,
-            image_tag=tag,
-            image_id=built_id,
-            python_version=python_version,
-            pip_freeze=tuple(freeze),
-            dockerfile=dockerfile,
-            stability=stability,
-            build_duration_sec=round(build_sec, 2),
-            test_duration_sec=round(test_sec, 2),
-            created_at=datetime.now(UTC),
-            layout=layout,
-        )
-        _publish(artifacts, paths.gold_artifacts(gold_id), gold)
-        catalog.put_gold(gold)
-        return GoldResult(gold, False, time.monotonic() - started)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        test_sec = time.monotonic() - test_started
+        stability = compute_stability(runs)
+        _check_runs(runs, stability, request.min_tests, name)
+    except BaseException:
+        runtime.remove_image(tag)
+        raise
+    gold = GoldEnv(
+        id=gold_id,
+        name=name,
+        source=plan.source,
+        recipe=plan.recipe,
+        base_image=base.tag,
+        base_image_id=base.image_id,
+        image_tag=tag,
+        image_id=image_id,
+        python_version=python_version,
+        pip_freeze=tuple(freeze),
+        dockerfile=plan.dockerfile,
+        stability=stability,
+        build_duration_sec=round(build_sec, 2),
+        test_duration_sec=round(test_sec, 2),
+        created_at=datetime.now(UTC),
+        layout=plan.layout,
+    )
+    _publish(artifacts, settings.paths.gold_artifacts(gold_id), gold)
+    catalog.put_gold(gold)
+    return GoldResult(gold, False, time.monotonic() - started)
 
 
 def _build_from_dockerfile(
-    request: GoldRequest,
-    settings: Settings,
-    runtime: Runtime,
-    catalog: Catalog,
-    reporter: Reporter,
-    base: BaseImageResult,
-    started: float,
+    job: _Job,
     source: RepoSource,
     root: Path,
 ) -> GoldResult:
     """`--dockerfile PATH`: the project's own Dockerfile (context: the project) is the recipe;
     its image is then a gold env like any existing image (layout from its WORKDIR and the
     `python` on its PATH)."""
+    request, settings, runtime = job.request, job.settings, job.runtime
     name = request.dockerfile
     path = (root / name).resolve()
     if name.startswith("/") or not path.is_relative_to(root.resolve()) or not path.is_file():
@@ -385,7 +347,7 @@ def _build_from_dockerfile(
     tag = f"cligym-user/{image_slug(source.name)}:{digest}"
     image_id = None if request.rebuild else runtime.image_id(tag)
     if image_id is None:
-        reporter.stage("build", f"building the project's {name} as {tag}")
+        job.reporter.stage("build", f"building the project's {name} as {tag}")
         log = settings.paths.root / "logs" / f"dockerfile-{source.name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -397,10 +359,7 @@ def _build_from_dockerfile(
             reason = _install_failure_reason(log.read_text() if log.exists() else str(err))
             raise InstallError(f"building {name} failed: {reason} (full log: {log})") from err
     profile = dockerfile_layout(runtime, tag, name)
-    return _gold_on_image(
-        request, settings, runtime, catalog, reporter, base, started, tag, image_id, profile,
-        source,
-    )
+    return _gold_on_image(job, tag, image_id, profile, source)
 
 
 def _image_selection(request: GoldRequest) -> tuple[str, ...]:
