@@ -19,7 +19,9 @@ from cligym.ids import content_id
 pytestmark = pytest.mark.docker
 
 # conda itself cannot be installed here: the env is an interpreter with its own standard
-# library under the env's prefix (no pyvenv.cfg), conda-meta, and an `activate` script whose
+# library under the env's prefix (no pyvenv.cfg; Debian's interpreter installs under the
+# prefix's local/, whose scripts are linked into bin/ as conda's are), conda-meta, and an
+# `activate` script whose
 # `conda activate NAME` does what conda's does to the shell (prefix first on PATH, then the
 # env's etc/conda/activate.d/*.sh sourced)
 SWE_SMITH_LIKE = r"""
@@ -42,6 +44,7 @@ RUN P=/opt/miniconda3/envs/testbed \
  && printf '==> 2024-01-01 00:00:00 <==\n# cmd: conda create -n testbed python=3.11\n' \
     > $P/conda-meta/history \
  && cd /testbed && $P/bin/python -m pip install -q --no-cache-dir -e . pytest \
+ && for f in $P/local/bin/*; do ln -sf "$f" $P/bin/; done \
  && echo 'source /opt/miniconda3/etc/profile.d/conda.sh && conda activate testbed' > /root/.bashrc
 ENV PATH=/opt/miniconda3/bin:$PATH
 WORKDIR /testbed
