@@ -222,6 +222,9 @@ def test_the_task_network_is_the_mirror_or_nothing_or_the_harness_s():
     assert offline["services"]["main"]["network_mode"] == "none" and "networks" not in offline
     internet = render_compose(base)
     assert set(internet["services"]) == {"main"}
+    # the container starts without the image's own shell (a fault may have broken /bin/sh)
+    assert internet["services"]["main"]["command"][0] == "/opt/cligym/bin/bash"
+    assert tb["services"]["client"]["command"] == ["sleep", "infinity"]
     assert "network_mode" not in internet["services"]["main"]
     meta = tomllib.loads(render_harbor(mirrored)["task.toml"].decode())["metadata"]
     assert meta["network"] == "mirror"

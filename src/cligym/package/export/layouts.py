@@ -136,6 +136,10 @@ def _trusted_mount_files(item: ExportItem) -> dict[str, bytes]:
 def _main_service(item: ExportItem) -> dict[str, Any]:
     gold_path = item.kit.manifest["spec"]["container_env"].get("PATH", "/usr/bin:/bin")
     service: dict[str, Any] = {
+        # Harbor's own `sh -c 'sleep infinity'` needs the image's /bin/sh, which a fault may
+        # have broken (dash without its execute bit): the container would never start, and
+        # no repair could be tried. The trusted static bash keeps it running.
+        "command": [f"{TRUSTED_MOUNT}/bin/bash", "-c", "sleep infinity"],
         # `init: true` makes teardown immediate: `sleep infinity` as PID 1 ignores SIGTERM.
         "init": True,
         "volumes": [f"./{TRUSTED_DIR}:{TRUSTED_MOUNT}:ro"],
@@ -230,7 +234,8 @@ TB_COMPOSE: dict[str, Any] = {
             "build": {"dockerfile": "Dockerfile"},
             "image": "${T_BENCH_TASK_DOCKER_CLIENT_IMAGE_NAME}",
             "container_name": "${T_BENCH_TASK_DOCKER_CLIENT_CONTAINER_NAME}",
-            "command": ["sh", "-c", "sleep infinity"],
+            # no shell: a fault may have broken the image's /bin/sh (see _main_service)
+            "command": ["sleep", "infinity"],
             "init": True,
             "environment": ["TEST_DIR=${T_BENCH_TEST_DIR}"],
             "volumes": [
