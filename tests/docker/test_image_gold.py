@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from cligym.api import Workspace, sample_repo_path
+from cligym.faults.registry import family
 from cligym.gold.build import GoldRequest, GoldResult
 from cligym.ids import content_id
+from cligym.testbed.attempt import run_attempt
+from tests.docker.candidates import assert_verified
 
 pytestmark = pytest.mark.docker
 
@@ -110,6 +113,26 @@ def test_invert_and_verify_on_it_give_tasks_in_its_own_layout(
     assert report.written and not report.skipped
     result = workspace.validate(out, "harbor")
     assert all(r.valid for r in result.results), [(r.oracle, r.nop) for r in result.results]
+
+
+def test_a_conda_activation_hook_breaks_and_both_solutions_repair(
+    swe_smith_gold: GoldResult, workspace: Workspace
+):
+    """The conda-only family on the conda-style env: the poisoned variable comes back with
+    every `conda activate` of the test user's login shell, and both solutions repair it."""
+    gold = swe_smith_gold.gold
+    ctx = workspace.fault_context(gold)
+    fam = family("conda-activate-hook")
+    targets = ctx.stamped(fam.targets(ctx))
+    assert targets, "no variable the sample's tests read"
+    for target in sorted(targets, key=lambda t: (len(t.predicted_tests), t.resource))[:4]:
+        outcome = run_attempt(workspace.runtime, gold, tuple(fam.steps(target)), timeout_sec=300)
+        if outcome.applied and set(outcome.failing) & set(target.predicted_tests):
+            break
+    else:
+        pytest.fail(f"no conda hook made a predicted test fail: {outcome.output_tail[-500:]}")
+    assert f"{gold.layout.env_dir}/etc/conda/activate.d/" in fam.steps(target)[0]
+    assert_verified(workspace, gold, (target,), outcome, "test-conda-hook")
 
 
 def test_an_r2e_gym_style_image_becomes_a_gold_env(workspace: Workspace, tmp_path_factory):

@@ -177,8 +177,15 @@ class CondaActivateHookPoisoned(FaultFamily):
     def steps(self, target: FaultTarget) -> list[str]:
         hook, var = conda_hook(target), target.resource.name
         value = PoisonedVariable.of(target).value
-        write = f"printf '%s\\n' {q(f'export {var}={value}')} > {q(hook)}"
-        return [f"mkdir -p {q(hook.rsplit('/', 1)[0])} && {keep_dir_mtime(hook, write)}"]
+        env = layout_of(target).env_dir
+        # etc/conda/activate.d may be new: it, the hook and the directories above it take the
+        # environment's own date, so no fresh timestamp points at the hook
+        dirs = [f"{env}/etc/conda/activate.d", f"{env}/etc/conda", f"{env}/etc", env]
+        return [
+            f"m=$(stat -c %Y {q(env)}) && mkdir -p {q(dirs[0])} && "
+            f"printf '%s\\n' {q(f'export {var}={value}')} > {q(hook)} && "
+            f"touch -h -d @$m {q(hook)} {' '.join(q(d) for d in dirs)}"
+        ]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [f"rm -f {q(conda_hook(target))}"]
