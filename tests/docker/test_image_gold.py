@@ -7,6 +7,7 @@ image: neither has /app or /opt/venv.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -76,7 +77,15 @@ def _user_image(workspace: Workspace, tmp_path_factory, name: str, template: str
     return tag
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def workspace(workspace: Workspace, tmp_path_factory) -> Workspace:
+    """A catalog of its own (same engine and base image): the image golds' tasks stay out of
+    the session catalog whose exports other tests count."""
+    settings = dataclasses.replace(workspace.settings, workdir=tmp_path_factory.mktemp("image"))
+    return Workspace(settings, runtime=workspace.runtime)
+
+
+@pytest.fixture(scope="module")
 def swe_smith_gold(workspace: Workspace, tmp_path_factory) -> GoldResult:
     ref = _user_image(workspace, tmp_path_factory, "swesmith-like", SWE_SMITH_LIKE)
     return workspace.gold(GoldRequest(spec=f"image:{ref}", runs=2))
