@@ -104,8 +104,10 @@ def test_the_task_network_reaches_the_mirror_and_nothing_else(
         "image": base_image,
         "command": ["sh", "-c", "sleep infinity"]}}}))
     project = f"cligym-mirror-test-{task.id[:8]}"
-    compose = ["docker", "compose", "-p", project, "-f", str(base), "-f",
-               str(env / "docker-compose.yaml")]
+    # the project directory is the task's environment/, as Harbor passes it: the trusted
+    # mount (./cligym-trusted) that starts the container is relative to it
+    compose = ["docker", "compose", "-p", project, "--project-directory", str(env), "-f",
+               str(base), "-f", str(env / "docker-compose.yaml")]
     ensure_compose()
     subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, cwd=env, timeout=300)
     try:
