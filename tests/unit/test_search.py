@@ -452,3 +452,78 @@ def test_one_payload_carries_one_chain_and_one_family_one_single_per_resource(ct
     other = next(t for t in family("lib-other-cpu").targets(ctx) if t.resource == lib.resource)
     picker = search.SinglePicker([again, other])
     assert picker.next(state) == other and picker.next(state) is None
+
+
+def test_a_family_with_its_share_of_tasks_waits_for_the_others(ctx):
+    """In the default corpus one repository gave four extension-module-removed tasks, one
+    module after another. A family with FAMILY_CAP tasks in a gold env lets every other
+    family's target go first; its own come back only when nothing else is left."""
+    fams = {f.name: f for f in families()}
+    order = [t for t in plan_singles(ctx, list(fams.values()), 0)
+             if fams[t.family].variant_group is None][:6]
+    full = order[0].family
+    state = search._SearchState(family_tasks={full: search.FAMILY_CAP})
+    picker = search.SinglePicker(list(order))
+    picked = [picker.next(state) for _ in order]
+    theirs = [t for t in order if t.family == full]
+    assert picked[-len(theirs):] == theirs and picker.next(state) is None
+    state.family_tasks[full] = search.FAMILY_CAP - 1  # one short of its share: in its turn
+    assert search.SinglePicker(list(order)).next(state) == order[0]
+
+
+def test_variants_are_for_gold_envs_where_the_others_found_little(ctx):
+    """A stdlib variant is a sure task but the same lesson everywhere (17% of the default
+    corpus with one per repository): it takes its turn only while the gold env has fewer than
+    VARIANTS_WHILE_FEWER tasks, and waits behind every other target after that."""
+    fams = {f.name: f for f in families()}
+    groups = {n: f.variant_group for n, f in fams.items() if f.variant_group}
+    singles = plan_singles(ctx, list(fams.values()), 0)
+    variant = next(t for t in singles if t.family in groups)
+    other = next(t for t in singles if t.family not in groups)
+    found = [_accepted(fams, other)] * (search.VARIANTS_WHILE_FEWER - 1)
+    picker = search.SinglePicker([variant, other], groups=groups)
+    assert picker.next(search._SearchState(accepted=found)) == variant
+    found.append(_accepted(fams, other))
+    picker = search.SinglePicker([variant, other], groups=groups)
+    state = search._SearchState(accepted=found)
+    assert [picker.next(state), picker.next(state)] == [other, variant]
+
+
+def test_a_used_payload_carries_another_chain_when_no_other_payload_is_left(ctx):
+    """The one-chain-per-payload rule cost a third of the chains in the default corpus
+    (58 chain attempts against 82): a chain slot with every payload used now takes a used
+    one again, with other blockers, up to CHAINS_PER_RESOURCE chains on the resource."""
+    fams = {f.name: f for f in families()}
+    blockers = search.plan_blockers(ctx, list(fams.values()))
+    lib = next(t for t in family("lib-truncated").targets(ctx)
+               if repair_tools(family("lib-truncated").solution(t)))
+    state = search._SearchState(accepted=[_accepted(fams, lib)])
+    key = search._payload_key((lib,))
+    state.chains_per_payload[key] = 1
+    state.chains_per_resource[search._aimed((lib,))] = 1
+    assert not search.chain_payloads(state, fams, blockers)  # no sibling offered
+    rng = __import__("random").Random(0)
+    chain = next(search._chains(state, fams, blockers, rng))
+    assert chain[0] == lib and all(is_blocker(f) for f in chain[1:])
+    state.chains_per_resource[search._aimed((lib,))] = search.CHAINS_PER_RESOURCE
+    assert next(search._chains(state, fams, blockers, rng), None) is None
+
+
+def test_compositions_try_the_most_faults_first(ctx):
+    """Each part of a composition is one more ordered repair step: with three accepted
+    singles of different categories that each show, the first composition joins all three."""
+    fams = {f.name: f for f in families()}
+    picks: dict[str, FaultTarget] = {}
+    for t in plan_singles(ctx, list(fams.values()), 0):
+        if fams[t.family].variant_group is None and not is_blocker(t):
+            picks.setdefault(fams[t.family].category, t)
+    parts = list(picks.values())[:3]
+    assert len(parts) == 3
+    accepted = [
+        _accepted(fams, t).model_copy(update={"id": t.family, "failing": (f"t{i}",)})
+        for i, t in enumerate(parts)
+    ]
+    state = search._SearchState(accepted=accepted)
+    rng = __import__("random").Random(0)
+    first = next(search._compositions(state, fams, rng, max_faults=3))
+    assert sorted(f.family for f in first) == sorted(t.family for t in parts)

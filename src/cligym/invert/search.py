@@ -15,9 +15,12 @@ been found, two kinds of multi-fault attempts are interleaved:
   sources, proxy or configuration), the families joined least so far first, so the repair has
   an order and meets other errors; payload families with the fewest tasks so far go first,
   and at most CHAINS_PER_RESOURCE chains aim at one resource, CHAINS_PER_PAYLOAD of them with
-  one payload (the next one carries a sibling); one single per family and resource;
-- compositions of 2..max accepted faults from different categories, each failing tests of its own.
-Feedback: a resource whose fault broke no test goes to the back of the queue.
+  one payload (the next one carries a sibling, or, when no other payload is left, the same
+  one with other blockers); one single per family and resource;
+- compositions of 2..max accepted faults from different categories, each failing tests of its
+  own, the largest first.
+Feedback: a resource whose fault broke no test goes to the back of the queue; so do targets of
+a family with FAMILY_CAP tasks in the gold env, and variants once the gold env has a few tasks.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
 """
 
@@ -49,6 +52,8 @@ VARIANT_GROUP_CAP = 1  # single-fault tasks per gold env of one variant group
 VARIANTS_AFTER = 6  # single turns before the first variant-group target
 CHAINS_PER_RESOURCE = 2  # accepted chains whose payload aims at one resource; then another
 CHAINS_PER_PAYLOAD = 1  # of them on one payload (family and resource): the next is a sibling's
+FAMILY_CAP = 2  # tasks of one family per gold env before its other targets wait for the rest
+VARIANTS_WHILE_FEWER = 3  # a variant takes its turn only while the gold env has fewer tasks
 NO_FAILURE = "no gold-stable test failed"
 
 
@@ -153,6 +158,12 @@ class SinglePicker:
 
     A fault whose repair is that of an accepted single (the same library damaged another way)
     is the same lesson again: it comes last, and serves as a chain's payload instead.
+
+    Crowded targets wait behind all of these: those of a family that has FAMILY_CAP tasks in
+    this gold env already (in the default corpus one repository gave four tasks of
+    extension-module-removed, one module after another), and variants once the gold env has
+    VARIANTS_WHILE_FEWER tasks (a variant is a sure task, but the same lesson in every
+    repository: it is for the gold envs where the other families found little).
     """
 
     order: list[FaultTarget]
@@ -160,6 +171,7 @@ class SinglePicker:
     groups: dict[str, str] = field(default_factory=dict)  # family -> its variant group
     repair_of: Callable[[FaultTarget], tuple[str, ...]] | None = None
     siblings: list[FaultTarget] = field(default_factory=list)
+    crowded: list[FaultTarget] = field(default_factory=list)
 
     def next(self, state: _SearchState) -> FaultTarget | None:
         while self.order:
@@ -170,6 +182,9 @@ class SinglePicker:
                 continue  # the same fault on the same file again, for other tests
             if self._capped(state, target):
                 continue
+            if self._crowded(state, target):
+                self.crowded.append(target)
+                continue
             if self._sibling(state, target):
                 self.siblings.append(target)
                 continue
@@ -177,17 +192,26 @@ class SinglePicker:
                 self.deferred.append(target)
                 continue
             return target
-        for waiting in (self.deferred, self.siblings):
+        for waiting in (self.deferred, self.siblings, self.crowded):
             while waiting:
                 target = waiting.pop(0)
                 key = (target.family, frozenset(target.predicted_tests))
                 again = (target.family, target.resource) in state.single_resources
-                if key not in state.used_keys and not again and not self._capped(state, target):
-                    return target
+                if key in state.used_keys or again or self._capped(state, target):
+                    continue
+                if waiting is not self.crowded and self._crowded(state, target):
+                    self.crowded.append(target)  # its family filled up while it waited
+                    continue
+                return target
         return None
 
     def _sibling(self, state: _SearchState, target: FaultTarget) -> bool:
         return self.repair_of is not None and self.repair_of(target) in state.repaired
+
+    def _crowded(self, state: _SearchState, target: FaultTarget) -> bool:
+        if target.family in self.groups and len(state.accepted) >= VARIANTS_WHILE_FEWER:
+            return True
+        return state.family_tasks.get(target.family, 0) >= FAMILY_CAP
 
     def _capped(self, state: _SearchState, target: FaultTarget) -> bool:
         group = self.groups.get(target.family)
@@ -207,10 +231,12 @@ def _compositions(
         uses = state.multi_uses
         least = sorted(uses.get(_payload_key(c.faults), 0) for c in singles)[1]
         singles = [c for c in singles if uses.get(_payload_key(c.faults), 0) <= least]
-    for _ in range(20):
+    largest = max(2, min(max_faults, len(singles)))
+    for turn in range(20):
         if len(singles) < 2:
             return
-        size = rng.randint(2, max(2, min(max_faults, len(singles))))
+        # the largest first: each part is one more ordered repair step
+        size = largest if turn < 10 else rng.randint(2, largest)
         picks = rng.sample(singles, min(size, len(singles)))
         cats = [fams[c.families[0]].category for c in picks]
         if len(set(cats)) == len(cats) and every_part_shows(picks):
@@ -241,7 +267,11 @@ def _chains(
     """Payloads (see chain_payloads), each joined by CHAIN_BLOCKERS faults that break the tool
     its repair runs: the payload's steps come first (they may need the tool), the blockers
     last."""
-    payloads = chain_payloads(state, fams, blockers, siblings)
+    # a payload that carried its chain carries another only when no other payload is left:
+    # a chain whose payload is used takes another blocker pair rather than giving up its turn
+    payloads = chain_payloads(state, fams, blockers, siblings) or chain_payloads(
+        state, fams, blockers, siblings, per_payload=CHAINS_PER_RESOURCE
+    )
     if payloads:
         # payload families with the fewest tasks in this gold env first, then faults chained
         # least: so one damaged library does not carry every chain
@@ -274,6 +304,7 @@ def chain_payloads(
     fams: dict[str, FaultFamily],
     blockers: dict[str, list[FaultTarget]],
     siblings: Sequence[FaultTarget] = (),
+    per_payload: int = CHAINS_PER_PAYLOAD,
 ) -> list[tuple[tuple[FaultTarget, ...], str]]:
     """Pure: (payload faults, the tool their repair runs) a chain can build on.
 
@@ -282,7 +313,8 @@ def chain_payloads(
     accepted lib-truncated cut short; not another library of the same package, which the
     tests may never load). The accepted fault proves that the resource matters to the tests;
     the sibling teaches the repair behind another symptom. None whose chain was rejected,
-    none on a resource CHAINS_PER_RESOURCE chains aim at already."""
+    none on a resource CHAINS_PER_RESOURCE chains aim at already, none that carried
+    `per_payload` chains."""
     out: dict[tuple[str, str], tuple[tuple[FaultTarget, ...], str]] = {}
     for cand in state.accepted:
         if any(is_blocker(f) for f in cand.faults) or _variant(fams, cand):
@@ -299,7 +331,7 @@ def chain_payloads(
             key = _payload_key(faults)
             if key in state.dead_payloads:
                 continue
-            if state.chains_per_payload.get(key, 0) >= CHAINS_PER_PAYLOAD:
+            if state.chains_per_payload.get(key, 0) >= per_payload:
                 continue
             for tool in tools:
                 out.setdefault((key, tool), (faults, tool))
