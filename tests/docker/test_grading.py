@@ -167,8 +167,11 @@ def test_issue_text_quotes_the_measured_command(sample_tasks, workspace, kit):
 
     gold = workspace.get_gold(sample_tasks[0].gold_id)
     command = test_command(gold)
-    assert command == "runuser -u tester -- bash -lc 'cd /app && python -m pytest'"
-    assert kit.manifest["spec"]["test_script"].startswith("cd /app && python -m pytest ")
+    limit = gold.recipe.per_test_timeout_sec
+    assert limit > 0  # the per-test limit is part of what the tests are measured with
+    user = f"cd /app && python -m pytest -o timeout={limit}"
+    assert command == f"runuser -u tester -- bash -lc '{user}'"
+    assert kit.manifest["spec"]["test_script"].startswith(user + " ")
     for task in sample_tasks:
         for excerpt in task.errors.values():
             assert "/run/cligym" not in excerpt and "cligym-results" not in excerpt

@@ -95,10 +95,11 @@ def test_flaky_and_failing_tests_are_never_stable(settings, catalog):
         assert (call.user, call.workdir, call.network) == ("root", "/app", False)
         assert call.env == {"HOME": "/home/tester", "PYTHONHASHSEED": str(index)}
         assert call.collect == (RESULTS,) and call.timeout_sec == 321
-    # every run: the documented command, the report options, and pytest-timeout's limit
-    limit = f" -o timeout={PER_TEST_TIMEOUT_SEC}"
-    assert first.argv == ("bash", "-c", as_tester(METADATA + PYTEST + limit))
-    assert second.argv == ("bash", "-c", as_tester(PYTEST + limit))
+    # every run: the documented command (pytest-timeout's limit is part of it, so the issue
+    # text quotes it), then the report options
+    limited = PYTEST.replace(" -p ", f" -o timeout={PER_TEST_TIMEOUT_SEC} -p ", 1)
+    assert first.argv == ("bash", "-c", as_tester(METADATA + limited))
+    assert second.argv == ("bash", "-c", as_tester(limited))
     assert "pytest-timeout" in gold.recipe.requirements
 
 
@@ -160,7 +161,7 @@ def test_tests_and_k_narrow_the_documented_command_and_make_another_gold(setting
     part = build_gold(request, settings, fake, catalog)
     assert part.gold.id != whole.gold.id
     assert render_user_command(part.gold.recipe, part.gold.layout).endswith(
-        "python -m pytest tests/test_flaky.py -k 'add or x'"
+        f"python -m pytest tests/test_flaky.py -k 'add or x' -o timeout={PER_TEST_TIMEOUT_SEC}"
     )
     assert "python -m pytest tests/test_flaky.py -k " in fake.calls_of("run")[-1].text
     assert part.gold.recipe.pytest_args[-3:] == ("tests/test_flaky.py", "-k", "add or x")

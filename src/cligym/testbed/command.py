@@ -39,19 +39,18 @@ def timeout_args(recipe: RecipeSpec) -> tuple[str, ...]:
 
 
 def render_user_command(recipe: RecipeSpec, layout: Layout) -> str:
-    """The test command as a user would type it (the issue text quotes it): `python` is
-    whatever the test user's login shell finds on PATH."""
-    return " ".join(
-        ["cd", _q(layout.app_dir), "&&", "python", "-m", "pytest", *map(_q, recipe.pytest_args)]
-    )
+    """The test command as a user would type it (the issue text quotes it), per-test limit
+    included: `python` is whatever the test user's login shell finds on PATH."""
+    args = (*recipe.pytest_args, *timeout_args(recipe))
+    return " ".join(["cd", _q(layout.app_dir), "&&", "python", "-m", "pytest", *map(_q, args)])
 
 
 def render_test_script(
     recipe: RecipeSpec, layout: Layout, with_metadata: bool, extra_args: tuple[str, ...] = ()
 ) -> str:
     """Run in the test user's login shell: optional metadata, then exactly the documented
-    command plus the reporting options and the per-test limit (the runtime bounds the whole
-    run). `extra_args` come last, so a later `-o timeout=...` overrides ours."""
+    command plus the reporting options (the runtime bounds the whole run). `extra_args` come
+    last, so a later `-o timeout=...` overrides the documented one."""
     parts = []
     if with_metadata:
         parts += [
@@ -59,7 +58,7 @@ def render_test_script(
             f"> {RESULTS_DIR}/python.txt",
             f"pip freeze --all > {RESULTS_DIR}/freeze.txt 2>/dev/null",
         ]
-    args = " ".join(_q(a) for a in (*REPORTING_ARGS, *timeout_args(recipe), *extra_args))
+    args = " ".join(_q(a) for a in (*REPORTING_ARGS, *extra_args))
     parts.append(f"{render_user_command(recipe, layout)} {args}")
     return "; ".join(parts)
 
