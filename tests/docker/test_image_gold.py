@@ -169,3 +169,26 @@ def test_the_projects_own_dockerfile_is_the_recipe(workspace: Workspace, tmp_pat
     assert gold.source.kind == "local" and gold.recipe.notes[0].startswith("layout dockerfile")
     assert len(gold.stability.stable_passing) >= 40
     assert gold.dockerfile.splitlines()[1].startswith("FROM cligym-user/stashkit:")
+
+
+def test_the_projects_dev_container_is_the_recipe(workspace: Workspace, tmp_path: Path):
+    """`--dockerfile .devcontainer`: the dev container's Dockerfile built, the project copied
+    to its workspace folder and its creation command run there (editors mount the project at
+    start; a gold env needs it in the image)."""
+    repo = tmp_path / "stashkit"
+    shutil.copytree(sample_repo_path(), repo)
+    (repo / ".devcontainer").mkdir()
+    (repo / ".devcontainer" / "Dockerfile").write_text(
+        f"FROM {workspace.settings.base_image}\n"
+        "ARG VENV=/opt/none\nRUN python3 -m venv $VENV\nENV PATH=$VENV/bin:$PATH\n"
+    )
+    (repo / ".devcontainer" / "devcontainer.json").write_text(
+        '{\n  // as an editor writes it\n'
+        '  "build": {"dockerfile": "Dockerfile", "context": "..", "args": {"VENV": "/opt/dev"}},\n'
+        '  "postCreateCommand": "pip install -q --no-cache-dir -e . pytest",\n'
+        '  "features": {"ghcr.io/devcontainers/features/node:1": {}},\n}\n'
+    )
+    gold = workspace.gold(GoldRequest(spec=str(repo), runs=2, dockerfile=".devcontainer")).gold
+    assert (gold.layout.app_dir, gold.layout.env_dir) == ("/workspaces/stashkit", "/opt/dev")
+    assert len(gold.stability.stable_passing) >= 40
+    assert gold.dockerfile.splitlines()[1].startswith("FROM cligym-user/stashkit:")

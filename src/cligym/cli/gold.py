@@ -63,7 +63,8 @@ def gold(
         str,
         typer.Option(
             help="The repository's own Dockerfile (a path in it) as the recipe: its WORKDIR is "
-            "the project, the python on its PATH the environment."
+            "the project, the python on its PATH the environment. A devcontainer.json (or "
+            ".devcontainer) builds the dev container and runs its creation commands."
         ),
     ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,

@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from packaging.utils import canonicalize_name
 from pydantic import ValidationError
@@ -28,6 +28,11 @@ from cligym.errors import (
     GoldTestsError,
     InstallError,
     SourceError,
+)
+from cligym.gold.devcontainer import (
+    is_devcontainer,
+    parse_devcontainer,
+    render_setup_dockerfile,
 )
 from cligym.gold.dockerfile import render_gold_dockerfile
 from cligym.gold.image import (
@@ -81,7 +86,7 @@ class GoldRequest:
     tests: tuple[str, ...] = ()  # only these test paths or node ids (a huge suite, on purpose)
     keyword: str = ""  # only tests matching this pytest -k expression
     layout: str = ""  # image:REF only: a built-in layout name or a TOML file (default: detect)
-    dockerfile: str = ""  # the project's own Dockerfile (relative path) as the recipe
+    dockerfile: str = ""  # the project's own Dockerfile or devcontainer.json (relative path)
     per_test_timeout: int | None = None  # seconds one test may take (None: the recipe's default)
 
 
@@ -337,29 +342,92 @@ def _build_from_dockerfile(
     """`--dockerfile PATH`: the project's own Dockerfile (context: the project) is the recipe;
     its image is then a gold env like any existing image (layout from its WORKDIR and the
     `python` on its PATH)."""
-    request, settings, runtime = job.request, job.settings, job.runtime
-    name = request.dockerfile
-    path = (root / name).resolve()
-    if name.startswith("/") or not path.is_relative_to(root.resolve()) or not path.is_file():
-        raise CligymError(f"--dockerfile {name}: not a file in the repository")
+    name = job.request.dockerfile
+    if is_devcontainer(name):
+        return _build_from_devcontainer(job, source, root)
+    path = _repository_file(root, name)
     text = path.read_text(errors="replace")
     digest = content_id(USER_IMAGE_FORMAT, source.content_sha256, name, text)
     tag = f"cligym-user/{image_slug(source.name)}:{digest}"
-    image_id = None if request.rebuild else runtime.image_id(tag)
-    if image_id is None:
-        job.reporter.stage("build", f"building the project's {name} as {tag}")
-        log = settings.paths.root / "logs" / f"dockerfile-{source.name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            image_id = runtime.build(
-                root, tag, kind="user", dockerfile=name, timeout_sec=settings.build_timeout_sec,
-                log_path=log, nocache=request.rebuild,
-            )
-        except DockerOperationError as err:
-            reason = _install_failure_reason(log.read_text() if log.exists() else str(err))
-            raise InstallError(f"building {name} failed: {reason} (full log: {log})") from err
-    profile = dockerfile_layout(runtime, tag, name)
+    image_id = _build_user_image(job, source, root, tag, name, name)
+    profile = dockerfile_layout(job.runtime, tag, name)
     return _gold_on_image(job, tag, image_id, profile, source)
+
+
+def _build_from_devcontainer(job: _Job, source: RepoSource, root: Path) -> GoldResult:
+    """`--dockerfile .devcontainer/devcontainer.json`: the dev container's image (its
+    Dockerfile built, or the image it names), then the project copied to its workspace folder
+    and the creation commands run there (gold/devcontainer.py)."""
+    name = job.request.dockerfile
+    if PurePosixPath(name).name == ".devcontainer":
+        name = f"{name}/devcontainer.json"
+    text = _repository_file(root, name).read_text(errors="replace")
+    dev = parse_devcontainer(text, name, source.name)
+    if dev.features:
+        job.reporter.stage("build", f"{name}: features not installed: {', '.join(dev.features)}")
+    slug = image_slug(source.name)
+    if dev.dockerfile:
+        dockerfile = _repository_file(root, dev.dockerfile)
+        context = _repository_file(root, dev.context, directory=True)
+        digest = content_id(USER_IMAGE_FORMAT, source.content_sha256, name, text,
+                            dockerfile.read_text(errors="replace"))
+        from_ref = f"cligym-user/{slug}-devcontainer:{digest}"
+        _build_user_image(job, source, context, from_ref, str(dockerfile), dev.dockerfile,
+                          buildargs=dev.build_args)
+    else:
+        from_ref = dev.image
+        if job.runtime.image_id(from_ref) is None and not job.runtime.pull(from_ref):
+            raise SourceError(
+                f"{name}: image {from_ref} is not on this Docker engine and could not be "
+                f"pulled: `docker pull {from_ref}` (or `docker load`) it first"
+            )
+    setup = render_setup_dockerfile(dev, from_ref)
+    tag = f"cligym-user/{slug}:{content_id(USER_IMAGE_FORMAT, source.content_sha256, setup)}"
+    staging = job.settings.paths.staging_dir / f"devcontainer-{content_id(tag, length=12)}"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        (staging / "Dockerfile").write_text(setup)
+        image_id = _build_user_image(job, source, root, tag, str(staging / "Dockerfile"), name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    profile = dockerfile_layout(job.runtime, tag, name)
+    return _gold_on_image(job, tag, image_id, profile, source)
+
+
+def _repository_file(root: Path, name: str, directory: bool = False) -> Path:
+    path = (root / name).resolve()
+    exists = path.is_dir() if directory else path.is_file()
+    if name.startswith("/") or not path.is_relative_to(root.resolve()) or not exists:
+        kind = "a directory" if directory else "a file"
+        raise CligymError(f"--dockerfile: {name} is not {kind} in the repository")
+    return path
+
+
+def _build_user_image(
+    job: _Job,
+    source: RepoSource,
+    context: Path,
+    tag: str,
+    dockerfile: str,
+    label: str,
+    buildargs: dict[str, str] | None = None,
+) -> str:
+    """The project's own image `tag` (reused unless --rebuild); `label` names it in errors."""
+    request, settings, runtime = job.request, job.settings, job.runtime
+    image_id = None if request.rebuild else runtime.image_id(tag)
+    if image_id is not None:
+        return image_id
+    job.reporter.stage("build", f"building the project's {label} as {tag}")
+    log = settings.paths.root / "logs" / f"dockerfile-{source.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return runtime.build(
+            context, tag, kind="user", dockerfile=dockerfile, buildargs=buildargs,
+            timeout_sec=settings.build_timeout_sec, log_path=log, nocache=request.rebuild,
+        )
+    except DockerOperationError as err:
+        reason = _install_failure_reason(log.read_text() if log.exists() else str(err))
+        raise InstallError(f"building {label} failed: {reason} (full log: {log})") from err
 
 
 def _image_selection(request: GoldRequest) -> tuple[str, ...]:

@@ -27,7 +27,9 @@ class RepoSpec(BaseModel):
         default=None, ge=0, description="seconds one test may take (default 120, 0: off)"
     )
     layout: str = Field(default="", description="image:REF only: a layout name or TOML file")
-    dockerfile: str = Field(default="", description="the repository's own Dockerfile as recipe")
+    dockerfile: str = Field(
+        default="", description="the repository's own Dockerfile or devcontainer.json as recipe"
+    )
 
 
 class PipelineSpec(BaseModel):
