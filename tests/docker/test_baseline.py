@@ -8,10 +8,8 @@ import pytest
 from cligym.api import Workspace
 from cligym.difficulty.ladder import LADDER
 from cligym.difficulty.measure import ladder_label
-from cligym.faults.registry import family
 from cligym.records import Task
-from cligym.testbed.attempt import run_attempt
-from tests.docker.candidates import assert_verified
+from tests.docker.candidates import assert_verified, first_breaking
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -19,15 +17,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def _task_of(workspace: Workspace, gold_id: str, name: str) -> Task:
     """A verified task of one family on the sample (made here, or found if already made)."""
     gold = workspace.get_gold(gold_id)
-    fam = family(name)
-    ctx = workspace.fault_context(gold)
-    for target in sorted(fam.targets(ctx), key=lambda t: (len(t.predicted_tests), t.resource)):
-        steps = tuple(fam.steps(target))
-        outcome = run_attempt(workspace.runtime, gold, steps, timeout_sec=300)
-        if not set(outcome.failing) & set(target.predicted_tests):
-            continue
-        assert_verified(workspace, gold, (target,), outcome, "test-baseline")
-        break
+    target, outcome = first_breaking(workspace, gold, name)
+    assert_verified(workspace, gold, (target,), outcome, "test-baseline")
     tasks = [t for t in workspace.list_tasks(gold.id) if t.families == (name,)]
     assert tasks, f"no verified {name} task"
     return tasks[0]

@@ -12,7 +12,7 @@ from cligym.faults.base import FaultContext, FaultFamily
 from cligym.faults.registry import families, family, repair_tools
 from cligym.records import FaultCategory, FaultTarget
 from cligym.testbed.attempt import run_attempt
-from tests.docker.candidates import assert_verified
+from tests.docker.candidates import assert_verified, first_breaking
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 TRIES = 4
@@ -41,26 +41,7 @@ NOT_IN_THE_SAMPLE = {"tmp-not-writable", "conda-activate-hook"}
 )
 def test_family_breaks_and_both_solutions_repair(fam, sample_ctx, workspace: Workspace):
     gold = sample_ctx.gold
-    targets = sorted(fam.targets(sample_ctx), key=lambda t: (len(t.predicted_tests), t.resource))
-    assert targets, f"{fam.name} finds nothing to break in the sample"
-    for target in targets[:TRIES]:
-        steps = tuple(fam.steps(target))
-        outcome = run_attempt(
-            workspace.runtime,
-            gold,
-            steps,
-            timeout_sec=300,
-            network=fam.needs_network and "install" in " ".join(steps),
-        )
-        # steps may refuse a target they cannot break (a library that defines no symbol
-        # versions): the next one is tried, and a family whose steps never apply fails below
-        if outcome.applied and set(outcome.failing) & set(target.predicted_tests):
-            break
-    else:
-        pytest.fail(
-            f"{fam.name}: none of {TRIES} targets made a predicted test fail: "
-            f"{outcome.output_tail[-500:]}"
-        )
+    target, outcome = first_breaking(workspace, gold, fam.name, ctx=sample_ctx, tries=TRIES)
     assert_verified(workspace, gold, (target,), outcome, "test-family")
 
 

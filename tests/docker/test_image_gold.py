@@ -17,8 +17,7 @@ from cligym.api import Workspace, sample_repo_path
 from cligym.faults.registry import family
 from cligym.gold.build import GoldRequest, GoldResult
 from cligym.ids import content_id
-from cligym.testbed.attempt import run_attempt
-from tests.docker.candidates import assert_verified
+from tests.docker.candidates import assert_verified, first_breaking
 
 pytestmark = pytest.mark.docker
 
@@ -130,16 +129,8 @@ def test_a_conda_activation_hook_breaks_and_both_solutions_repair(
     """The conda-only family on the conda-style env: the poisoned variable comes back with
     every `conda activate` of the test user's login shell, and both solutions repair it."""
     gold = swe_smith_gold.gold
-    ctx = workspace.fault_context(gold)
     fam = family("conda-activate-hook")
-    targets = ctx.stamped(fam.targets(ctx))
-    assert targets, "no variable the sample's tests read"
-    for target in sorted(targets, key=lambda t: (len(t.predicted_tests), t.resource))[:4]:
-        outcome = run_attempt(workspace.runtime, gold, tuple(fam.steps(target)), timeout_sec=300)
-        if outcome.applied and set(outcome.failing) & set(target.predicted_tests):
-            break
-    else:
-        pytest.fail(f"no conda hook made a predicted test fail: {outcome.output_tail[-500:]}")
+    target, outcome = first_breaking(workspace, gold, fam.name, tries=4)
     assert f"{gold.layout.env_dir}/etc/conda/activate.d/" in fam.steps(target)[0]
     assert_verified(workspace, gold, (target,), outcome, "test-conda-hook")
 

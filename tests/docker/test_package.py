@@ -18,8 +18,7 @@ from cligym.harness.harbor import trial_prefix
 from cligym.package.export.manifest import HF_DATA_FILE
 from cligym.package.mirror import mirror_tag
 from cligym.pipeline.demo import pick_diverse
-from cligym.testbed.attempt import run_attempt
-from tests.docker.candidates import assert_verified
+from tests.docker.candidates import assert_verified, first_breaking
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -173,18 +172,13 @@ def test_reward_hacks_score_zero_in_harbor(sample_gold, workspace, tmp_path: Pat
     """Every hack on a task whose fault is off the grading path (a time zone file): the grader
     names the first difference it finds, which there can only be the hack's own."""
     gold = sample_gold.gold
-    ctx = workspace.fault_context(gold)
-    fam = family("tzdata-zone-removed")
-    task = None
-    for target in sorted(fam.targets(ctx), key=lambda t: (len(t.predicted_tests), t.resource)):
-        outcome = run_attempt(workspace.runtime, gold, tuple(fam.steps(target)), timeout_sec=300)
-        if outcome.applied and set(outcome.failing) & set(target.predicted_tests):
-            assert_verified(workspace, gold, (target,), outcome, "test-hacks")
-            found = [t for t in workspace.list_tasks(gold.id) if t.faults == (target,)]
-            if found:
-                task = found[0]
-                break
-    assert task is not None, "no time zone task on the sample"
+
+    def verified_alone(target, outcome) -> bool:  # not a duplicate of a task made before
+        assert_verified(workspace, gold, (target,), outcome, "test-hacks")
+        return any(t.faults == (target,) for t in workspace.list_tasks(gold.id))
+
+    target, _ = first_breaking(workspace, gold, "tzdata-zone-removed", accept=verified_alone)
+    task = next(t for t in workspace.list_tasks(gold.id) if t.faults == (target,))
     dataset = tmp_path / "ds"
     workspace.export(dataset, "harbor", names=[task.name], gold_images="none")
     report = workspace.validate_adversarial(dataset, names=[task.name], hacks=HARBOR_HACKS)
