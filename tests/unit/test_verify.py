@@ -124,12 +124,13 @@ def test_a_real_repairable_fault_becomes_a_task(settings, catalog):
     assert build.labels == {"cligym.candidate": candidate.id}
     assert task.image_tag == tag
 
-    # 1. the tests twice in the rebuilt image, no steps, as the tester; 2. a shell
+    # 1. the tests in the rebuilt image, no steps, as the tester: they fail what the
+    #    attempt's run failed, so that is the second run; 2. a shell
     runs = fake.calls_of("run")
-    assert [c.image for c in runs] == [tag, tag, tag]
-    assert runs[0].script == runs[1].script == attempt_script([])
+    assert [c.image for c in runs] == [tag, tag]
+    assert runs[0].script == attempt_script([])
     assert all(c.stage == "verify" and c.user == "root" and not c.network for c in runs)
-    assert runs[2].argv == ("bash", "-c", "echo cligym-shell-ok && ls / >/dev/null && id -u")
+    assert runs[1].argv == ("bash", "-c", "echo cligym-shell-ok && ls / >/dev/null && id -u")
 
     # 3. the verifier after the specific solution, then after the restore from gold
     verifier_boxes = [c for c in fake.calls_of("container") if c.image == tag]
@@ -172,15 +173,32 @@ def test_a_fault_whose_tests_pass_in_the_rebuilt_image_is_rejected(settings, cat
     assert result.reason == "no gold-stable test fails in the rebuilt image"
     (build,) = fake.calls_of("build")
     assert _removed(fake) == [build.image]  # the task image does not outlive the verdict
-    assert len(fake.calls_of("run")) == 2 and fake.calls_of("container") == []
+    assert len(fake.calls_of("run")) == 1 and fake.calls_of("container") == []
 
 
 def test_a_fault_failing_different_tests_twice_is_nondeterministic(settings, catalog):
+    """The rebuilt image fails more than the attempt did: a second run of it decides, and
+    it fails something else again."""
     gold = gold_env()
-    fake = _engine(gold, failing=({TESTS[1]: "E"}, {TESTS[1]: "E", TESTS[2]: "E"}))
+    fake = _engine(gold, failing=({TESTS[1]: "E", TESTS[2]: "E"}, {TESTS[1]: "E"}))
     result = _verdict(gold, fake, settings, catalog)
     assert result.rejection is RejectionReason.NONDETERMINISTIC
-    assert result.reason == "nondeterministic: 1 vs 2 failing"
+    assert result.reason == "nondeterministic: 2 vs 1 failing"
+    assert len([c for c in fake.calls_of("run") if is_pytest(c)]) == 2
+
+
+def test_the_rebuilt_image_decides_when_it_fails_other_tests_than_the_attempt(
+    settings, catalog
+):
+    """The attempt's run is one of the two runs only when it agrees: otherwise the rebuilt
+    image runs twice, and what it fails both times (what the task ships) is FAIL_TO_PASS."""
+    gold = gold_env()
+    both = {TESTS[1]: "E   PermissionError", TESTS[2]: "E   PermissionError"}
+    fake = _engine(gold, failing=(both, both))
+    result = verify_candidate(gold, _candidate(), settings, fake, catalog)
+    assert result.ok, result.reason
+    assert catalog.get_task(result.task_id).fail_to_pass == (TESTS[1], TESTS[2])
+    assert len([c for c in fake.calls_of("run") if is_pytest(c)]) == 2
 
 
 def test_a_failed_build_is_rejected_with_its_first_line(settings, catalog):

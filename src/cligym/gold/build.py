@@ -399,7 +399,7 @@ def _repository_file(root: Path, name: str, directory: bool = False) -> Path:
     exists = path.is_dir() if directory else path.is_file()
     if name.startswith("/") or not path.is_relative_to(root.resolve()) or not exists:
         kind = "a directory" if directory else "a file"
-        raise CligymError(f"--dockerfile: {name} is not {kind} in the repository")
+        raise CligymError(f"--dockerfile {name}: not {kind} in the repository")
     return path
 
 
