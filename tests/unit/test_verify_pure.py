@@ -277,6 +277,17 @@ def test_plans_are_deterministic_and_spread_over_families():
     assert chosen is not None and set(big[:3]) <= set(chosen) and len(chosen) == 23
 
 
+def test_a_slow_suite_runs_a_selection_whatever_its_size():
+    """A 60 s suite of 200 tests: an attempt runs what the impact map predicts plus a sample,
+    not the whole suite (only one that fails something runs it whole, to confirm)."""
+    slow = [f"t::{i}" for i in range(200)]
+    assert plan_selection(slow, slow[:3], seed=1, run_sec=5.0) is None
+    chosen = plan_selection(slow, slow[:3], seed=1, run_sec=60.0)
+    assert chosen is not None and set(slow[:3]) <= set(chosen) and len(chosen) == 23
+    # a selection as large as the suite is the suite
+    assert plan_selection(slow[:10], slow[:3], seed=1, run_sec=60.0) is None
+
+
 def test_single_picker_defers_resources_that_broke_nothing():
     from datetime import UTC, datetime
 

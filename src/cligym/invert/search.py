@@ -43,7 +43,8 @@ from cligym.records import Attempt, Candidate, FaultTarget, GoldEnv, RejectionRe
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 
-FULL_RUN_LIMIT = 400  # suites up to this size always run whole; larger ones run a selection
+FULL_RUN_LIMIT = 400  # suites up to this size run whole (unless slow); larger ones a selection
+SLOW_RUN_SEC = 20.0  # a gold test run slower than this runs a selection whatever its size
 SAMPLE_OTHERS = 20
 COMPOSE_EVERY = 4  # one attempt in COMPOSE_EVERY is a composition, once two singles exist
 CHAIN_AT = (1, 2)  # and these slots (index % COMPOSE_EVERY) a repair chain, once a payload exists
@@ -121,14 +122,21 @@ def _round_robin(queues: Sequence[list[FaultTarget]]) -> list[FaultTarget]:
     return order
 
 
-def plan_selection(stable: Sequence[str], predicted: Sequence[str], seed: int) -> list[str] | None:
-    """Pure: which tests an attempt runs (None = the whole suite)."""
-    if len(stable) <= FULL_RUN_LIMIT:
+def plan_selection(
+    stable: Sequence[str], predicted: Sequence[str], seed: int, run_sec: float = 0.0
+) -> list[str] | None:
+    """Pure: which tests an attempt runs (None = the whole suite). A large or slow suite runs
+    the predicted tests plus a sample of the others; only an attempt that fails something
+    then runs the whole suite to confirm (see _attempt), so a fault that breaks nothing, half
+    of all attempts, costs a fraction of a slow suite's run."""
+    if len(stable) <= FULL_RUN_LIMIT and run_sec <= SLOW_RUN_SEC:
         return None
     rng = random.Random(seed)
     others = sorted(set(stable) - set(predicted))
     chosen = sorted(set(predicted) | set(rng.sample(others, min(SAMPLE_OTHERS, len(others)))))
-    return None if len(chosen) > FULL_RUN_LIMIT else chosen
+    if len(chosen) > FULL_RUN_LIMIT or len(chosen) >= len(stable):
+        return None
+    return chosen
 
 
 @dataclass
@@ -523,7 +531,9 @@ def _attempt(
         return previous, cand
     steps = tuple(s for f in faults for s in fams[f.family].steps(f))
     predicted = sorted({t for f in faults for t in f.predicted_tests})
-    selection = plan_selection(gold.stability.stable_passing, predicted, seed + index)
+    selection = plan_selection(
+        gold.stability.stable_passing, predicted, seed + index, gold.run_sec
+    )
     started = time.monotonic()
     timeout = suite_timeout_sec(gold, settings)
     solution = ordered_solution(faults)
