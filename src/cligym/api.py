@@ -54,7 +54,7 @@ from cligym.report.page import collect, render_report
 from cligym.rollout.filters import FilterConfig, FilterSummary, judge_trajectory, summarize
 from cligym.rollout.run import RolloutReport, RolloutSpec, run_rollouts
 from cligym.rollout.sft import SftFormat, SftReport, export_sft
-from cligym.runtime.base import BaseImageResult, ensure_base_image
+from cligym.runtime.base import RELEASES, BaseImageResult, base_tag_for, ensure_base_image
 from cligym.runtime.docker import DockerRuntime, GcReport, run_is_alive
 from cligym.runtime.doctor import DoctorReport, run_doctor
 from cligym.selection import UnknownName, select_named
@@ -98,10 +98,12 @@ class Workspace:
         return self._runtime
 
     def build_base(
-        self, rebuild: bool = False, reporter: Reporter = NULL_REPORTER
+        self, rebuild: bool = False, release: str = RELEASES[0], reporter: Reporter = NULL_REPORTER
     ) -> BaseImageResult:
+        """The base image of a Debian release (the default one: `settings.base_image`)."""
         return ensure_base_image(
-            self.runtime, self.settings.base_image, rebuild=rebuild, reporter=reporter
+            self.runtime, base_tag_for(self.settings.base_image, release), release=release,
+            rebuild=rebuild, reporter=reporter,
         )
 
     def gold(self, request: GoldRequest, reporter: Reporter = NULL_REPORTER) -> GoldResult:
@@ -330,7 +332,6 @@ class Workspace:
             seed=seed,
             registry=target,
             network=network,
-            base_tag=self.settings.base_image,
             reporter=reporter,
         )
 
@@ -348,8 +349,7 @@ class Workspace:
         target = parse_registry(registry)
         tasks, golds = self._chosen_tasks(key, names, limit, "push")
         return push_images(
-            self.catalog, self.runtime, target, tasks, golds, reporter, mirrors=mirrors,
-            base_tag=self.settings.base_image,
+            self.catalog, self.runtime, target, tasks, golds, reporter, mirrors=mirrors
         )
 
     def _chosen_tasks(

@@ -183,3 +183,37 @@ def test_a_bad_test_selection_is_one_line_before_any_build(settings, catalog, te
     with pytest.raises(CligymError, match=re.escape(says)):
         build_gold(request, settings, fake, catalog)
     assert not fake.calls_of("build") or all(c.stage != "gold" for c in fake.calls_of("build"))
+
+
+def test_python_picks_the_base_image_of_the_release_that_has_it(settings, catalog):
+    """`--python 3.13`: bookworm's base has 3.12 here, so trixie's base (its own tag, from its
+    own upstream image) is built and the gold env is built on it; the default stays bookworm."""
+    from cligym.gold.build import pick_base
+    from cligym.runtime.base import UPSTREAM_IMAGES, base_tag_for
+
+    fake = FakeRuntime()
+    fake.add_image(UPSTREAM_IMAGE)
+    fake.add_image(UPSTREAM_IMAGES["trixie"])
+    trixie = base_tag_for(settings.base_image, "trixie")
+    assert trixie == "cligym-base:trixie"
+    fake.on("run", Reply(output="3.13.5\n"), image=trixie, when=lambda c: c.argv[0] == "python3")
+    fake.on("run", Reply(output="3.12.3\n"), when=lambda c: c.argv[0] == "python3")
+    base, version = pick_base(fake, settings, "3.13")
+    assert (base.tag, base.from_image, version) == (trixie, UPSTREAM_IMAGES["trixie"], "3.13.5")
+    assert [b.image for b in fake.calls_of("build")] == [settings.base_image, trixie]
+    base, version = pick_base(fake, settings, "")
+    assert (base.tag, version) == (settings.base_image, "3.12.3")
+    with pytest.raises(CligymError, match=r"--python 3.9: no base image has it \(bookworm has "
+                                          r"3.12.3, trixie has 3.13.5\)"):
+        pick_base(fake, settings, "3.9")
+    with pytest.raises(CligymError, match=r"give a version as X\.Y"):
+        pick_base(fake, settings, "trixie")
+
+
+def test_python_is_for_cligyms_own_recipe(settings, catalog):
+    fake = _engine([])
+    for request in (GoldRequest(spec="image:x:1", python="3.13"),
+                    GoldRequest(spec=str(REPO), dockerfile="Dockerfile", python="3.13")):
+        with pytest.raises(CligymError, match="an image or a Dockerfile brings its own Python"):
+            build_gold(request, settings, fake, catalog)
+    assert fake.calls_of("build") == []

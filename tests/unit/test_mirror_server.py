@@ -232,3 +232,14 @@ def test_the_task_network_is_the_mirror_or_nothing_or_the_harness_s():
         render_compose(dataclasses.replace(base, network="mirror"))
     assert freeze_pins(("-e /app", "# Editable install", "PyYAML==6.0.2", "x @ file:///a",
                         "pytest==8.3.3", "PyYAML==6.0.2")) == ("PyYAML==6.0.2", "pytest==8.3.3")
+
+
+def test_each_base_image_has_its_own_mirror_base():
+    """A trixie gold env's mirror holds trixie's packages: the mirror base follows the base
+    image the gold env was built FROM (the default's tag is unchanged)."""
+    from cligym.package.mirror import MIRROR_BASE_TAG, mirror_base_tag, render_gold_dockerfile
+
+    assert mirror_base_tag("cligym-base:bookworm") == MIRROR_BASE_TAG == "cligym-mirror:bookworm"
+    assert mirror_base_tag("cligym-base:trixie") == "cligym-mirror:trixie"
+    assert "FROM cligym-mirror:trixie\n" in render_gold_dockerfile("cligym-mirror:trixie")
+    assert f"FROM {MIRROR_BASE_TAG}\n" in render_gold_dockerfile()

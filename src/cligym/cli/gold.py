@@ -67,6 +67,13 @@ def gold(
             ".devcontainer) builds the dev container and runs its creation commands."
         ),
     ] = "",
+    python: Annotated[
+        str,
+        typer.Option(
+            help="X.Y: build on the base image whose python3 this is (Debian bookworm 3.11, "
+            "trixie 3.13; default: bookworm's)."
+        ),
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
 ) -> None:
     """Build gold environments: images in which the repo's tests pass stably."""
@@ -75,7 +82,7 @@ def gold(
         GoldRequest(
             spec=s, runs=runs, min_tests=min_tests, profile_path=profile, rebuild=rebuild,
             tests=tuple(tests or ()), keyword=keyword, per_test_timeout=per_test_timeout,
-            layout=layout, dockerfile=dockerfile,
+            layout=layout, dockerfile=dockerfile, python=python,
         )
         for s in sources
     ]

@@ -50,9 +50,14 @@ def gc(
 
 
 @commands.command()
-def base(rebuild: Annotated[bool, typer.Option(help="Rebuild even if cached.")] = False) -> None:
+def base(
+    rebuild: Annotated[bool, typer.Option(help="Rebuild even if cached.")] = False,
+    release: Annotated[
+        str, typer.Option(help="Debian release: bookworm (the default base) or trixie.")
+    ] = "bookworm",
+) -> None:
     """Build (or show) the base image: pulled python slim, or debootstrap + docker import."""
-    result = workspace().build_base(rebuild=rebuild, reporter=RichReporter())
+    result = workspace().build_base(rebuild=rebuild, release=release, reporter=RichReporter())
     how = "built" if result.built else "cached"
     out.print(f"base image {result.tag} ({how}, from {result.from_image}) {result.image_id[:19]}")
 

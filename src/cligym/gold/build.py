@@ -59,7 +59,7 @@ from cligym.records import (
     StabilityReport,
     TestRunResult,
 )
-from cligym.runtime.base import BaseImageResult, ensure_base_image
+from cligym.runtime.base import RELEASES, BaseImageResult, base_tag_for, ensure_base_image
 from cligym.runtime.protocol import Runtime
 from cligym.testbed.command import render_test_command, render_test_script
 from cligym.testbed.junit import JunitParseError, parse_junit
@@ -88,6 +88,7 @@ class GoldRequest:
     layout: str = ""  # image:REF only: a built-in layout name or a TOML file (default: detect)
     dockerfile: str = ""  # the project's own Dockerfile or devcontainer.json (relative path)
     per_test_timeout: int | None = None  # seconds one test may take (None: the recipe's default)
+    python: str = ""  # X.Y: the base image (Debian release) whose python3 this is
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,24 @@ def test_selection(request: GoldRequest, repo_root: Path) -> RecipeProfile:
     )
 
 
+def pick_base(
+    runtime: Runtime, settings: Settings, python: str, reporter: Reporter = NULL_REPORTER
+) -> tuple[BaseImageResult, str]:
+    """The base image and its python3 version: the default release's, or, for `python`
+    (X.Y), the first release whose python3 is that version (each base built once, cached)."""
+    if python and not re.fullmatch(r"3\.\d+", python):
+        raise CligymError(f"--python {python}: give a version as X.Y, e.g. 3.13")
+    seen: list[str] = []
+    for release in RELEASES if python else RELEASES[:1]:
+        tag = base_tag_for(settings.base_image, release)
+        base = ensure_base_image(runtime, tag, release=release, reporter=reporter)
+        version = base_python_version(runtime, base.tag)
+        if not python or version.split(".")[:2] == python.split("."):
+            return base, version
+        seen.append(f"{release} has {version}")
+    raise CligymError(f"--python {python}: no base image has it ({', '.join(seen)})")
+
+
 def base_python_version(runtime: Runtime, base_tag: str) -> str:
     result, _ = runtime.run(
         base_tag,
@@ -178,11 +197,14 @@ def build_gold(
         raise CligymError("--layout is for image:REF sources (an existing image's layout)")
     if request.dockerfile and request.spec.startswith(IMAGE_PREFIX):
         raise CligymError("--dockerfile is for a repository source: image:REF is built already")
-    base = ensure_base_image(runtime, settings.base_image, reporter=reporter)
+    if request.python and (request.spec.startswith(IMAGE_PREFIX) or request.dockerfile):
+        raise CligymError("--python picks cligym's base image: an image or a Dockerfile brings "
+                          "its own Python")
+    if request.spec.startswith(IMAGE_PREFIX):  # the base gives only the verifier's tools
+        base = ensure_base_image(runtime, settings.base_image, reporter=reporter)
+        return _build_from_image(_Job(request, settings, runtime, catalog, reporter, base, started))
+    base, python = pick_base(runtime, settings, request.python, reporter)
     job = _Job(request, settings, runtime, catalog, reporter, base, started)
-    if request.spec.startswith(IMAGE_PREFIX):
-        return _build_from_image(job)
-    python = base_python_version(runtime, base.tag)
     staging = paths.staging_dir / f"{runtime.run_id}-{content_id(request.spec, length=8)}"
     shutil.rmtree(staging, ignore_errors=True)
     try:

@@ -73,7 +73,7 @@ EXPOSE 80 443
 
 _GOLD_DOCKERFILE = f"""\
 # cligym package mirror of one gold env: its packages beyond the base, and its wheels
-FROM {MIRROR_BASE_TAG}
+FROM @MIRROR_BASE@
 COPY wanted/ /tmp/wanted/
 RUN set -e; {_RECORD}; \\
     dpkg-query -W -f '${{binary:Package}}=${{Version}}\\n' > /tmp/base-debs.txt; \\
@@ -113,8 +113,15 @@ def freeze_pins(freeze: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({line.strip() for line in freeze if _PIN.match(line.strip())}))
 
 
-def render_gold_dockerfile() -> str:
-    return _GOLD_DOCKERFILE
+def render_gold_dockerfile(mirror_base: str = MIRROR_BASE_TAG) -> str:
+    return _GOLD_DOCKERFILE.replace("@MIRROR_BASE@", mirror_base, 1)
+
+
+def mirror_base_tag(base_tag: str) -> str:
+    """The mirror base of a base image, one per Debian release: cligym-base:trixie ->
+    cligym-mirror:trixie (the default base's is MIRROR_BASE_TAG)."""
+    release = base_tag.rpartition(":")[2] if ":" in base_tag else "latest"
+    return f"{MIRROR_BASE_TAG.partition(':')[0]}:{release}"
 
 
 def render_base_dockerfile(base_tag: str) -> str:
@@ -154,7 +161,8 @@ def wanted_of(runtime: Runtime, gold: GoldEnv) -> Wanted:
 def ensure_mirror_base(
     runtime: Runtime, base_tag: str, reporter: Reporter = NULL_REPORTER
 ) -> str:
-    """`cligym-mirror:bookworm` for this base image (built once; labelled with its inputs)."""
+    """`cligym-mirror:RELEASE` for this base image (built once; labelled with its inputs)."""
+    tag = mirror_base_tag(base_tag)
     keys = ensure_mirror_keys()
     server = resources.files("cligym.shipped").joinpath("mirror.py").read_bytes()
     base_id = runtime.image_id(base_tag)
@@ -164,9 +172,9 @@ def ensure_mirror_base(
     wanted_hash = content_id(
         "mirror-base", base_id, dockerfile, server.decode(), keys.server_cert.read_text()
     )
-    if runtime.image_labels(MIRROR_BASE_TAG).get(LABEL_MIRROR_HASH) == wanted_hash:
-        return MIRROR_BASE_TAG
-    reporter.stage("mirror", f"recording the base image's Debian packages into {MIRROR_BASE_TAG}")
+    if runtime.image_labels(tag).get(LABEL_MIRROR_HASH) == wanted_hash:
+        return tag
+    reporter.stage("mirror", f"recording the base image's Debian packages into {tag}")
     with tempfile.TemporaryDirectory(prefix="cligym-mirror-") as tmp:
         ctx = Path(tmp)
         (ctx / "Dockerfile").write_text(dockerfile)
@@ -174,27 +182,27 @@ def ensure_mirror_base(
         (ctx / "server.crt").write_bytes(keys.server_cert.read_bytes())
         (ctx / "server.key").write_bytes(keys.server_key.read_bytes())
         runtime.build(
-            ctx, MIRROR_BASE_TAG, kind="mirror", labels={LABEL_MIRROR_HASH: wanted_hash},
+            ctx, tag, kind="mirror", labels={LABEL_MIRROR_HASH: wanted_hash},
             buildargs=dict(detect_forwarding().proxies), timeout_sec=BUILD_TIMEOUT_SEC,
         )
-    return MIRROR_BASE_TAG
+    return tag
 
 
-def ensure_gold_mirror(
-    runtime: Runtime, gold: GoldEnv, base_tag: str, reporter: Reporter = NULL_REPORTER
-) -> str:
-    """The mirror image of one gold env (built once; its tag names the gold id)."""
-    ensure_mirror_base(runtime, base_tag, reporter)
+def ensure_gold_mirror(runtime: Runtime, gold: GoldEnv, reporter: Reporter = NULL_REPORTER) -> str:
+    """The mirror image of one gold env (built once; its tag names the gold id), on the
+    mirror base of the base image the gold env was built from."""
+    mirror_base = ensure_mirror_base(runtime, gold.base_image, reporter)
     tag = mirror_tag(gold)
-    base_id = runtime.image_id(MIRROR_BASE_TAG) or ""
-    wanted_hash = content_id("mirror-gold", base_id, gold.id, render_gold_dockerfile())
+    base_id = runtime.image_id(mirror_base) or ""
+    dockerfile = render_gold_dockerfile(mirror_base)
+    wanted_hash = content_id("mirror-gold", base_id, gold.id, dockerfile)
     if runtime.image_labels(tag).get(LABEL_MIRROR_HASH) == wanted_hash:
         return tag
     wanted = wanted_of(runtime, gold)
     reporter.stage("mirror", f"{gold.name}: {len(wanted.pins)} wheels into {tag}")
     with tempfile.TemporaryDirectory(prefix="cligym-mirror-") as tmp:
         ctx = Path(tmp)
-        (ctx / "Dockerfile").write_text(render_gold_dockerfile())
+        (ctx / "Dockerfile").write_text(dockerfile)
         (ctx / "wanted").mkdir()
         (ctx / "wanted" / "debs.txt").write_text("".join(f"{d}\n" for d in wanted.debs))
         (ctx / "wanted" / "freeze.txt").write_text("".join(f"{p}\n" for p in wanted.pins))

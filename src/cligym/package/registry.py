@@ -97,7 +97,6 @@ def push_images(
     reporter: Reporter = NULL_REPORTER,
     *,
     mirrors: bool = True,
-    base_tag: str = "",
 ) -> PushReport:
     """Push the gold image of every task, its package mirror (unless `mirrors` is False),
     then every task image; record each digest."""
@@ -123,7 +122,7 @@ def push_images(
                             gold.id))
         if mirrors:
             # the package mirror of the task network: built here if need be, pushed beside
-            tag = ensure_gold_mirror(runtime, gold, base_tag, reporter)
+            tag = ensure_gold_mirror(runtime, gold, reporter)
             pushed.append(_push(catalog, runtime, registry, "mirror", tag,
                                 runtime.image_id(tag) or "", gold.id))
         for task in its_tasks:

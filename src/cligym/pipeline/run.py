@@ -142,7 +142,7 @@ def _run_repo(
         request = GoldRequest(
             spec=repo.source, runs=spec.runs, min_tests=spec.min_tests, tests=repo.tests,
             keyword=repo.k, per_test_timeout=repo.per_test_timeout, layout=repo.layout,
-            dockerfile=repo.dockerfile,
+            dockerfile=repo.dockerfile, python=repo.python,
         )
         gold = ws.gold(request, reporter).gold
         name, gold_id, stable = gold.name, gold.id, len(gold.stability.stable_passing)

@@ -30,6 +30,7 @@ class RepoSpec(BaseModel):
     dockerfile: str = Field(
         default="", description="the repository's own Dockerfile or devcontainer.json as recipe"
     )
+    python: str = Field(default="", description="X.Y: the base image whose python3 this is")
 
 
 class PipelineSpec(BaseModel):

@@ -1,9 +1,11 @@
-"""The base image every gold image starts FROM.
+"""The base image every gold image starts FROM, one per Debian release.
 
-Where registry pulls work (a laptop) it is `python:3.12-slim-bookworm`; where they do not, a Debian
-bookworm root filesystem made with `debootstrap --variant=minbase` and `docker import`. On top of
-either we add the tools gold builds need and the host's forwarded pip configuration and CA bundle.
-The result is cached by tag and a label holding the hash of everything that went into it.
+Where registry pulls work (a laptop) it is `python:3.12-slim-bookworm` (trixie:
+`python:3.13-slim-trixie`); where they do not, a Debian root filesystem of that release made
+with `debootstrap --variant=minbase` and `docker import`. On top of either we add the tools gold
+builds need and the host's forwarded pip configuration and CA bundle. The result is cached by
+tag and a label holding the hash of everything that went into it. Bookworm is the default;
+trixie (Python 3.13) serves projects that need a newer Python (`cligym gold --python 3.13`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from cligym.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
 
-UPSTREAM_IMAGE = "python:3.12-slim-bookworm"
+RELEASES = ("bookworm", "trixie")  # the first is the default base
+UPSTREAM_IMAGES = {"bookworm": "python:3.12-slim-bookworm", "trixie": "python:3.13-slim-trixie"}
+UPSTREAM_IMAGE = UPSTREAM_IMAGES[RELEASES[0]]
 ROOTFS_IMAGE = "cligym-rootfs:bookworm"
 LABEL_BASE_HASH = "cligym.base.hash"
 LABEL_BASE_FROM = "cligym.base.from"
@@ -100,17 +104,30 @@ def _ca_digest(forwarding: PipForwarding) -> str | None:
     return hashlib.sha256(forwarding.ca_bundle.read_bytes()).hexdigest()
 
 
+def base_tag_for(default_tag: str, release: str) -> str:
+    """The base image of `release`: the configured tag for the default release, the same
+    repository tagged with the release for another (cligym-base:trixie)."""
+    if release == RELEASES[0]:
+        return default_tag
+    return f"{default_tag.rpartition(':')[0] or default_tag}:{release}"
+
+
 def ensure_base_image(
     runtime: Runtime,
     tag: str,
     *,
+    release: str = RELEASES[0],
     rebuild: bool = False,
     reporter: Reporter = NULL_REPORTER,
 ) -> BaseImageResult:
     """Return the cached base image, building it (pull or debootstrap, then tools) if needed."""
+    if release not in RELEASES:
+        raise BaseImageError(f"unknown Debian release {release!r}: one of {', '.join(RELEASES)}")
     forwarding = detect_forwarding()
     mirror_ca = ensure_mirror_keys().ca_pem()
-    upstream = os.environ.get("CLIGYM_UPSTREAM_IMAGE", UPSTREAM_IMAGE)
+    upstream = UPSTREAM_IMAGES[release]
+    if release == RELEASES[0]:
+        upstream = os.environ.get("CLIGYM_UPSTREAM_IMAGE", upstream)
     existing = runtime.image_labels(tag)
     if existing and not rebuild:
         from_image = existing.get(LABEL_BASE_FROM, "")
@@ -119,7 +136,7 @@ def ensure_base_image(
             expected = _base_hash(from_id, from_image, forwarding, mirror_ca)
             if existing.get(LABEL_BASE_HASH) == expected:
                 return BaseImageResult(tag, runtime.image_id(tag) or "", from_image, built=False)
-    from_image = _ensure_from_image(runtime, upstream, reporter)
+    from_image = _ensure_from_image(runtime, upstream, release, reporter)
     from_id = runtime.image_id(from_image) or ""
     reporter.stage("base", f"building {tag} from {from_image}")
     with tempfile.TemporaryDirectory(prefix="cligym-base-") as tmp:
@@ -157,21 +174,22 @@ def _base_hash(
     )
 
 
-def _ensure_from_image(runtime: Runtime, upstream: str, reporter: Reporter) -> str:
+def _ensure_from_image(runtime: Runtime, upstream: str, release: str, reporter: Reporter) -> str:
+    rootfs = f"{ROOTFS_IMAGE.partition(':')[0]}:{release}"
     if runtime.image_id(upstream):
         return upstream
-    if runtime.image_id(ROOTFS_IMAGE):
-        return ROOTFS_IMAGE
+    if runtime.image_id(rootfs):
+        return rootfs
     reporter.stage("base", f"pulling {upstream}")
     if runtime.pull(upstream):
         return upstream
-    reporter.stage("base", "pull failed; bootstrapping Debian bookworm with debootstrap (~1 min)")
-    bootstrap_rootfs_image(runtime, ROOTFS_IMAGE)
-    return ROOTFS_IMAGE
+    reporter.stage("base", f"pull failed; bootstrapping Debian {release} with debootstrap (~1 min)")
+    bootstrap_rootfs_image(runtime, rootfs, release)
+    return rootfs
 
 
-def bootstrap_rootfs_image(runtime: Runtime, ref: str) -> str:
-    """debootstrap a minimal bookworm into a temp dir and `docker import` it as `ref`."""
+def bootstrap_rootfs_image(runtime: Runtime, ref: str, release: str = RELEASES[0]) -> str:
+    """debootstrap a minimal `release` into a temp dir and `docker import` it as `ref`."""
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
         raise BaseImageError(
@@ -184,7 +202,7 @@ def bootstrap_rootfs_image(runtime: Runtime, ref: str) -> str:
     repository, _, tag = ref.partition(":")
     with tempfile.TemporaryDirectory(prefix="cligym-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
-        argv = [debootstrap, "--variant=minbase", "bookworm", str(root), mirror]
+        argv = [debootstrap, "--variant=minbase", release, str(root), mirror]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
         if proc.returncode != 0:
             last = (proc.stderr or proc.stdout).strip().splitlines()[-1:]

@@ -141,7 +141,6 @@ def export_tasks(
     seed: int = 0,
     registry: Registry | None = None,
     network: NetworkPolicy | None = None,
-    base_tag: str = "",
     reporter: Reporter = NULL_REPORTER,
 ) -> ExportReport:
     """Write `tasks` in `fmt` under `out` (a directory; for jsonl/parquet, a file or directory);
@@ -154,7 +153,7 @@ def export_tasks(
         else {}
     )
     policy = network or default_network(fmt)
-    networking = _networking(catalog, runtime, tasks, golds, fmt, policy, base_tag, registry,
+    networking = _networking(catalog, runtime, tasks, golds, fmt, policy, registry,
                              reporter)
     existed = out.expanduser().exists()
     target = _prepare_out(out, fmt)
@@ -287,7 +286,6 @@ def _networking(
     golds: dict[str, GoldEnv],
     fmt: ExportFormat,
     policy: NetworkPolicy,
-    base_tag: str,
     registry: Registry | None,
     reporter: Reporter,
 ) -> Networking:
@@ -308,7 +306,7 @@ def _networking(
         gold = golds[task.gold_id]
         if gold.id in mirrors:
             continue
-        tag = ensure_gold_mirror(runtime, gold, base_tag, reporter)
+        tag = ensure_gold_mirror(runtime, gold, reporter)
         mirrors[gold.id] = tag
         if registry is not None:  # the pushed copy of exactly this image, pinned
             pushed = catalog.get_push(str(registry), runtime.image_id(tag) or "")
