@@ -217,3 +217,36 @@ def test_python_is_for_cligyms_own_recipe(settings, catalog):
         with pytest.raises(CligymError, match="an image or a Dockerfile brings its own Python"):
             build_gold(request, settings, fake, catalog)
     assert fake.calls_of("build") == []
+
+
+def test_a_project_that_needs_a_newer_python_gets_the_base_that_has_it(
+    settings, catalog, tmp_path: Path
+):
+    """`requires-python = ">=3.13"` and bookworm's base has 3.12: the gold env is built on
+    trixie's base without being asked; one that no base serves is a one-line error."""
+    import shutil
+
+    from cligym.runtime.base import UPSTREAM_IMAGES
+
+    repo = tmp_path / "newer"
+    shutil.copytree(REPO, repo)
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'version = "0.1.0"', 'version = "0.1.0"\nrequires-python = ">=3.13"'))
+    fake = FakeRuntime()
+    fake.add_image(UPSTREAM_IMAGE)
+    fake.add_image(UPSTREAM_IMAGES["trixie"])
+    fake.on("run", Reply(output="3.13.5\n"), image="cligym-base:trixie",
+            when=lambda c: c.argv[0] == "python3")
+    fake.on("run", Reply(output="3.12.3\n"), when=lambda c: c.argv[0] == "python3")
+    for reply in (_run(ADDS, python="3.13.5"), _run(ADDS)):
+        fake.on("run", reply, contains="python -m pytest", times=1)
+    gold = build_gold(GoldRequest(spec=str(repo), runs=2, min_tests=3), settings, fake,
+                      catalog).gold
+    assert gold.base_image == "cligym-base:trixie" and gold.python_version == "3.13.5"
+    assert "FROM cligym-base:trixie\n" in gold.dockerfile
+
+    pyproject.write_text(pyproject.read_text().replace(">=3.13", "<3.10"))
+    with pytest.raises(CligymError, match=r"newer requires Python <3.10; no base image has it "
+                                          r"\(bookworm has 3.12.3, trixie has 3.13.5\)"):
+        build_gold(GoldRequest(spec=str(repo), runs=2, min_tests=3), settings, fake, catalog)

@@ -201,3 +201,18 @@ def test_a_per_test_limit_unless_the_project_sets_its_own():
                       RecipeProfile(per_test_timeout_sec=0))
     assert off.per_test_timeout_sec == 0 and "pytest-timeout" not in off.requirements
     assert RecipeProfile(per_test_timeout_sec=5).merged(RecipeProfile()).per_test_timeout_sec == 5
+
+
+def test_requires_python_from_pyproject_setup_cfg_or_an_sdists_headers():
+    from cligym.gold.recipe import requires_python, supports
+
+    assert requires_python(files(**{"pyproject.toml": '[project]\nrequires-python = ">=3.12"\n'}))\
+        == ">=3.12"
+    assert requires_python(files(**{"setup.cfg": "[options]\npython_requires = >=3.8, <4\n"}))\
+        == ">=3.8, <4"
+    assert requires_python(files(**{"PKG-INFO": "Name: x\nRequires-Python: >=3.13\n\nbody"}))\
+        == ">=3.13"
+    assert requires_python(files(**{"PKG-INFO": "Name: x\n\nRequires-Python: >=3.13\n"})) is None
+    assert requires_python(files()) is None
+    assert supports(">=3.12", "3.13.5") and not supports(">=3.12", "3.11.2")
+    assert supports(None, "3.11.2") and supports("not a spec", "3.11.2")

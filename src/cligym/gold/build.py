@@ -7,6 +7,7 @@ staging files) and raises a CligymError with one actionable line.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import shutil
@@ -45,7 +46,13 @@ from cligym.gold.image import (
     render_image_dockerfile,
     resolve_layout,
 )
-from cligym.gold.recipe import ProjectFiles, RecipeProfile, plan_recipe
+from cligym.gold.recipe import (
+    ProjectFiles,
+    RecipeProfile,
+    plan_recipe,
+    requires_python,
+    supports,
+)
 from cligym.gold.sources import iter_files, resolve_source
 from cligym.gold.stability import compute_stability
 from cligym.ids import content_id
@@ -167,6 +174,30 @@ def pick_base(
     raise CligymError(f"--python {python}: no base image has it ({', '.join(seen)})")
 
 
+def _base_for(
+    runtime: Runtime,
+    settings: Settings,
+    name: str,
+    wanted: str | None,
+    default: str,
+    reporter: Reporter,
+) -> tuple[BaseImageResult, str]:
+    """The base image of the first other release whose python3 the project's
+    `requires-python` admits (the default release's does not)."""
+    seen = [f"{RELEASES[0]} has {default}"]
+    for release in RELEASES[1:]:
+        tag = base_tag_for(settings.base_image, release)
+        reporter.stage("base", f"{name} requires Python {wanted}: trying {release}")
+        base = ensure_base_image(runtime, tag, release=release, reporter=reporter)
+        version = base_python_version(runtime, base.tag)
+        if supports(wanted, version):
+            return base, version
+        seen.append(f"{release} has {version}")
+    raise CligymError(
+        f"{name} requires Python {wanted}; no base image has it ({', '.join(seen)})"
+    )
+
+
 def base_python_version(runtime: Runtime, base_tag: str) -> str:
     result, _ = runtime.run(
         base_tag,
@@ -216,6 +247,10 @@ def build_gold(
         profile = load_profile(source.name, snapshot.root, request.profile_path)
         profile = profile.merged(test_selection(request, snapshot.root))
         files = ProjectFiles.read(snapshot.root, iter_files(snapshot.root))
+        wanted = requires_python(files)
+        if not request.python and not supports(wanted, python):
+            base, python = _base_for(runtime, settings, source.name, wanted, python, reporter)
+            job = dataclasses.replace(job, base=base)
         version_hint = source.resolved if source.kind == "pypi" else None
         recipe = plan_recipe(files, profile, version_hint=version_hint)
         gold_id = content_id(GOLD_FORMAT, source.content_sha256, recipe.model_dump(), base.image_id)

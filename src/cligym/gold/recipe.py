@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -534,3 +535,30 @@ def _pkg_info_version(files: ProjectFiles) -> str | None:
 def _req_name(requirement: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9_.-]+)", requirement)
     return match.group(1).lower().replace("_", "-") if match else requirement
+
+
+def requires_python(files: ProjectFiles) -> str | None:
+    """Pure: the Python versions the project says it supports (`requires-python` of pyproject,
+    `python_requires` of setup.cfg, or an sdist's `Requires-Python`), or None."""
+    declared = _table(_load_toml(files.text("pyproject.toml")), "project").get("requires-python")
+    if isinstance(declared, str) and declared.strip():
+        return declared.strip()
+    cfg = _load_cfg(files.text("setup.cfg"))
+    if cfg.has_option("options", "python_requires"):
+        return cfg.get("options", "python_requires").strip() or None
+    for line in (files.text("PKG-INFO") or "").splitlines():
+        if line.lower().startswith("requires-python:"):
+            return line.split(":", 1)[1].strip() or None
+        if not line.strip():
+            break  # the headers end at the first blank line
+    return None
+
+
+def supports(spec: str | None, python: str) -> bool:
+    """Pure: whether `python` (X.Y.Z) is in `spec`; an unreadable or missing spec admits it."""
+    if not spec:
+        return True
+    try:
+        return SpecifierSet(spec).contains(python, prereleases=True)
+    except InvalidSpecifier:
+        return True
