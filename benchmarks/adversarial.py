@@ -1,6 +1,6 @@
 """The whole reward-hack sweep: every hack on one exported task of every fault family, in Harbor.
 
-Usage: .venv/bin/python benchmarks/adversarial.py DATASET [--workdir DIR] [--jobs 2]
+Usage: .venv/bin/python benchmarks/adversarial.py DATASET [--workdir DIR] [--jobs 2] [--skip F,..]
 DATASET is a Harbor export (`cligym export --format harbor`). One task per family is picked
 (single-fault tasks first); each hack of cligym/grading/hacks.py runs as that task's solution
 under Harbor's oracle agent, and the oracle and nop agents run on the same tasks. Prints the
@@ -42,9 +42,12 @@ def main() -> None:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--workdir", type=Path, default=Path("cligym-work"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--skip", default="",
+                        help="comma-separated families to leave out (swept already)")
     args = parser.parse_args()
     ws = Workspace(Settings(workdir=args.workdir))
-    picks = pick_one_per_family(args.dataset)
+    skip = {f for f in args.skip.split(",") if f}
+    picks = {f: t for f, t in pick_one_per_family(args.dataset).items() if f not in skip}
     names = sorted(set(picks.values()))
     print(f"{len(picks)} families in {len(names)} tasks, {len(HACKS)} hacks")
     start = time.monotonic()

@@ -2,6 +2,7 @@
 Harbor's oracle and nop agents: each repair must work offline (oracle 1.0, nop 0.0).
 
 Usage: .venv/bin/python benchmarks/offline.py --workdir DIR [--jobs 2] [--limit N] [--no-record]
+       [--keep OUT]
 DIR is a workspace with verified tasks (e.g. a `cligym run corpora/default.toml` run). Builds
 the mirror images it lacks, exports every task (`--network mirror`, gold and mirror images
 already local), validates them in Harbor, and prints the results by family, the tasks that
@@ -28,17 +29,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--no-record", action="store_true", help="print only")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="export here and keep it (e.g. for benchmarks/adversarial.py)")
     args = parser.parse_args()
     ws = Workspace(Settings(workdir=args.workdir))
     tasks = ws.list_tasks()[: args.limit]
     families = {t.name: t.families for t in tasks}
     with tempfile.TemporaryDirectory(prefix="cligym-offline-") as tmp:
+        out = args.keep or Path(tmp) / "ds"
         started = time.monotonic()
-        export = ws.export(Path(tmp) / "ds", "harbor", names=[t.name for t in tasks],
+        export = ws.export(out, "harbor", names=[t.name for t in tasks],
                            gold_images="none", network="mirror")
         export_sec = time.monotonic() - started
         started = time.monotonic()
-        report = ws.validate(Path(tmp) / "ds", "harbor", concurrency=args.jobs)
+        report = ws.validate(out, "harbor", concurrency=args.jobs)
         validate_sec = time.monotonic() - started
     valid = [r for r in report.results if r.valid]
     bad = [r for r in report.results if not r.valid]
