@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -24,6 +23,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from cligym.errors import SourceError
+from cligym.gold.recipe import supports
 from cligym.runtime.hostpip import detect_forwarding
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -88,17 +88,8 @@ def choose_sdist(
         return sorted(matches, key=lambda f: f.filename.endswith(".zip"))[0] if matches else None
     candidates = [f for f in files if not f.version.is_prerelease and not f.version.is_devrelease]
     if python is not None:
-        candidates = [f for f in candidates if _accepts(f.requires_python, python)]
+        candidates = [f for f in candidates if supports(f.requires_python, python)]
     return max(candidates, key=lambda f: (f.version, f.filename.endswith(".tar.gz")), default=None)
-
-
-def _accepts(requires_python: str | None, python: str) -> bool:
-    if not requires_python:
-        return True
-    try:
-        return SpecifierSet(requires_python).contains(python, prereleases=True)
-    except InvalidSpecifier:
-        return True
 
 
 def fetch_sdist(
@@ -207,7 +198,7 @@ def installable_releases(project: str, python: str) -> tuple[str, ...]:
         name = str(entry.get("filename", ""))
         if entry.get("yanked") or not name.endswith(".whl") or not wheel_fits(name, python):
             continue
-        if not _accepts(entry.get("requires-python"), python):
+        if not supports(entry.get("requires-python"), python):
             continue
         try:
             version = parse_wheel_filename(name)[1]
