@@ -107,7 +107,7 @@ def test_invert_and_verify_on_it_give_tasks_in_its_own_layout(
 ):
     gold = swe_smith_gold.gold
     workspace.invert(gold.id, budget=6, seed=3, max_faults=2)
-    workspace.verify(gold.id, limit=3)
+    workspace.verify(gold.id)
     tasks = workspace.list_tasks(gold.id)
     assert tasks, "the SWE-smith-style gold env gave no verified task"
     for task in tasks:
