@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 import tomllib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -164,10 +165,8 @@ def pick_base(
     if python and not re.fullmatch(r"3\.\d+", python):
         raise CligymError(f"--python {python}: give a version as X.Y, e.g. 3.13")
     seen: list[str] = []
-    for release in RELEASES if python else RELEASES[:1]:
-        tag = base_tag_for(settings.base_image, release)
-        base = ensure_base_image(runtime, tag, release=release, reporter=reporter)
-        version = base_python_version(runtime, base.tag)
+    for release, base, version in _bases(runtime, settings, RELEASES if python else RELEASES[:1],
+                                         reporter):
         if not python or version.split(".")[:2] == python.split("."):
             return base, version
         seen.append(f"{release} has {version}")
@@ -185,17 +184,24 @@ def _base_for(
     """The base image of the first other release whose python3 the project's
     `requires-python` admits (the default release's does not)."""
     seen = [f"{RELEASES[0]} has {default}"]
-    for release in RELEASES[1:]:
-        tag = base_tag_for(settings.base_image, release)
-        reporter.stage("base", f"{name} requires Python {wanted}: trying {release}")
-        base = ensure_base_image(runtime, tag, release=release, reporter=reporter)
-        version = base_python_version(runtime, base.tag)
+    reporter.stage("base", f"{name} requires Python {wanted}: trying {', '.join(RELEASES[1:])}")
+    for release, base, version in _bases(runtime, settings, RELEASES[1:], reporter):
         if supports(wanted, version):
             return base, version
         seen.append(f"{release} has {version}")
     raise CligymError(
         f"{name} requires Python {wanted}; no base image has it ({', '.join(seen)})"
     )
+
+
+def _bases(
+    runtime: Runtime, settings: Settings, releases: Sequence[str], reporter: Reporter
+) -> Iterator[tuple[str, BaseImageResult, str]]:
+    """(release, its base image, its python3 version), each base made only when reached."""
+    for release in releases:
+        tag = base_tag_for(settings.base_image, release)
+        base = ensure_base_image(runtime, tag, release=release, reporter=reporter)
+        yield release, base, base_python_version(runtime, base.tag)
 
 
 def base_python_version(runtime: Runtime, base_tag: str) -> str:
@@ -266,14 +272,7 @@ def _build_from_image(job: _Job) -> GoldResult:
     same test runs and stability as any gold env."""
     request, runtime = job.request, job.runtime
     ref = image_ref(request.spec)
-    image_id = runtime.image_id(ref)
-    if image_id is None and runtime.pull(ref):
-        image_id = runtime.image_id(ref)
-    if image_id is None:
-        raise SourceError(
-            f"image {ref} is not on this Docker engine and could not be pulled: "
-            f"`docker pull {ref}` (or `docker load`) it first"
-        )
+    image_id = _present_image(runtime, ref)
     job.reporter.stage("source", f"reading the layout of {ref}")
     profile = resolve_layout(runtime, ref, request.layout)
     source = image_source(request.spec, ref, image_id)
@@ -433,11 +432,7 @@ def _build_from_devcontainer(job: _Job, source: RepoSource, root: Path) -> GoldR
                           buildargs=dev.build_args)
     else:
         from_ref = dev.image
-        if job.runtime.image_id(from_ref) is None and not job.runtime.pull(from_ref):
-            raise SourceError(
-                f"{name}: image {from_ref} is not on this Docker engine and could not be "
-                f"pulled: `docker pull {from_ref}` (or `docker load`) it first"
-            )
+        _present_image(job.runtime, from_ref, f"{name}: ")
     setup = render_setup_dockerfile(dev, from_ref)
     tag = f"cligym-user/{slug}:{content_id(USER_IMAGE_FORMAT, source.content_sha256, setup)}"
     staging = job.settings.paths.staging_dir / f"devcontainer-{content_id(tag, length=12)}"
@@ -449,6 +444,19 @@ def _build_from_devcontainer(job: _Job, source: RepoSource, root: Path) -> GoldR
         shutil.rmtree(staging, ignore_errors=True)
     profile = dockerfile_layout(job.runtime, tag, name)
     return _gold_on_image(job, tag, image_id, profile, source)
+
+
+def _present_image(runtime: Runtime, ref: str, origin: str = "") -> str:
+    """The id of image `ref`, pulled if the engine lacks it; a one-line error if it cannot."""
+    image_id = runtime.image_id(ref)
+    if image_id is None and runtime.pull(ref):
+        image_id = runtime.image_id(ref)
+    if image_id is None:
+        raise SourceError(
+            f"{origin}image {ref} is not on this Docker engine and could not be pulled: "
+            f"`docker pull {ref}` (or `docker load`) it first"
+        )
+    return image_id
 
 
 def _repository_file(root: Path, name: str, directory: bool = False) -> Path:
