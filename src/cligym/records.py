@@ -290,6 +290,10 @@ class ImpactMap(Record):
         default_factory=FrozenDict, description="sysconfig paths, prefix"
     )
     dist_versions: FrozenMap[str, str] = Field(default_factory=FrozenDict)
+    direct_urls: FrozenMap[str, str] = Field(
+        default_factory=FrozenDict,
+        description="distribution -> the URL or directory it was installed from (not an index)",
+    )
     module_dists: FrozenMap[str, tuple[str, ...]] = Field(
         default_factory=FrozenDict, description="top-level import name -> distributions"
     )

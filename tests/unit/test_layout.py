@@ -77,6 +77,29 @@ def test_families_aim_at_the_layouts_own_places():
     assert pip_conf.resource.name == f"{CONDA.env_dir}/pip.conf"
 
 
+def test_a_distribution_installed_from_a_directory_is_no_dependency_target():
+    """An image's project is installed editable under its own name, not the image's: pip
+    cannot reinstall it by version, so only a repair that installs the directory again fits."""
+    payload = json.loads(json.dumps(fault_fixtures.payload()).replace("/opt/venv", CONDA.env_dir))
+    payload["dist_versions"]["stashkit"] = "0.3.1"
+    payload["distributions"]["stashkit"] = ["stashkit"]
+    payload["modules"]["stashkit"] = "/testbed/stashkit/__init__.py"
+    payload["modules"]["importlib.metadata"] = "/usr/lib/python3.11/importlib/metadata/__init__.py"
+    payload["contexts"][fault_fixtures.TESTS[6]]["modules"] += ["stashkit", "importlib.metadata"]
+    payload["direct_urls"] = {"stashkit": "file:///testbed", "tabulate": "file:///srv/wheels"}
+    g = fault_fixtures.context().gold.model_copy(update={"layout": CONDA})
+    impact = parse_probe_payload(g.id, payload, fault_fixtures.TESTS, CONDA)
+    assert impact.direct_urls["stashkit"] == "file:///testbed"
+    ctx = FaultContext(g, impact, releases={"tabulate": ("0.9.0", "0.10.0")})
+    for name in ("dist-removed", "dist-downgraded", "dist-files-missing", "pth-module-blocked"):
+        dists = {t.resource.name for t in family(name).targets(ctx)}
+        assert not dists & {"stashkit", "tabulate"}, name
+    broken = {t.resource.name: t for t in ctx.stamped(family("dist-metadata-broken").targets(ctx))}
+    assert "tabulate" not in broken  # from a wheel directory the task does not have
+    repair = family("dist-metadata-broken").solution(broken["stashkit"])[0]
+    assert "cd /testbed &&" in repair and "install -q --no-cache-dir --no-deps -e ." in repair
+
+
 def test_tests_run_in_the_layouts_project_directory():
     script = render_test_script(RecipeSpec(), CONDA, with_metadata=False)
     assert script.startswith("cd /testbed && python -m pytest")

@@ -167,11 +167,14 @@ class DistMetadataBroken(FaultFamily):
         )
         out = []
         project = ctx.gold.source.name
+        app_url = f"file://{ctx.gold.layout.app_dir}"
         for dist, version in ctx.impact.dist_versions.items():
+            url = ctx.impact.direct_urls.get(dist)
             if (
                 not readers
                 or dist.lower() in TOOLING
                 or not ctx.users(ResourceKey(ResourceKind.DIST, dist))
+                or (url is not None and url.rstrip("/") != app_url)  # no way to reinstall it
             ):
                 continue
             out.append(
@@ -179,7 +182,9 @@ class DistMetadataBroken(FaultFamily):
                     ResourceKey(ResourceKind.DIST, dist),
                     readers,
                     MetadataParams(
-                        version=version, site=site_packages(ctx), project=dist == project
+                        version=version,
+                        site=site_packages(ctx),
+                        project=dist == project or url is not None,
                     ),
                 )
             )

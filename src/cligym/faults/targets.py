@@ -50,13 +50,15 @@ def site_packages(ctx: FaultContext) -> str:
 
 
 def third_party(ctx: FaultContext) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(distribution, version, users) for dists tests use, minus the project and test tooling."""
+    """(distribution, version, users) for dists tests use, minus the project, test tooling and
+    whatever was installed from a directory or URL (an image's project, installed editable
+    under its own name): a repair that reinstalls a release from the index must be possible."""
     project = ctx.gold.source.name.lower().replace("_", "-")
     out = []
     for key in ctx.resources(ResourceKind.DIST):
         dist = key.name
         normal = dist.lower().replace("_", "-")
-        if normal == project or normal in TOOLING:
+        if normal == project or normal in TOOLING or dist in ctx.impact.direct_urls:
             continue
         version = ctx.impact.dist_versions.get(dist, "")
         if version:

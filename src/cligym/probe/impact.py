@@ -160,6 +160,7 @@ def parse_probe_payload(
         system_libs=tuple(sorted({lib.split("|", 1)[0] for lib in payload.get("system_libs", [])})),
         paths={str(k): str(v) for k, v in payload.get("paths", {}).items()},
         dist_versions=dict(sorted(payload.get("dist_versions", {}).items())),
+        direct_urls=dict(sorted(payload.get("direct_urls", {}).items())),
         module_dists={k: tuple(v) for k, v in sorted(payload.get("distributions", {}).items())},
         owners=dict(sorted(payload.get("owners", {}).items())),
     )

@@ -202,6 +202,22 @@ def _dist_versions() -> dict[str, str]:
         return {}
 
 
+def _direct_urls() -> dict[str, str]:
+    """Distributions installed from a URL or a local directory (PEP 610 `direct_url.json`:
+    the project installed editable, say): an index cannot give them back by version."""
+    out: dict[str, str] = {}
+    try:
+        from importlib.metadata import distributions
+
+        for d in distributions():
+            text = d.read_text("direct_url.json")
+            if text:
+                out[str(d.metadata["Name"])] = str(json.loads(text).get("url", ""))
+    except Exception:
+        pass
+    return out
+
+
 def _dpkg_owners(paths: list[str]) -> dict[str, str]:
     """Debian package owning each path (`dpkg -S`), for package-level repairs."""
     owners: dict[str, str] = {}
@@ -295,6 +311,7 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
         "system_libs": system_libs,
         "paths": _interpreter_paths(),
         "dist_versions": _dist_versions(),
+        "direct_urls": _direct_urls(),
         "owners": owners,
         "executable": interpreter,
         "interpreter_libs": _ldd(interpreter),
