@@ -30,8 +30,8 @@ def _blocker_only(fam: FaultFamily) -> bool:
 
 # The sample's tests never need a writable /tmp (tempfile falls back to /var/tmp): that family
 # breaks nothing under the documented command here, which test_grading asserts. conda's
-# activation hooks need a conda env: test_image_gold runs that family on one.
-NOT_IN_THE_SAMPLE = {"tmp-not-writable", "conda-activate-hook"}
+# activation hooks and saved variables need a conda env: test_image_gold runs them on one.
+NOT_IN_THE_SAMPLE = {"tmp-not-writable", "conda-activate-hook", "conda-env-vars"}
 
 
 @pytest.mark.parametrize(

@@ -24,26 +24,40 @@ pytestmark = pytest.mark.docker
 # conda itself cannot be installed here: the env is an interpreter with its own standard
 # library under the env's prefix (no pyvenv.cfg; Debian's interpreter installs under the
 # prefix's local/, whose scripts are linked into bin/ as conda's are), conda-meta, and an
-# `activate` script whose
-# `conda activate NAME` does what conda's does to the shell (prefix first on PATH, then the
-# env's etc/conda/activate.d/*.sh sourced)
+# `activate` script whose `conda activate NAME` does what conda's does to the shell (prefix
+# first on PATH, the variables saved in the env's conda-meta/state exported, then the env's
+# etc/conda/activate.d/*.sh sourced)
+CONDA_SH = r"""# conda shell functions (stand-in)
+conda() {
+  if [ "$1" = activate ]; then
+    CONDA_DEFAULT_ENV="${2:-base}"
+    CONDA_PREFIX=/opt/miniconda3/envs/$CONDA_DEFAULT_ENV
+    PATH="$CONDA_PREFIX/bin:$PATH"
+    export CONDA_DEFAULT_ENV CONDA_PREFIX PATH
+    eval "$("$CONDA_PREFIX/bin/python" -c "$_CONDA_STATE_VARS" "$CONDA_PREFIX" 2>/dev/null)"
+    for f in "$CONDA_PREFIX"/etc/conda/activate.d/*.sh; do [ -r "$f" ] && . "$f"; done
+  fi
+}
+_CONDA_STATE_VARS='
+import json, os, shlex, sys
+path = os.path.join(sys.argv[1], "conda-meta", "state")
+state = json.load(open(path)) if os.path.exists(path) else {}
+for name, value in state.get("env_vars", {}).items():
+    print(f"export {name}={shlex.quote(value)}")
+'
+"""
+
 SWE_SMITH_LIKE = r"""
 FROM {base}
 COPY app/ /testbed/
+COPY conda.sh /opt/miniconda3/etc/profile.d/conda.sh
+COPY conda.sh /opt/miniconda3/bin/activate
 RUN P=/opt/miniconda3/envs/testbed \
- && mkdir -p $P/bin $P/lib $P/conda-meta /opt/miniconda3/bin /opt/miniconda3/etc/profile.d \
+ && mkdir -p $P/bin $P/lib $P/conda-meta \
  && cp /usr/bin/python3.11 $P/bin/python3.11 && ln -s python3.11 $P/bin/python3 \
  && ln -s python3.11 $P/bin/python && cp -a /usr/lib/python3.11 $P/lib/python3.11 \
  && rm -f $P/lib/python3.11/EXTERNALLY-MANAGED \
  && w=$(ls /usr/share/python-wheels/pip-*.whl) && $P/bin/python $w/pip install -q --no-index $w \
- && printf '%s\n' '# conda shell functions (stand-in)' \
-    'conda() { if [ "$1" = activate ]; then CONDA_DEFAULT_ENV="${2:-base}";' \
-    '  CONDA_PREFIX=/opt/miniconda3/envs/$CONDA_DEFAULT_ENV;' \
-    '  PATH="$CONDA_PREFIX/bin:$PATH"; export CONDA_DEFAULT_ENV CONDA_PREFIX PATH;' \
-    '  for f in "$CONDA_PREFIX"/etc/conda/activate.d/*.sh; do [ -r "$f" ] && . "$f"; done;' \
-    '  fi; }' \
-    > /opt/miniconda3/etc/profile.d/conda.sh \
- && cp /opt/miniconda3/etc/profile.d/conda.sh /opt/miniconda3/bin/activate \
  && printf '==> 2024-01-01 00:00:00 <==\n# cmd: conda create -n testbed python=3.11\n' \
     > $P/conda-meta/history \
  && cd /testbed && $P/bin/python -m pip install -q --no-cache-dir -e . pytest \
@@ -63,15 +77,20 @@ WORKDIR /testbed
 """
 
 
-def _user_image(workspace: Workspace, tmp_path_factory, name: str, template: str) -> str:
+def _user_image(
+    workspace: Workspace, tmp_path_factory, name: str, template: str, files: dict[str, str]
+) -> str:
     """The layout's image of the sample, tagged by its content (kept between sessions)."""
     text = template.replace("{base}", workspace.settings.base_image)
     base_id = workspace.runtime.image_id(workspace.settings.base_image)
-    tag = f"cligym-test/{name}:{content_id(text, base_id, str(sample_repo_path()), length=12)}"
+    key = content_id(text, base_id, str(sample_repo_path()), *files.values(), length=12)
+    tag = f"cligym-test/{name}:{key}"
     if workspace.runtime.image_id(tag) is None:
         context = tmp_path_factory.mktemp(name)
         shutil.copytree(sample_repo_path(), context / "app")
         (context / "Dockerfile").write_text(text)
+        for path, content in files.items():
+            (context / path).write_text(content)
         workspace.runtime.build(context, tag, kind="test", timeout_sec=1200)
     return tag
 
@@ -86,7 +105,8 @@ def workspace(workspace: Workspace, tmp_path_factory) -> Workspace:
 
 @pytest.fixture(scope="module")
 def swe_smith_gold(workspace: Workspace, tmp_path_factory) -> GoldResult:
-    ref = _user_image(workspace, tmp_path_factory, "swesmith-like", SWE_SMITH_LIKE)
+    files = {"conda.sh": CONDA_SH}
+    ref = _user_image(workspace, tmp_path_factory, "swesmith-like", SWE_SMITH_LIKE, files)
     return workspace.gold(GoldRequest(spec=f"image:{ref}", runs=2))
 
 
@@ -106,11 +126,14 @@ def test_invert_and_verify_on_it_give_tasks_in_its_own_layout(
     swe_smith_gold: GoldResult, workspace: Workspace, tmp_path: Path
 ):
     gold = swe_smith_gold.gold
-    report = workspace.invert(gold.id, budget=6, seed=3, max_faults=2)
+    search = workspace.invert(gold.id, budget=6, seed=3, max_faults=2)
     # the project is installed editable under its own name: no index can give it back
     reinstalled = ("dist-removed", "dist-downgraded", "dist-files-missing")
-    aimed = [(f, r.name) for a in report.attempts for f, r in zip(a.families, a.resources)]
-    assert not [(f, name) for f, name in aimed if f in reinstalled and name == "stashkit"]
+    assert not [
+        a.families
+        for a in search.attempts
+        if set(a.families) & set(reinstalled) and "stashkit" in {r.name for r in a.resources}
+    ]
     workspace.verify(gold.id)
     tasks = workspace.list_tasks(gold.id)
     assert tasks, "the SWE-smith-style gold env gave no verified task"
@@ -127,20 +150,24 @@ def test_invert_and_verify_on_it_give_tasks_in_its_own_layout(
     assert all(r.valid for r in result.results), [(r.oracle, r.nop) for r in result.results]
 
 
-def test_a_conda_activation_hook_breaks_and_both_solutions_repair(
-    swe_smith_gold: GoldResult, workspace: Workspace
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [("conda-activate-hook", "/etc/conda/activate.d/"), ("conda-env-vars", "/conda-meta/state")],
+)
+def test_the_conda_families_break_and_both_solutions_repair(
+    swe_smith_gold: GoldResult, workspace: Workspace, name: str, where: str
 ):
-    """The conda-only family on the conda-style env: the poisoned variable comes back with
+    """The conda-only families on the conda-style env: the poisoned variable comes back with
     every `conda activate` of the test user's login shell, and both solutions repair it."""
     gold = swe_smith_gold.gold
-    fam = family("conda-activate-hook")
+    fam = family(name)
     target, outcome = first_breaking(workspace, gold, fam.name, tries=4)
-    assert f"{gold.layout.env_dir}/etc/conda/activate.d/" in fam.steps(target)[0]
-    assert_verified(workspace, gold, (target,), outcome, "test-conda-hook")
+    assert f"{gold.layout.env_dir}{where}" in fam.steps(target)[0]
+    assert_verified(workspace, gold, (target,), outcome, f"test-{name}")
 
 
 def test_an_r2e_gym_style_image_becomes_a_gold_env(workspace: Workspace, tmp_path_factory):
-    ref = _user_image(workspace, tmp_path_factory, "r2e-like", R2E_LIKE)
+    ref = _user_image(workspace, tmp_path_factory, "r2e-like", R2E_LIKE, {})
     gold = workspace.gold(GoldRequest(spec=f"image:{ref}", runs=2)).gold
     assert (gold.layout.app_dir, gold.layout.env_dir) == ("/testbed", "/testbed/.venv")
     assert len(gold.stability.stable_passing) >= 40
@@ -178,7 +205,7 @@ def test_the_projects_dev_container_is_the_recipe(workspace: Workspace, tmp_path
         "ARG VENV=/opt/none\nRUN python3 -m venv $VENV\nENV PATH=$VENV/bin:$PATH\n"
     )
     (repo / ".devcontainer" / "devcontainer.json").write_text(
-        '{\n  // as an editor writes it\n'
+        "{\n  // as an editor writes it\n"
         '  "build": {"dockerfile": "Dockerfile", "context": "..", "args": {"VENV": "/opt/dev"}},\n'
         '  "postCreateCommand": "pip install -q --no-cache-dir -e . pytest",\n'
         '  "features": {"ghcr.io/devcontainers/features/node:1": {}},\n}\n'

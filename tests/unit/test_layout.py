@@ -72,6 +72,12 @@ def test_families_aim_at_the_layouts_own_places():
     assert hooks and not family("conda-activate-hook").targets(fault_fixtures.context())
     (step,) = family("conda-activate-hook").steps(hooks[0])
     assert f"{CONDA.env_dir}/etc/conda/activate.d/" in step
+    # and the variables `conda env config vars set` saves in conda-meta/state
+    saved = by_family["conda-env-vars"]
+    assert saved and not family("conda-env-vars").targets(fault_fixtures.context())
+    assert {t.resource for t in saved} == {t.resource for t in hooks}
+    (step,) = family("conda-env-vars").steps(saved[0])
+    assert f"{CONDA.env_dir}/conda-meta/state" in step and "env_vars" in step
     assert [t.resource.name for t in by_family["app-read-only"]] == ["/testbed"]
     (pip_conf,) = plan_blockers(ctx, [family("pip-index-unreachable")])["pip"]
     assert pip_conf.resource.name == f"{CONDA.env_dir}/pip.conf"
@@ -138,9 +144,9 @@ def target_task(target: FaultTarget) -> Candidate:
 
 
 def test_a_family_that_does_not_apply_leaves_the_search_order_alone():
-    """conda's hooks have no target in a venv gold env: the seeded order of the rest is the
-    same with or without them."""
+    """conda's hooks and saved variables have no target in a venv gold env: the seeded order
+    of the rest is the same with or without them."""
     ctx = fault_fixtures.context()
     every = families()
-    without = [f for f in every if f.name != "conda-activate-hook"]
+    without = [f for f in every if not f.name.startswith("conda-")]
     assert plan_singles(ctx, every, seed=5) == plan_singles(ctx, without, seed=5)

@@ -191,6 +191,61 @@ class CondaActivateHookPoisoned(FaultFamily):
         return [f"rm -f {q(conda_hook(target))}"]
 
 
+def conda_state(target: FaultTarget) -> str:
+    """The environment's state file: `conda env config vars set` keeps its variables there."""
+    return f"{layout_of(target).env_dir}/conda-meta/state"
+
+
+# The environment's own Python edits the state file as conda does (`json.dump` of the whole
+# state): other keys and variables stay.
+_STATE_SET = (
+    "import json, os, sys; p, var, value = sys.argv[1:]; "
+    "d = json.load(open(p)) if os.path.exists(p) else {}; "
+    "d.setdefault('env_vars', {})[var] = value; json.dump(d, open(p, 'w'))"
+)
+_STATE_UNSET = (
+    "import json, sys; p, var = sys.argv[1:]; d = json.load(open(p)); "
+    "d.get('env_vars', {}).pop(var, None); json.dump(d, open(p, 'w'))"
+)
+
+
+@register
+class CondaEnvVarsPoisoned(FaultFamily):
+    """`conda env config vars set VAR=value` stores the variable in the environment's
+    `conda-meta/state`, and every `conda activate` exports it (before the activate.d scripts).
+    Nothing in a shell script holds it: `grep -r` over the login scripts and activate.d finds
+    nothing, `conda env config vars list` (or the state file) does."""
+
+    name = "conda-env-vars"
+    category = FaultCategory.ENVIRONMENT
+    description = "the conda environment's saved variables export one with a bad value"
+    params_type = PoisonedVariable
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        if ctx.gold.layout.env_kind != "conda":
+            return []
+        return [
+            self.target(ResourceKey(ResourceKind.ENV, var), users, PoisonedVariable(value=value))
+            for var, value, users in env_targets(ctx)
+        ]
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        state, var = conda_state(target), target.resource.name
+        env = layout_of(target).env_dir
+        value = PoisonedVariable.of(target).value
+        edit = f"{q(env)}/bin/python -c {q(_STATE_SET)} {q(state)} {q(var)} {q(value)}"
+        # the state file and conda-meta keep the environment's own date
+        return [
+            f"m=$(stat -c %Y {q(env)}) && {edit} && "
+            f"touch -h -d @$m {q(state)} {q(env)}/conda-meta {q(env)}"
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        env = layout_of(target).env_dir
+        state, var = conda_state(target), target.resource.name
+        return [f"{q(env)}/bin/python -c {q(_STATE_UNSET)} {q(state)} {q(var)}"]
+
+
 @register
 class PythonpathShadow(FaultFamily):
     name = "pythonpath-shadow"
