@@ -255,16 +255,18 @@ def test_a_damaged_library_carries_its_chains_as_other_families(ctx, settings, c
 
     fake = FakeRuntime()
     fake.on("run", answer)
-    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=40, max_faults=2)
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=60, max_faults=2)
     on_lib = [c for c in report.candidates if payload_solution(c.faults) == repair]
-    singles = [c for c in on_lib if len(c.faults) == 1]
     chains = [c for c in on_lib if any(is_blocker(f) for f in c.faults)]
-    assert len(singles) == 1, [c.families for c in on_lib]
     assert len(chains) == search.CHAINS_PER_RESOURCE, [a.families for a in report.attempts]
     assert all(c.faults[0].resource == lib.resource for c in chains)
+    # the first single proves the library matters; its siblings wait behind every other
+    # target (in this small fixture the search runs out of those, and then tries them)
+    first = next(c for c in on_lib if len(c.faults) == 1)
+    assert on_lib.index(first) < on_lib.index(chains[0])
     payload_families = [c.faults[0].family for c in chains]
     # the fewest tasks first: each chain's payload is of a family no other task here has
-    assert len({singles[0].faults[0].family, *payload_families}) == 1 + len(chains)
+    assert len({first.faults[0].family, *payload_families}) == 1 + len(chains)
 
 
 def _accepted(fams, fault: FaultTarget) -> Candidate:
@@ -303,11 +305,11 @@ def test_a_sibling_stands_in_only_where_it_fails_as_surely(ctx):
         t.resource for t in singles
         if t.family == "lib-other-release" and repair_tools(fams[t.family].solution(t))
     )
-    assert payload_families(on("lib-truncated", lib)) == {"lib-other-cpu"}
+    assert payload_families(on("lib-truncated", lib)) == {"lib-other-cpu", "lib-code-corrupt"}
     assert payload_families(on("elf-header-corrupt", lib)) == {
-        "lib-truncated", "lib-other-cpu", "lib-other-release"
+        "lib-truncated", "lib-other-cpu", "lib-code-corrupt", "lib-other-release"
     }
-    assert fams["lib-truncated"].kills_loader and fams["lib-other-cpu"].kills_loader
+    assert all(fams[f].kills_loader for f in ("lib-truncated", "lib-other-cpu", "lib-code-corrupt"))
     assert not fams["elf-header-corrupt"].kills_loader
 
 

@@ -311,3 +311,41 @@ class LibOtherCpu(FaultFamily):
 
     def hint(self, target: FaultTarget) -> str:
         return f"a shared library ({LibraryParams.of(target).soname}) does not run on this machine"
+
+
+# The same place, another damage: an instruction that stores to address 0 (`movb $0, 0x0`)
+# over the start of the init function. Every process that loads the library dies with
+# SIGSEGV; the file keeps its size, header and symbol versions, so only its checksum (`dpkg
+# --verify`) or a backtrace into the library tells what broke.
+_SEGV_INIT = _BREAK_INIT.replace(
+    "b[at:at + 2] = b'\\x0f\\x0b'", "b[at:at + 8] = b'\\xc6\\x04\\x25' + bytes(5)"
+)
+
+
+@register
+class LibCodeCorrupt(FaultFamily):
+    """Bit rot or a bad copy in a library's code: the process crashes where it runs the
+    damaged code (here, as the loader runs the library's init function), with nothing in the
+    error about which library; `ldd` and the loader find nothing wrong."""
+
+    name = "lib-code-corrupt"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = (
+        "a shared library that tests load has damaged code: the process that loads it dies "
+        "with 'Segmentation fault'"
+    )
+    needs_network = True
+    params_type = LibraryParams
+    kills_loader = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return _library_targets(self, ctx)
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        return [_script_step(_SEGV_INIT, target)]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
+
+    def hint(self, target: FaultTarget) -> str:
+        return f"a shared library ({LibraryParams.of(target).soname}) crashes when it is loaded"
