@@ -529,3 +529,38 @@ def test_compositions_try_the_most_faults_first(ctx):
     rng = __import__("random").Random(0)
     first = next(search._compositions(state, fams, rng, max_faults=3))
     assert sorted(f.family for f in first) == sorted(t.family for t in parts)
+
+
+def test_a_payload_only_family_rides_only_in_chains(ctx, settings, catalog):
+    """A stdlib extension module cut short is never tried alone (it would be one more single
+    on every module); it carries the chain of an accepted `extension-module-removed` on the
+    same module, whose import it kills rather than fails."""
+    fams = {f.name: f for f in families()}
+    assert fams["extension-module-truncated"].payload_only
+    singles = plan_singles(ctx, [f for f in fams.values() if not f.payload_only], 0)
+    assert not [t for t in singles if fams[t.family].payload_only]
+    removed = next(t for t in singles if t.family == "extension-module-removed")
+    state = search._SearchState(accepted=[_accepted(fams, removed)])
+    riders = search._payload_only_targets(ctx, fams)
+    blockers = search.plan_blockers(ctx, list(fams.values()))
+    options = search.chain_payloads(state, fams, blockers, riders)
+    payloads = {f.family for faults, _ in options for f in faults}
+    assert payloads == {"extension-module-removed", "extension-module-truncated"}
+    # in a whole search: never alone, and in a chain only where the removal was accepted
+    report = run_search(
+        ctx.gold, ctx, settings, _each_single_fails_its_first_prediction(ctx), catalog,
+        budget=48, max_faults=3,
+    )
+    alone = [a.families for a in report.attempts if a.families == ("extension-module-truncated",)]
+    assert not alone
+    removed_singles = ("extension-module-removed",)
+    accepted_removed = {
+        c.faults[0].resource for c in report.candidates if c.families == removed_singles
+    }
+    riding = [
+        resource
+        for attempt in report.attempts
+        for fam_name, resource in zip(attempt.families, attempt.resources, strict=False)
+        if fam_name == "extension-module-truncated"
+    ]
+    assert riding and set(riding) <= accepted_removed

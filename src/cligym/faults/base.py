@@ -171,6 +171,11 @@ class FaultFamily(ABC):
     """Whether a chain may carry this family's fault untried, because a fault of another
     family with the same repair was accepted. False where the damage shows only in some uses
     (an older release that mostly still works, metadata that few read)."""
+    payload_only: ClassVar[bool] = False
+    """Never tried alone: its faults ride only as a chain's payload, standing in for an
+    accepted fault of another family on the same resource. For damage that teaches the same
+    repair behind another symptom, where singles would be one more task per resource (a stdlib
+    extension module cut short, after one removed)."""
     kills_loader: ClassVar[bool] = False
     """Whether the damage kills every process that loads the resource (SIGBUS, SIGILL),
     rather than raising an error its caller may catch: hashlib falls back to its own code when

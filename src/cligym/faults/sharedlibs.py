@@ -259,6 +259,36 @@ class ExtensionModuleRemoved(FaultFamily):
         return _extension_solution(ExtensionParams.of(target), layout_of(target))
 
 
+@register
+class ExtensionModuleTruncated(FaultFamily):
+    """A disk that filled up while a package was upgraded: a compiled extension module was
+    written only partly, and importing it kills the interpreter (the loader maps pages past the
+    end of the file: SIGBUS), with no Python traceback. Only a chain's payload, in place of an
+    accepted `extension-module-removed` on the same module: as singles it would be one more
+    task on each stdlib extension module the tests import."""
+
+    name = "extension-module-truncated"
+    category = FaultCategory.SHARED_LIBRARIES
+    description = (
+        "a compiled extension module that tests import was cut short: importing it kills the "
+        "interpreter with 'Bus error'"
+    )
+    needs_network = True
+    params_type = ExtensionParams
+    kills_loader = True
+    payload_only = True
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        return _extension_targets(self, ctx)
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        path = ExtensionParams.of(target).path
+        return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 3 )) {q(path)}")]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return _extension_solution(ExtensionParams.of(target), layout_of(target))
+
+
 # Writes `ud2` over the first instructions of the function the loader runs when it loads the
 # file (its DT_INIT), in place: every process that loads the library dies with SIGILL, as with
 # a build for a newer CPU. Exits non-zero when the file has no init function (then the fault

@@ -9,7 +9,8 @@ been found, two kinds of multi-fault attempts are interleaved:
 - repair chains (two slots in COMPOSE_EVERY, and the composition slot when no composition
   fits): an accepted fault whose repair runs pip or apt, or a sibling of it (another family's
   fault on the same resource with the same repair that fails as surely: the library built
-  for another CPU instead of cut short),
+  for another CPU instead of cut short; or a fault of a `payload_only` family, never tried
+  alone: a stdlib extension module cut short after one removed),
   joined by two blockers of different families that break that tool (its TLS bundle, index,
   configuration, own code, a pin, a RECORD; dpkg's journal or path filters, apt's keys,
   sources, proxy or configuration), the families joined least so far first, so the repair has
@@ -110,6 +111,17 @@ def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> l
         out += rest[:2] + late[:1]
         rest, late = rest[2:], late[1:]
     return out
+
+
+def _payload_only_targets(ctx: FaultContext, fams: dict[str, FaultFamily]) -> list[FaultTarget]:
+    """Targets of the families that only ride as a chain's payload (never tried alone)."""
+    return [
+        t
+        for fam in sorted(fams.values(), key=lambda f: f.name)
+        if fam.payload_only
+        for t in ctx.stamped(fam.targets(ctx))
+        if t.predicted_tests
+    ]
 
 
 def _round_robin(queues: Sequence[list[FaultTarget]]) -> list[FaultTarget]:
@@ -420,7 +432,7 @@ def run_search(
     # the gold env is part of the seed: with one seed for all, every repository of a corpus
     # visited the families in much the same order and joined the same blockers first
     own_seed = int(content_id("search", seed, gold.id), 16)
-    singles = plan_singles(ctx, list(fams.values()), own_seed)
+    singles = plan_singles(ctx, [f for f in fams.values() if not f.payload_only], own_seed)
     blockers = plan_blockers(ctx, list(fams.values()))
     rng = random.Random(own_seed + 1)
     state = _SearchState()
@@ -433,7 +445,7 @@ def run_search(
     # faults a chain may carry without a single of their own: those of families a chain builds on
     siblings = [
         t
-        for t in singles
+        for t in [*singles, *_payload_only_targets(ctx, fams)]
         if fams[t.family].variant_group is None
         and fams[t.family].sibling_payload
         and not is_blocker(t)
