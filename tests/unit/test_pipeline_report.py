@@ -36,10 +36,18 @@ def test_pipeline_toml_is_validated(tmp_path: Path):
 
 def test_default_corpus_is_valid_and_varied():
     spec = load_pipeline(Path(__file__).parents[2] / "corpora" / "default.toml")
-    assert len(spec.repos) >= 30
+    assert len(spec.repos) >= 40
     assert len({r.source for r in spec.repos}) == len(spec.repos)
     assert all(re.match(r"^pypi:[\w.-]+==[\w.]+$", r.source) for r in spec.repos), "pinned"
     assert len({r.kind for r in spec.repos}) >= 6
+
+
+def test_the_gold_benchmark_is_other_repositories_than_the_corpus():
+    corpora = Path(__file__).parents[2] / "corpora"
+    corpus = {r.source.split("==")[0] for r in load_pipeline(corpora / "default.toml").repos}
+    bench = load_pipeline(corpora / "gold-benchmark.toml").repos
+    assert len(bench) >= 25
+    assert not corpus & {r.source.split("==")[0] for r in bench}
 
 
 def test_svg_charts_scale_and_escape():
