@@ -42,6 +42,26 @@ def test_strict_tree_names_changed_missing_and_added_files():
     assert compare_tree(STRICT, gold, dict(gold)) == []
 
 
+def test_a_conda_state_file_counts_only_for_the_variables_it_saves(tmp_path: Path):
+    """`conda env config vars unset` leaves an empty state behind: a repair, not a
+    difference. One that still saves a variable (or is not JSON) is added content."""
+    env = tmp_path / "envs" / "testbed"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "conda-meta" / "history").write_text("# cmd: conda create -n testbed\n")
+    gold = scan(str(env))
+    state = env / "conda-meta" / "state"
+    state.write_text('{"env_vars": {}}')
+    assert compare_tree(STRICT, gold, scan(str(env))) == []
+    state.write_text('{"env_vars": {"PYTHONPATH": "/tmp/x"}}')
+    assert compare_tree(STRICT, gold, scan(str(env))) == [f"added: {state}"]
+    state.write_text("not json")
+    assert compare_tree(STRICT, gold, scan(str(env))) == [f"added: {state}"]
+    # anywhere else the same name is an added file like any other
+    (env / "state").write_text('{"env_vars": {}}')
+    state.unlink()
+    assert compare_tree(STRICT, gold, scan(str(env))) == [f"added: {env / 'state'}"]
+
+
 def test_symlinks_compare_by_the_file_they_reach(tmp_path: Path):
     real = tmp_path / "python3.11"
     real.write_text("interpreter")

@@ -16,7 +16,8 @@ afterwards (tests/) is trusted. So nothing the agent could write decides the rew
 
 Differences a legitimate repair produces are not held against it: bytecode caches that are a
 faithful compilation of their source (or that Python would not load), pip's per-install records,
-comment and blank lines in login scripts, and new shared libraries that nothing resolves to.
+comment and blank lines in login scripts, new shared libraries that nothing resolves to, and a
+conda environment's state file that saves no variable.
 """
 
 from __future__ import annotations
@@ -170,6 +171,20 @@ def _pip_record(path: str) -> bool:
     return parent.endswith(".dist-info") and os.path.basename(path) in PIP_RECORDS
 
 
+def conda_state_is_empty(path: str) -> bool:
+    """A conda environment's `conda-meta/state` that saves no variable: `conda env config vars
+    unset` leaves `{"env_vars": {}}` behind, and activation exports nothing from it (it reads
+    only `env_vars` there), so it is no difference from having none."""
+    if not path.endswith("/conda-meta/state"):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            state = json.loads(handle.read(65536))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and not state.get("env_vars")
+
+
 # ---------------------------------------------------------------- comparisons (pure)
 
 
@@ -186,7 +201,7 @@ def compare_tree(kind: str, gold: dict[str, str], now: dict[str, str]) -> list[s
         if have is None:
             problems.append(f"missing: {path}")
         elif want is None:
-            if kind != LIBS:
+            if kind != LIBS and not conda_state_is_empty(path):
                 problems.append(f"added: {path}")
         else:
             problems.append(f"changed: {path}")
