@@ -30,8 +30,11 @@ def _blocker_only(fam: FaultFamily) -> bool:
 
 # The sample's tests never need a writable /tmp (tempfile falls back to /var/tmp): that family
 # breaks nothing under the documented command here, which test_grading asserts. conda's
-# activation hooks and saved variables need a conda env: test_image_gold runs them on one.
-NOT_IN_THE_SAMPLE = {"tmp-not-writable", "conda-activate-hook", "conda-env-vars"}
+# activation hooks, saved variables and envs directories need a conda env: test_image_gold
+# runs them on one.
+NOT_IN_THE_SAMPLE = {
+    "tmp-not-writable", "conda-activate-hook", "conda-env-vars", "conda-env-shadowed"
+}
 
 
 @pytest.mark.parametrize(

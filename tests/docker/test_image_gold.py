@@ -24,14 +24,22 @@ pytestmark = pytest.mark.docker
 # conda itself cannot be installed here: the env is an interpreter with its own standard
 # library under the env's prefix (no pyvenv.cfg; Debian's interpreter installs under the
 # prefix's local/, whose scripts are linked into bin/ as conda's are), conda-meta, and an
-# `activate` script whose `conda activate NAME` does what conda's does to the shell (prefix
-# first on PATH, the variables saved in the env's conda-meta/state exported, then the env's
+# `activate` script whose `conda activate NAME` does what conda's does to the shell (the
+# environment found in the envs directories in conda's order: the user's ~/.conda/envs first
+# when the root prefix's conda-meta/history is not writable, as for the test user; its prefix
+# first on PATH, the variables saved in its conda-meta/state exported, then its
 # etc/conda/activate.d/*.sh sourced)
 CONDA_SH = r"""# conda shell functions (stand-in)
 conda() {
   if [ "$1" = activate ]; then
     CONDA_DEFAULT_ENV="${2:-base}"
-    CONDA_PREFIX=/opt/miniconda3/envs/$CONDA_DEFAULT_ENV
+    if [ -w /opt/miniconda3/conda-meta/history ]; then
+      dirs="/opt/miniconda3/envs $HOME/.conda/envs"
+    else
+      dirs="$HOME/.conda/envs /opt/miniconda3/envs"
+    fi
+    for d in $dirs; do [ -d "$d/$CONDA_DEFAULT_ENV" ] && break; done
+    CONDA_PREFIX=$d/$CONDA_DEFAULT_ENV
     PATH="$CONDA_PREFIX/bin:$PATH"
     export CONDA_DEFAULT_ENV CONDA_PREFIX PATH
     eval "$("$CONDA_PREFIX/bin/python" -c "$_CONDA_STATE_VARS" "$CONDA_PREFIX" 2>/dev/null)"
@@ -53,7 +61,9 @@ COPY app/ /testbed/
 COPY conda.sh /opt/miniconda3/etc/profile.d/conda.sh
 COPY conda.sh /opt/miniconda3/bin/activate
 RUN P=/opt/miniconda3/envs/testbed \
- && mkdir -p $P/bin $P/lib $P/conda-meta \
+ && mkdir -p $P/bin $P/lib $P/conda-meta /opt/miniconda3/conda-meta \
+ && printf '==> 2024-01-01 00:00:00 <==\n# cmd: conda install -n base conda\n' \
+    > /opt/miniconda3/conda-meta/history \
  && cp /usr/bin/python3.11 $P/bin/python3.11 && ln -s python3.11 $P/bin/python3 \
  && ln -s python3.11 $P/bin/python && cp -a /usr/lib/python3.11 $P/lib/python3.11 \
  && rm -f $P/lib/python3.11/EXTERNALLY-MANAGED \
@@ -152,17 +162,22 @@ def test_invert_and_verify_on_it_give_tasks_in_its_own_layout(
 
 @pytest.mark.parametrize(
     ("name", "where"),
-    [("conda-activate-hook", "/etc/conda/activate.d/"), ("conda-env-vars", "/conda-meta/state")],
+    [
+        ("conda-activate-hook", "{env}/etc/conda/activate.d/"),
+        ("conda-env-vars", "{env}/conda-meta/state"),
+        ("conda-env-shadowed", "/home/tester/.conda/envs/testbed/bin"),
+    ],
 )
 def test_the_conda_families_break_and_both_solutions_repair(
     swe_smith_gold: GoldResult, workspace: Workspace, name: str, where: str
 ):
-    """The conda-only families on the conda-style env: the poisoned variable comes back with
-    every `conda activate` of the test user's login shell, and both solutions repair it."""
+    """The conda-only families on the conda-style env: what each `conda activate` of the test
+    user's login shell picks up (a hook's or a saved variable, another environment of the same
+    name) breaks tests, and both solutions repair it."""
     gold = swe_smith_gold.gold
     fam = family(name)
     target, outcome = first_breaking(workspace, gold, fam.name, tries=4)
-    assert f"{gold.layout.env_dir}{where}" in fam.steps(target)[0]
+    assert where.format(env=gold.layout.env_dir) in fam.steps(target)[0]
     assert_verified(workspace, gold, (target,), outcome, f"test-{name}")
 
 

@@ -106,6 +106,25 @@ def test_a_distribution_installed_from_a_directory_is_no_dependency_target():
     assert "cd /testbed &&" in repair and "install -q --no-cache-dir --no-deps -e ." in repair
 
 
+def test_a_user_env_of_the_same_name_shadows_a_conda_env_with_its_own_interpreter():
+    """conda looks in ~/.conda/envs before the root's envs/ for a user who cannot write the
+    root prefix: a bare environment of the same name there is what activation finds."""
+    text = json.dumps(fault_fixtures.payload()).replace("/opt/venv", CONDA.env_dir)
+    fam = family("conda-env-shadowed")
+    assert not fam.targets(conda_context())  # the fixture's stdlib is the system's: no copy
+    own = text.replace('"/usr/lib/python3.11', f'"{CONDA.env_dir}/lib/python3.11')
+    g = fault_fixtures.context().gold.model_copy(update={"layout": CONDA})
+    ctx = FaultContext(g, parse_probe_payload(g.id, json.loads(own), fault_fixtures.TESTS, CONDA))
+    (target,) = ctx.stamped(fam.targets(ctx))
+    assert target.resource.name == "/home/tester/.conda/envs/testbed"
+    assert target.predicted_tests == ctx.subset(ctx.stable)  # every test, the wrong interpreter
+    (step,) = fam.steps(target)
+    assert f"cp -a {CONDA.env_dir}/bin/python3.11 /home/tester/.conda/envs/testbed/bin/" in step
+    assert "--exclude=python3.11/site-packages" in step and "\n" not in step.replace("\\n", "")
+    assert fam.solution(target) == ["rm -rf /home/tester/.conda/envs/testbed"]
+    assert not fam.targets(fault_fixtures.context())  # a venv has no envs directories
+
+
 def test_tests_run_in_the_layouts_project_directory():
     script = render_test_script(RecipeSpec(), CONDA, with_metadata=False)
     assert script.startswith("cd /testbed && python -m pytest")

@@ -246,6 +246,76 @@ class CondaEnvVarsPoisoned(FaultFamily):
         return [f"{q(env)}/bin/python -c {q(_STATE_UNSET)} {q(state)} {q(var)}"]
 
 
+class ShadowEnv(FaultParams):
+    python: str  # the environment's interpreter name (python3.11): the shadow has its own
+
+
+def conda_user_env(target: FaultTarget) -> str:
+    """Where `conda create -n NAME` puts an environment when the user cannot write the root
+    prefix: `~/.conda/envs/NAME`."""
+    name = layout_of(target).env_dir.rstrip("/").rsplit("/", 1)[-1]
+    return f"/home/{TEST_USER}/.conda/envs/{name}"
+
+
+@register
+class CondaEnvShadowed(FaultFamily):
+    """conda finds a named environment in its envs directories in order, and for a user who
+    cannot write the root prefix (its `conda-meta/history`) `~/.conda/envs` comes before the
+    root's `envs/`. Someone ran `conda create -n NAME python=X.Y` as the test user: that bare
+    environment, with its own interpreter and nothing installed, is what `conda activate NAME`
+    now activates. The error says pytest or a dependency is missing; `conda env list` shows
+    two environments of one name, `which python` the wrong one."""
+
+    name = "conda-env-shadowed"
+    category = FaultCategory.ENVIRONMENT
+    description = "an environment of the same name in the user's conda envs directory comes first"
+    params_type = ShadowEnv
+
+    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
+        layout = ctx.gold.layout
+        stdlib = ctx.impact.paths.get("stdlib", "")
+        env = layout.env_dir.rstrip("/")
+        if layout.env_kind != "conda" or env.rsplit("/", 2)[-2:-1] != ["envs"]:
+            return []
+        if not stdlib.startswith(f"{env}/lib/python3"):  # the env has its own interpreter
+            return []
+        users = ctx.subset(ctx.stable)
+        name = env.rsplit("/", 1)[-1]
+        target = self.target(
+            ResourceKey(ResourceKind.DIR, f"/home/{TEST_USER}/.conda/envs/{name}"),
+            users,
+            ShadowEnv(python=stdlib.rsplit("/", 1)[-1]),
+        )
+        return [target] if users else []
+
+    def steps(self, target: FaultTarget) -> list[str]:
+        env, shadow = layout_of(target).env_dir, conda_user_env(target)
+        py = ShadowEnv.of(target).python
+        name, home = shadow.rsplit("/", 1)[-1], f"/home/{TEST_USER}"
+        spec = py.replace("python", "python=")
+        # printf's escapes, not newlines: a step is one line
+        history = f"==> 2024-03-02 09:14:51 <==\\n# cmd: conda create -n {name} {spec}\\n"
+        e, s = q(env), q(shadow)
+        # its own interpreter, standard library and libraries, nothing in site-packages
+        copy_lib = (
+            f"(cd {e}/lib && tar -cf - --exclude={q(py)}/site-packages {q(py)} "
+            f"$(find . -maxdepth 1 -name 'lib*.so*' -printf '%P ')) | tar -C {s}/lib -xf -"
+        )
+        return [
+            f"dm=$(stat -c %Y {home}) && m=$(stat -c %Y {e}) && "
+            f"mkdir -p {s}/bin {s}/lib/{q(py)}/site-packages {s}/conda-meta && "
+            f"cp -a {e}/bin/{q(py)} {s}/bin/ && ln -sfn {q(py)} {s}/bin/python3 && "
+            f"ln -sfn {q(py)} {s}/bin/python && {copy_lib} && "
+            f"printf {q(history)} > {s}/conda-meta/history && "
+            f"echo {s} >> {home}/.conda/environments.txt && "
+            f"chown -R {TEST_USER}:{TEST_USER} {home}/.conda && "
+            f"find {home}/.conda -exec touch -h -d @$m {{}} + && touch -d @$dm {home}"
+        ]
+
+    def solution(self, target: FaultTarget) -> list[str]:
+        return [f"rm -rf {q(conda_user_env(target))}"]
+
+
 @register
 class PythonpathShadow(FaultFamily):
     name = "pythonpath-shadow"
