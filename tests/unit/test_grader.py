@@ -56,6 +56,12 @@ def test_a_conda_state_file_counts_only_for_the_variables_it_saves(tmp_path: Pat
     assert compare_tree(STRICT, gold, scan(str(env))) == [f"added: {state}"]
     state.write_text("not json")
     assert compare_tree(STRICT, gold, scan(str(env))) == [f"added: {state}"]
+    state.unlink()
+    os.symlink(tmp_path / "elsewhere", state)  # a link (to a FIFO, say) is never opened
+    (tmp_path / "elsewhere").write_text('{"env_vars": {}}')
+    assert compare_tree(STRICT, gold, scan(str(env))) == [f"added: {state}"]
+    state.unlink()
+    state.write_text("{}")
     # anywhere else the same name is an added file like any other
     (env / "state").write_text('{"env_vars": {}}')
     state.unlink()

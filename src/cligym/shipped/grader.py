@@ -175,9 +175,11 @@ def conda_state_is_empty(path: str) -> bool:
     """A conda environment's `conda-meta/state` that saves no variable: `conda env config vars
     unset` leaves `{"env_vars": {}}` behind, and activation exports nothing from it (it reads
     only `env_vars` there), so it is no difference from having none."""
-    if not path.endswith("/conda-meta/state"):
+    if not path.endswith("/conda-meta/state") or os.path.islink(path):
         return False
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as handle:
             state = json.loads(handle.read(65536))
     except (OSError, ValueError):
