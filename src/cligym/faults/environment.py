@@ -155,6 +155,16 @@ def conda_hook(target: FaultTarget) -> str:
     return f"{layout_of(target).env_dir}/etc/conda/activate.d/{name}"
 
 
+def _conda_variable_targets(fam: FaultFamily, ctx: FaultContext) -> list[FaultTarget]:
+    """The poisoned variables of `env_targets`, where a conda activation sets them."""
+    if ctx.gold.layout.env_kind != "conda":
+        return []
+    return [
+        fam.target(ResourceKey(ResourceKind.ENV, var), users, PoisonedVariable(value=value))
+        for var, value, users in env_targets(ctx)
+    ]
+
+
 @register
 class CondaActivateHookPoisoned(FaultFamily):
     """conda runs `$CONDA_PREFIX/etc/conda/activate.d/*.sh` on every activation; packages ship
@@ -167,12 +177,7 @@ class CondaActivateHookPoisoned(FaultFamily):
     params_type = PoisonedVariable
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        if ctx.gold.layout.env_kind != "conda":
-            return []
-        return [
-            self.target(ResourceKey(ResourceKind.ENV, var), users, PoisonedVariable(value=value))
-            for var, value, users in env_targets(ctx)
-        ]
+        return _conda_variable_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
         hook, var = conda_hook(target), target.resource.name
@@ -222,12 +227,7 @@ class CondaEnvVarsPoisoned(FaultFamily):
     params_type = PoisonedVariable
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        if ctx.gold.layout.env_kind != "conda":
-            return []
-        return [
-            self.target(ResourceKey(ResourceKind.ENV, var), users, PoisonedVariable(value=value))
-            for var, value, users in env_targets(ctx)
-        ]
+        return _conda_variable_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
         state, var = conda_state(target), target.resource.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import ClassVar, Literal
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
 from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall, reinstall_dist
@@ -316,17 +316,16 @@ open(p, 'r+b').write(b)
 """
 
 
-@register
-class LibOtherCpu(FaultFamily):
-    name = "lib-other-cpu"
+class _InitCodeDamaged(FaultFamily):
+    """A library whose init function (`script` writes over it) kills every process that loads
+    it: the loader runs that code before anything could catch an error."""
+
     category = FaultCategory.SHARED_LIBRARIES
-    description = (
-        "a shared library that tests load was built for another CPU: the process that loads "
-        "it dies with 'Illegal instruction'"
-    )
     needs_network = True
     params_type = LibraryParams
     kills_loader = True
+    script: ClassVar[str]
+    symptom: ClassVar[str]  # the hint's end: "a shared library (libx.so.1) <symptom>"
 
     def targets(self, ctx: FaultContext) -> list[FaultTarget]:
         # libraries only: on an extension module it kills whatever imports it, so it broke
@@ -334,13 +333,24 @@ class LibOtherCpu(FaultFamily):
         return _library_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
-        return [_script_step(_BREAK_INIT, target)]
+        return [_script_step(self.script, target)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
 
     def hint(self, target: FaultTarget) -> str:
-        return f"a shared library ({LibraryParams.of(target).soname}) does not run on this machine"
+        return f"a shared library ({LibraryParams.of(target).soname}) {self.symptom}"
+
+
+@register
+class LibOtherCpu(_InitCodeDamaged):
+    name = "lib-other-cpu"
+    description = (
+        "a shared library that tests load was built for another CPU: the process that loads "
+        "it dies with 'Illegal instruction'"
+    )
+    script = _BREAK_INIT
+    symptom = "does not run on this machine"
 
 
 # The same place, another damage: an instruction that stores to address 0 (`movb $0, 0x0`)
@@ -353,29 +363,15 @@ _SEGV_INIT = _BREAK_INIT.replace(
 
 
 @register
-class LibCodeCorrupt(FaultFamily):
+class LibCodeCorrupt(_InitCodeDamaged):
     """Bit rot or a bad copy in a library's code: the process crashes where it runs the
     damaged code (here, as the loader runs the library's init function), with nothing in the
     error about which library; `ldd` and the loader find nothing wrong."""
 
     name = "lib-code-corrupt"
-    category = FaultCategory.SHARED_LIBRARIES
     description = (
         "a shared library that tests load has damaged code: the process that loads it dies "
         "with 'Segmentation fault'"
     )
-    needs_network = True
-    params_type = LibraryParams
-    kills_loader = True
-
-    def targets(self, ctx: FaultContext) -> list[FaultTarget]:
-        return _library_targets(self, ctx)
-
-    def steps(self, target: FaultTarget) -> list[str]:
-        return [_script_step(_SEGV_INIT, target)]
-
-    def solution(self, target: FaultTarget) -> list[str]:
-        return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
-
-    def hint(self, target: FaultTarget) -> str:
-        return f"a shared library ({LibraryParams.of(target).soname}) crashes when it is loaded"
+    script = _SEGV_INIT
+    symptom = "crashes when it is loaded"
