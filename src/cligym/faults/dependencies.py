@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
-from cligym.faults.shell import backdated, keep_dir_mtime, keep_mtime, pip, q, reinstall_dist
+from cligym.faults.shell import (
+    backdated,
+    cut_short,
+    keep_dir_mtime,
+    pip,
+    q,
+    reinstall_dist,
+)
 from cligym.faults.targets import TOOLING, site_packages, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
@@ -144,7 +151,7 @@ class DistFileTruncated(_DistFilesFault):
     def steps(self, target: FaultTarget) -> list[str]:
         path = FilesParams.of(target).paths
         # (its cached bytecode records the source's size: Python compiles the cut source)
-        return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 2 )) {q(path)}")]
+        return [cut_short(path, 2)]
 
 
 @register

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
-from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall
+from cligym.faults.shell import cut_short, keep_dir_mtime, keep_mtime, q, reinstall
 from cligym.faults.targets import commands, env_targets, third_party, top_level_modules
 from cligym.records import FaultCategory, FaultTarget, ResourceKey, ResourceKind
 
@@ -152,7 +152,7 @@ class StdlibModuleTruncated(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         path = StdlibFile.of(target).path
-        return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 2 )) {q(path)}")]
+        return [cut_short(path, 2)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return [reinstall_stdlib(StdlibFile.of(target).path)]

@@ -6,7 +6,14 @@ import os
 from typing import ClassVar, Literal
 
 from cligym.faults.base import FaultContext, FaultFamily, FaultParams, layout_of, register
-from cligym.faults.shell import keep_dir_mtime, keep_mtime, q, reinstall, reinstall_dist
+from cligym.faults.shell import (
+    cut_short,
+    keep_dir_mtime,
+    keep_mtime,
+    q,
+    reinstall,
+    reinstall_dist,
+)
 from cligym.faults.targets import third_party
 from cligym.records import FaultCategory, FaultTarget, Layout, ResourceKey, ResourceKind
 
@@ -116,10 +123,7 @@ class LibTruncated(FaultFamily):
         return _library_targets(self, ctx)
 
     def steps(self, target: FaultTarget) -> list[str]:
-        real = q(target.resource.name)
-        return [
-            keep_mtime(target.resource.name, f"truncate -s $(( $(stat -c %s {real}) / 3 )) {real}")
-        ]
+        return [cut_short(target.resource.name, 3)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
@@ -283,7 +287,7 @@ class ExtensionModuleTruncated(FaultFamily):
 
     def steps(self, target: FaultTarget) -> list[str]:
         path = ExtensionParams.of(target).path
-        return [keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / 3 )) {q(path)}")]
+        return [cut_short(path, 3)]
 
     def solution(self, target: FaultTarget) -> list[str]:
         return _extension_solution(ExtensionParams.of(target), layout_of(target))

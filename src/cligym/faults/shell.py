@@ -29,6 +29,11 @@ def keep_mtime(path: str, command: str, *, expr: bool = False) -> str:
     return f"m=$(stat -c %Y {p}) && {command} && touch -h -d @$m {p}"
 
 
+def cut_short(path: str, divisor: int) -> str:
+    """Truncate `path` to 1/`divisor` of its size, keeping its mtime (a write cut off)."""
+    return keep_mtime(path, f"truncate -s $(( $(stat -c %s {q(path)}) / {divisor} )) {q(path)}")
+
+
 def keep_dir_mtime(path: str, command: str) -> str:
     """Run `command` that adds/removes `path` in its directory; restore that dir's mtime and
     give an added `path` the same one (the newest files must not point at the fault)."""
