@@ -250,13 +250,6 @@ class ShadowEnv(FaultParams):
     python: str  # the environment's interpreter name (python3.11): the shadow has its own
 
 
-def conda_user_env(target: FaultTarget) -> str:
-    """Where `conda create -n NAME` puts an environment when the user cannot write the root
-    prefix: `~/.conda/envs/NAME`."""
-    name = layout_of(target).env_dir.rstrip("/").rsplit("/", 1)[-1]
-    return f"/home/{TEST_USER}/.conda/envs/{name}"
-
-
 @register
 class CondaEnvShadowed(FaultFamily):
     """conda finds a named environment in its envs directories in order, and for a user who
@@ -281,6 +274,7 @@ class CondaEnvShadowed(FaultFamily):
             return []
         users = ctx.subset(ctx.stable)
         name = env.rsplit("/", 1)[-1]
+        # where `conda create -n NAME` puts it for a user who cannot write the root prefix
         target = self.target(
             ResourceKey(ResourceKind.DIR, f"/home/{TEST_USER}/.conda/envs/{name}"),
             users,
@@ -289,7 +283,7 @@ class CondaEnvShadowed(FaultFamily):
         return [target] if users else []
 
     def steps(self, target: FaultTarget) -> list[str]:
-        env, shadow = layout_of(target).env_dir, conda_user_env(target)
+        env, shadow = layout_of(target).env_dir, target.resource.name
         py = ShadowEnv.of(target).python
         name, home = shadow.rsplit("/", 1)[-1], f"/home/{TEST_USER}"
         spec = py.replace("python", "python=")
@@ -313,7 +307,7 @@ class CondaEnvShadowed(FaultFamily):
         ]
 
     def solution(self, target: FaultTarget) -> list[str]:
-        return [f"rm -rf {q(conda_user_env(target))}"]
+        return [f"rm -rf {q(target.resource.name)}"]
 
 
 @register
