@@ -173,14 +173,15 @@ def test_the_search_composes_accepted_faults_of_different_categories(ctx, settin
 
 
 def _each_single_fails_its_first_prediction(ctx):
-    """A FakeRuntime on which every planned single fails its first predicted test, alone or
-    together with others (blockers fail nothing)."""
+    """A FakeRuntime on which every planned single and every payload-only target fails its
+    first predicted test, alone or together with others (blockers fail nothing)."""
     fams = {f.name: f for f in families()}
     stable = ctx.gold.stability.stable_passing
+    faults = [*plan_singles(ctx, list(fams.values()), 0), *search._payload_only_targets(ctx, fams)]
 
     def answer(call):
         failed = {}
-        for target in plan_singles(ctx, list(fams.values()), 0):
+        for target in faults:
             steps = fams[target.family].steps(target)
             if steps and all(f"( {s} )" in call.script for s in steps):
                 failed[target.predicted_tests[0]] = f"E   {target.family}"
@@ -537,8 +538,10 @@ def test_a_payload_only_family_rides_only_in_chains(ctx, settings, catalog):
     same module, whose import it kills rather than fails."""
     fams = {f.name: f for f in families()}
     assert fams["extension-module-truncated"].payload_only
-    singles = plan_singles(ctx, [f for f in fams.values() if not f.payload_only], 0)
+    singles = plan_singles(ctx, list(fams.values()), 0)
     assert not [t for t in singles if fams[t.family].payload_only]
+    without = [f for f in fams.values() if not f.payload_only]
+    assert plan_singles(ctx, without, 0) == singles  # and the others' order is untouched
     removed = next(t for t in singles if t.family == "extension-module-removed")
     state = search._SearchState(accepted=[_accepted(fams, removed)])
     riders = search._payload_only_targets(ctx, fams)

@@ -72,11 +72,13 @@ class InvertReport:
 def plan_singles(ctx: FaultContext, fams: Sequence[FaultFamily], seed: int) -> list[FaultTarget]:
     """Pure: single-fault targets in visiting order (round-robin over seeded family order,
     families whose repair runs pip or apt in every other turn; variant-group families only
-    from VARIANTS_AFTER on, one turn in three)."""
+    from VARIANTS_AFTER on, one turn in three). Payload-only families have none."""
     rng = random.Random(seed)
     queues: list[tuple[bool, list[FaultTarget]]] = []  # (a chain can build on it, targets)
     variants: list[list[FaultTarget]] = []
     for fam in sorted(fams, key=lambda f: f.name):
+        if fam.payload_only:  # takes no part in the seeded order, as a family with no target
+            continue
         targets = [t for t in ctx.stamped(fam.targets(ctx)) if t.predicted_tests]
         if not targets:  # a family that does not apply here leaves the order of the rest alone
             continue
@@ -432,7 +434,7 @@ def run_search(
     # the gold env is part of the seed: with one seed for all, every repository of a corpus
     # visited the families in much the same order and joined the same blockers first
     own_seed = int(content_id("search", seed, gold.id), 16)
-    singles = plan_singles(ctx, [f for f in fams.values() if not f.payload_only], own_seed)
+    singles = plan_singles(ctx, list(fams.values()), own_seed)
     blockers = plan_blockers(ctx, list(fams.values()))
     rng = random.Random(own_seed + 1)
     state = _SearchState()
