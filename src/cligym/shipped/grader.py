@@ -175,10 +175,10 @@ def conda_state_is_empty(path: str) -> bool:
     """A conda environment's `conda-meta/state` that saves no variable: `conda env config vars
     unset` leaves `{"env_vars": {}}` behind, and activation exports nothing from it (it reads
     only `env_vars` there), so it is no difference from having none."""
-    if not path.endswith("/conda-meta/state") or os.path.islink(path):
+    if not path.endswith("/conda-meta/state"):
         return False
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link or a FIFO is never opened
             return False
         with open(path, "rb") as handle:
             state = json.loads(handle.read(65536))

@@ -193,29 +193,27 @@ def _interpreter_paths() -> dict[str, str]:
     return paths
 
 
-def _dist_versions() -> dict[str, str]:
-    try:
-        from importlib.metadata import distributions
-
-        return {str(d.metadata["Name"]): str(d.version) for d in distributions()}
-    except Exception:
-        return {}
-
-
-def _direct_urls() -> dict[str, str]:
-    """Distributions installed from a URL or a local directory (PEP 610 `direct_url.json`:
-    the project installed editable, say): an index cannot give them back by version."""
-    out: dict[str, str] = {}
+def _distributions() -> tuple[dict[str, str], dict[str, str]]:
+    """One pass over the installed distributions: their versions, and where those installed
+    from a URL or a local directory came from (PEP 610 `direct_url.json`: the project
+    installed editable, say), which an index cannot give back by version."""
+    versions: dict[str, str] = {}
+    urls: dict[str, str] = {}
     try:
         from importlib.metadata import distributions
 
         for d in distributions():
-            text = d.read_text("direct_url.json")
-            if text:
-                out[str(d.metadata["Name"])] = str(json.loads(text).get("url", ""))
+            name = str(d.metadata["Name"])
+            versions[name] = str(d.version)
+            try:
+                text = d.read_text("direct_url.json")
+                if text:
+                    urls[name] = str(json.loads(text).get("url", ""))
+            except Exception:
+                pass
     except Exception:
-        pass
-    return out
+        return {}, {}
+    return versions, urls
 
 
 def _dpkg_owners(paths: list[str]) -> dict[str, str]:
@@ -306,12 +304,13 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
             for lib in _ldd(tool)
         }
     )
+    dist_versions, direct_urls = _distributions()
     payload = {
         "python": sys.version.split()[0],
         "system_libs": system_libs,
         "paths": _interpreter_paths(),
-        "dist_versions": _dist_versions(),
-        "direct_urls": _direct_urls(),
+        "dist_versions": dist_versions,
+        "direct_urls": direct_urls,
         "owners": owners,
         "executable": interpreter,
         "interpreter_libs": _ldd(interpreter),
