@@ -44,6 +44,10 @@ class NoTestsError(SourceError):
 class InstallError(CligymError):
     """Installing the project or its test requirements into the gold image failed."""
 
+    def __init__(self, message: str, log_text: str = "") -> None:
+        super().__init__(message)
+        self.log_text = log_text  # the build's output, for a second recipe (gold/fallback.py)
+
 
 class GoldTestsError(CligymError):
     """The gold test runs give no usable stable set (too few passing, all failing, timeout)."""

@@ -162,6 +162,11 @@ class RecipeSpec(Record):
 
     apt_packages: tuple[str, ...] = ()
     install_project: bool = True
+    project_release: str = Field(
+        default="",
+        description="NAME==VERSION: install the project as this release's wheel from the index "
+        "instead of building the repository (its sdist does not build here)",
+    )
     extras: tuple[str, ...] = ()
     requirement_files: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ("pytest",)

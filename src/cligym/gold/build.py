@@ -37,6 +37,7 @@ from cligym.gold.devcontainer import (
     render_setup_dockerfile,
 )
 from cligym.gold.dockerfile import render_gold_dockerfile
+from cligym.gold.fallback import MAX_RETRIES, retry_recipe
 from cligym.gold.image import (
     IMAGE_PREFIX,
     LayoutProfile,
@@ -259,12 +260,30 @@ def build_gold(
             job = dataclasses.replace(job, base=base)
         version_hint = source.resolved if source.kind == "pypi" else None
         recipe = plan_recipe(files, profile, version_hint=version_hint)
-        gold_id = content_id(GOLD_FORMAT, source.content_sha256, recipe.model_dump(), base.image_id)
-        dockerfile = render_gold_dockerfile(base.tag, recipe, source)
-        plan = _Plan(gold_id, source, recipe, DEFAULT_LAYOUT, dockerfile)
-        return _realise(job, plan, staging)
+        return _realise_recipe(job, source, recipe, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _realise_recipe(job: _Job, source: RepoSource, recipe: RecipeSpec, staging: Path) -> GoldResult:
+    """The gold env of a detected recipe; when its install fails in a way the build log
+    explains (a system library's headers, a build backend this index lacks), the recipe that
+    answers it is built instead (gold/fallback.py), at most once per kind of answer."""
+    retries = 0
+    while True:
+        gold_id = content_id(GOLD_FORMAT, source.content_sha256, recipe.model_dump(),
+                             job.base.image_id)
+        dockerfile = render_gold_dockerfile(job.base.tag, recipe, source)
+        try:
+            return _realise(job, _Plan(gold_id, source, recipe, DEFAULT_LAYOUT, dockerfile),
+                            staging)
+        except InstallError as err:
+            retry = retry_recipe(recipe, source, err.log_text) if retries < MAX_RETRIES else None
+            if retry is None:
+                raise
+            job.reporter.stage("build", f"{source.name}: {retry.reason}")
+            shutil.rmtree(staging / "artifacts", ignore_errors=True)
+            recipe, retries = retry.recipe, retries + 1
 
 
 def _build_from_image(job: _Job) -> GoldResult:
@@ -533,8 +552,11 @@ def _build_image(
         kept.parent.mkdir(parents=True, exist_ok=True)
         if log_path.exists():
             shutil.copyfile(log_path, kept)
-        reason = _install_failure_reason(log_path.read_text() if log_path.exists() else str(err))
-        raise InstallError(f"installing the project failed: {reason} (full log: {kept})") from err
+        log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        reason = _install_failure_reason(log_text if log_text.strip() else str(err))
+        raise InstallError(
+            f"installing the project failed: {reason} (full log: {kept})", log_text=log_text
+        ) from err
 
 
 def _install_failure_reason(log_text: str) -> str:

@@ -15,7 +15,11 @@ def _q(value: str) -> str:
 def render_pip_install(recipe: RecipeSpec) -> str:
     """The `pip install` command line of the recipe."""
     args = ["pip", "install", "--no-cache-dir"]
-    if recipe.install_project:
+    if recipe.install_project and recipe.project_release:
+        name, _, version = recipe.project_release.partition("==")
+        extras = f"[{','.join(recipe.extras)}]" if recipe.extras else ""
+        args += ["--only-binary", name, f"{name}{extras}=={version}"]
+    elif recipe.install_project:
         target = "." + (f"[{','.join(recipe.extras)}]" if recipe.extras else "")
         args += ["--editable", target]
     for req_file in recipe.requirement_files:

@@ -172,7 +172,9 @@ class FakeRuntime:
     def calls_of(self, *ops: str) -> list[Call]:
         return [c for c in self.calls if c.op in ops]
 
-    def _answer(self, call: Call) -> Reply:
+    def _answer(self, call: Call, raising: bool = True) -> Reply:
+        """The first matching rule's reply; its `error` is raised unless `raising` is off
+        (a build writes its log first, as Docker's does)."""
         self.calls.append(call)
         for rule in self._rules:
             if rule.matches(call):
@@ -181,7 +183,7 @@ class FakeRuntime:
                     if rule.times <= 0:
                         self._rules.remove(rule)
                 reply = rule.answer(call) if callable(rule.answer) else rule.answer
-                if reply.error is not None:
+                if reply.error is not None and raising:
                     raise reply.error
                 return reply
         return Reply()
@@ -326,9 +328,11 @@ class FakeRuntime:
             files={str(p.relative_to(context_dir)): data for p, data in _walk(context_dir)},
             labels=dict(labels or {}),
         )
-        reply = self._answer(call)
+        reply = self._answer(call, raising=False)
         if log_path is not None:
             log_path.write_text(reply.output)
+        if reply.error is not None:
+            raise reply.error
         image = self.add_image(tag, labels=labels)
         if reply.image_id:
             image.id = reply.image_id
