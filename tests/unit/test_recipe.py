@@ -196,6 +196,9 @@ def test_a_per_test_limit_unless_the_project_sets_its_own():
     own = plan_recipe(files(pytest_dot_ini="[pytest]\ntimeout = 30\n"))
     assert own.per_test_timeout_sec == 0 and "pytest-timeout" in own.requirements
     assert any("project's own pytest-timeout" in n for n in own.notes)
+    # pytest 9's native TOML table, with a dotted key (filelock's pyproject)
+    dotted = plan_recipe(files(pyproject_dot_toml="[tool.pytest]\nini_options.timeout = 20\n"))
+    assert dotted.per_test_timeout_sec == 0
     # a profile (or --per-test-timeout) wins; 0 turns ours off and adds no plugin
     off = plan_recipe(files(pyproject_dot_toml='[project]\nname="x"\n'),
                       RecipeProfile(per_test_timeout_sec=0))

@@ -26,7 +26,7 @@ TEST_EXTRAS = ("test", "tests", "testing")
 PER_TEST_TIMEOUT_SEC = 120
 """Default pytest-timeout limit for one test: far above any test of the corpus (the slowest
 takes seconds), so only a hang reaches it, and then only that test fails."""
-_PROJECT_TIMEOUT = re.compile(r"^\s*timeout\s*=|--timeout\b", re.M)
+_PROJECT_TIMEOUT = re.compile(r"^\s*(?:ini_options\.)?timeout\s*=|--timeout\b", re.M)
 FALLBACK_EXTRAS = ("dev",)
 TEST_REQUIREMENT_FILES = (
     "requirements-test.txt",
