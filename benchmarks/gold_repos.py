@@ -59,12 +59,16 @@ def main() -> None:
             wall.append(seconds)
             built.append(gold)
             stab = gold.stability
+            notes = [f"{len(stab.failing)} failing, {len(stab.flaky)} flaky"] if (
+                stab.failing or stab.flaky) else []
+            if gold.recipe.apt_packages:
+                notes.append(f"apt {' '.join(gold.recipe.apt_packages)} (the build log's)")
+            if gold.recipe.project_release:
+                notes.append("the release's wheel, the sdist's tests")
             rows.append([
                 repo.source.removeprefix("pypi:"), repo.kind, "yes",
                 f"{gold.build_duration_sec:.0f}", f"{gold.run_sec:.1f}",
-                str(len(stab.stable_passing)),
-                f"{len(stab.failing)} failing, {len(stab.flaky)} flaky" if stab.failing
-                or stab.flaky else "",
+                str(len(stab.stable_passing)), "; ".join(notes),
             ])
             print(f"ok   {repo.source}: {len(stab.stable_passing)} stable, build "
                   f"{gold.build_duration_sec:.0f} s, run {gold.run_sec:.1f} s", flush=True)
