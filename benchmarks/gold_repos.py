@@ -61,7 +61,7 @@ def main() -> None:
             stab = gold.stability
             notes = [f"{len(stab.failing)} failing, {len(stab.flaky)} flaky"] if (
                 stab.failing or stab.flaky) else []
-            if gold.recipe.apt_packages:
+            if any(n.startswith("the build needs system packages") for n in gold.recipe.notes):
                 notes.append(f"apt {' '.join(gold.recipe.apt_packages)} (the build log's)")
             if gold.recipe.project_release:
                 notes.append("the release's wheel, the sdist's tests")
