@@ -33,7 +33,6 @@ SHARED = {
     "grading",
     "difficulty",
     "selection",
-    "dedupe",
 }
 ORCHESTRATION = {"api", "pipeline", "cli"}
 
