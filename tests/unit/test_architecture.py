@@ -33,6 +33,7 @@ SHARED = {
     "grading",
     "difficulty",
     "selection",
+    "dedupe",
 }
 ORCHESTRATION = {"api", "pipeline", "cli"}
 

@@ -3,6 +3,7 @@ search decides from its answer (accept, reject with a kind, defer an inert resou
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
+from cligym.dedupe import candidate_key
 from cligym.faults.base import FaultContext
 from cligym.faults.registry import (
     families,
@@ -57,10 +59,12 @@ def _first_offline_target(ctx: FaultContext, narrow: bool = False) -> FaultTarge
     )
 
 
-def _attempt(ctx, settings, fake, catalog, target, index=0):
+def _attempt(ctx, settings, fake, catalog, target, index=0, symptoms=None):
     fams = {f.name: f for f in families()}
     key = search._steps_id(ctx.gold, fams, (target,))
-    return search._attempt(ctx.gold, fams, (target,), settings, fake, catalog, 0, index, key)
+    return search._attempt(
+        ctx.gold, fams, (target,), settings, fake, catalog, 0, index, key, symptoms or {}
+    )
 
 
 def test_a_fault_that_fails_a_stable_test_becomes_a_candidate(ctx, settings, catalog):
@@ -115,6 +119,54 @@ def test_rejected_attempts_carry_their_kind(ctx, settings, catalog, reply, kind,
     assert candidate is None and not attempt.accepted
     assert attempt.rejection is kind and attempt.reason == reason
     assert catalog.get_attempt(attempt.id) == attempt
+
+
+def test_an_attempt_with_an_earlier_candidates_symptoms_is_that_task_again(
+    ctx, settings, catalog
+):
+    """Another fault that fails the same tests with the same errors (a locked package
+    directory after a shadowed one) is rejected in the search: verification would drop it as
+    a duplicate, after its longest checks. Other errors are another task."""
+    fams = {f.name: f for f in families()}
+    first, second = [
+        t for t in plan_singles(ctx, list(fams.values()), 0)
+        if not fams[t.family].needs_network
+        and not search.steps_need_network(fams[t.family].solution(t))
+    ][:2]
+    broken = ctx.gold.stability.stable_passing[0]
+    fake = FakeRuntime()
+    fake.on("run", pytest_reply({broken: "E   ImportError: boom at 0x7f00"},
+                                tests=ctx.gold.stability.stable_passing), times=1)
+    _, earlier = _attempt(ctx, settings, fake, catalog, first)
+    assert earlier is not None
+    symptoms = {candidate_key(ctx.gold, earlier): earlier.id}
+
+    fake.on("run", pytest_reply({broken: "E   ImportError: boom at 0x7f99"},
+                                tests=ctx.gold.stability.stable_passing), times=1)
+    attempt, candidate = _attempt(ctx, settings, fake, catalog, second, 1, symptoms)
+    assert candidate is None and not attempt.accepted and attempt.candidate_id is None
+    assert attempt.rejection is RejectionReason.DUPLICATE
+    assert attempt.reason == f"same failing tests and errors as candidate {earlier.id}"
+    assert catalog.get_attempt(attempt.id) == attempt and attempt.failing_count == 1
+
+    fake.on("run", pytest_reply({broken: "E   PermissionError: denied"},
+                                tests=ctx.gold.stability.stable_passing), times=1)
+    _, other = _attempt(ctx, settings, fake, catalog, second, 2, symptoms)
+    assert other is not None  # another error: another task
+
+
+def test_the_search_keeps_one_candidate_per_symptom(ctx, settings, catalog):
+    """Every fault fails the same test with the same error: one single is accepted, the
+    other singles are its duplicates; chains break other tools, so they are other tasks."""
+    broken = ctx.gold.stability.stable_passing[0]
+    fake = FakeRuntime()
+    fake.on("run", pytest_reply({broken: "E   boom"}, tests=ctx.gold.stability.stable_passing))
+    report = run_search(ctx.gold, ctx, settings, fake, catalog, budget=12, max_faults=2)
+    singles = [c for c in report.candidates if len(c.faults) == 1]
+    assert len(singles) == 1
+    keys = [candidate_key(ctx.gold, c) for c in report.candidates]
+    assert len(keys) == len(set(keys))
+    assert any(a.rejection is RejectionReason.DUPLICATE for a in report.attempts)
 
 
 def test_a_large_suite_runs_a_selection_then_the_whole_suite_to_confirm(
@@ -249,9 +301,10 @@ def test_a_damaged_library_carries_its_chains_as_other_families(ctx, settings, c
     }
     assert {"lib-truncated", "elf-header-corrupt", "lib-other-release"} <= same_repair
 
-    def answer(call):
+    def answer(call):  # each damage shows its own error, as SIGBUS and SIGILL differ
+        error = "E   ImportError: " + hashlib.sha256(call.script.encode()).hexdigest()
         hit = path in call.script
-        return pytest_reply({lib.predicted_tests[0]: "E   ImportError"} if hit else {},
+        return pytest_reply({lib.predicted_tests[0]: error} if hit else {},
                             tests=ctx.gold.stability.stable_passing)
 
     fake = FakeRuntime()
@@ -530,6 +583,28 @@ def test_compositions_try_the_most_faults_first(ctx):
     rng = __import__("random").Random(0)
     first = next(search._compositions(state, fams, rng, max_faults=3))
     assert sorted(f.family for f in first) == sorted(t.family for t in parts)
+
+
+def test_a_composition_is_not_tried_again_in_another_order(ctx):
+    """Two faults joined either way are one broken state and one task: once a set of faults
+    was tried, no order of it is tried again (in the default corpus a gold env spent an
+    attempt and a 134 s verification on the second order)."""
+    fams = {f.name: f for f in families()}
+    picks: dict[str, FaultTarget] = {}
+    for t in plan_singles(ctx, list(fams.values()), 0):
+        if fams[t.family].variant_group is None and not is_blocker(t):
+            picks.setdefault(fams[t.family].category, t)
+    parts = list(picks.values())[:2]
+    accepted = [
+        _accepted(fams, t).model_copy(update={"id": t.family, "failing": (f"t{i}",)})
+        for i, t in enumerate(parts)
+    ]
+    state = search._SearchState(accepted=accepted)
+    rng = __import__("random").Random(0)
+    first = next(search._compositions(state, fams, rng, max_faults=2))
+    state.composed.add(search._composition_key(first))
+    assert next(search._compositions(state, fams, rng, max_faults=2), None) is None
+    assert search._composition_key(tuple(reversed(first))) in state.composed
 
 
 def test_a_payload_only_family_rides_only_in_chains(ctx, settings, catalog):

@@ -11,6 +11,7 @@ import pytest
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
+from cligym.dedupe import dedupe_key
 from cligym.errors import DockerOperationError
 from cligym.faults.registry import family, ordered_solution, payload_solution
 from cligym.ids import content_id
@@ -24,7 +25,7 @@ from cligym.records import (
 )
 from cligym.runtime.fake import FakeRuntime, Reply
 from cligym.runtime.protocol import DiffEntry
-from cligym.verify.contract import dedupe_key, verify_candidate
+from cligym.verify.contract import verify_candidate
 from cligym.verify.noise import with_noise
 from tests.unit.fault_fixtures import context
 from tests.unit.runtime_script import TESTS, attempt_script, gold_env, is_pytest, pytest_reply

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cligym.dedupe import error_signature, normalize_error
 from cligym.faults.registry import families
 from cligym.invert.search import plan_selection, plan_singles
 from cligym.records import DEFAULT_LAYOUT, Candidate, FaultCategory, FaultTarget
@@ -13,7 +14,7 @@ from cligym.testbed.attempt import judge, render_attempt_script
 from cligym.verify.contract import RestorePlan, clean_diff, render_task_dockerfile
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines
 from cligym.verify.noise import with_noise
-from cligym.verify.scoring import difficulty, error_signature, normalize_error
+from cligym.verify.scoring import difficulty
 from tests.unit.fault_fixtures import TESTS, context
 
 GOLD_TIME = 1_700_000_000

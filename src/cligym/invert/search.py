@@ -19,9 +19,11 @@ been found, two kinds of multi-fault attempts are interleaved:
   one payload (the next one carries a sibling, or, when no other payload is left, the same
   one with other blockers); one single per family and resource;
 - compositions of 2..max accepted faults from different categories, each failing tests of its
-  own, the largest first.
+  own, the largest first; a set of faults tried once is not tried again in another order.
 Feedback: a resource whose fault broke no test goes to the back of the queue; so do targets of
 a family with FAMILY_CAP tasks in the gold env, and variants once the gold env has a few tasks.
+An attempt that fails the same tests with the same errors as an earlier candidate (and breaks
+the same tools) is that task again (`cligym.dedupe`): rejected as a duplicate, not verified.
 Act: each attempt is one disposable container (see attempt.py); accepted ones become Candidates.
 """
 
@@ -29,13 +31,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import zip_longest
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
+from cligym.dedupe import candidate_key
 from cligym.faults.base import FaultContext, FaultFamily
 from cligym.faults.registry import families, is_blocker, ordered_solution, repair_tools
 from cligym.ids import content_id
@@ -167,6 +170,8 @@ class _SearchState:
     repaired: set[tuple[str, ...]] = field(default_factory=set)  # accepted singles' repairs
     multi_uses: dict[str, int] = field(default_factory=dict)  # fault -> multi-fault attempts
     blocker_uses: dict[str, int] = field(default_factory=dict)  # blocker family -> chains
+    symptoms: dict[str, str] = field(default_factory=dict)  # candidate_key -> candidate id
+    composed: set[frozenset[str]] = field(default_factory=set)  # compositions tried, as sets
 
 
 @dataclass
@@ -260,6 +265,8 @@ def _compositions(
         # the largest first: each part is one more ordered repair step
         size = largest if turn < 10 else rng.randint(2, largest)
         picks = rng.sample(singles, min(size, len(singles)))
+        if _composition_key(tuple(c.faults[0] for c in picks)) in state.composed:
+            continue  # the same faults in another order: the same task
         cats = [fams[c.families[0]].category for c in picks]
         if len(set(cats)) == len(cats) and every_part_shows(picks):
             yield tuple(c.faults[0] for c in picks)
@@ -403,6 +410,10 @@ def _payload_key(faults: Sequence[FaultTarget]) -> str:
     return "+".join(f"{f.family}@{f.resource}" for f in faults if not is_blocker(f))
 
 
+def _composition_key(faults: Sequence[FaultTarget]) -> frozenset[str]:
+    return frozenset(_payload_key((f,)) for f in faults)
+
+
 def every_part_shows(parts: Sequence[Candidate]) -> bool:
     """Pure: each part fails some test that the others leave passing.
 
@@ -482,12 +493,14 @@ def run_search(
             for fault in filter(is_blocker, faults):
                 uses = state.blocker_uses
                 uses[fault.family] = uses.get(fault.family, 0) + 1
+        if len(faults) > 1 and not chain:
+            state.composed.add(_composition_key(faults))
         if len(faults) > 1:
             for fault in faults:
                 one = _payload_key((fault,))
                 state.multi_uses[one] = state.multi_uses.get(one, 0) + 1
         attempt, candidate = _attempt(
-            gold, fams, faults, settings, runtime, catalog, seed, index, key
+            gold, fams, faults, settings, runtime, catalog, seed, index, key, state.symptoms
         )
         attempts.append(attempt)
         if len(faults) == 1:
@@ -509,6 +522,7 @@ def run_search(
                     state.family_tasks[name] = state.family_tasks.get(name, 0) + 1
         if candidate is not None:
             state.accepted.append(candidate)
+            state.symptoms.setdefault(candidate_key(gold, candidate), candidate.id)
             if len(faults) == 1:
                 state.repaired.add(_repair(fams, faults))
                 state.family_tasks[faults[0].family] = (
@@ -537,7 +551,12 @@ def _attempt(
     seed: int,
     index: int,
     candidate_id: str,
+    symptoms: Mapping[str, str],
 ) -> tuple[Attempt, Candidate | None]:
+    """One attempt, stored; an accepted one whose failing tests and errors are an earlier
+    candidate's of this search (`symptoms`) is rejected as that task again: verification would
+    drop it as a duplicate after its longest checks (in the default corpus, 7 attempts, all of
+    them dropped so, one of them after 134 s)."""
     attempt_id = content_id("attempt", candidate_id, seed, index)
     previous = catalog.get_attempt(attempt_id)
     if previous is not None:
@@ -593,6 +612,10 @@ def _attempt(
             errors=outcome.errors,
             created_at=now,
         )
+        twin = symptoms.get(candidate_key(gold, candidate))
+        if twin is not None:
+            reason = f"same failing tests and errors as candidate {twin}"
+            rejection, candidate = RejectionReason.DUPLICATE, None
     attempt = Attempt(
         id=attempt_id,
         gold_id=gold.id,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cligym.catalog import Catalog
+from cligym.dedupe import dedupe_key
 from cligym.records import Attempt, Candidate, GoldEnv, ImpactMap, IssueText, Task, VerifyResult
-from cligym.verify.contract import dedupe_key
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from cligym.catalog import Catalog
 from cligym.config import Settings
+from cligym.dedupe import dedupe_key, error_signature
 from cligym.errors import CligymError
 from cligym.faults.registry import is_blocker, payload_solution, target_hint
 from cligym.grading.kit import collect_grade_kit
@@ -48,7 +49,7 @@ from cligym.testbed.attempt import last_line, run_attempt, suite_timeout_sec
 from cligym.testbed.layout import gold_image_tag
 from cligym.verify.leaks import PathStat, audit_leaks, parse_stat_lines, stat_rows
 from cligym.verify.noise import noise_roots, with_noise
-from cligym.verify.scoring import difficulty, error_signature
+from cligym.verify.scoring import difficulty
 
 log = logging.getLogger(__name__)
 LABEL_CANDIDATE = "cligym.candidate"
@@ -317,17 +318,6 @@ def _suite_run(runtime: Runtime, gold: GoldEnv, tag: str, timeout: int) -> Attem
             f"tests did not finish within {timeout} s in the rebuilt image",
         )
     return outcome
-
-
-def dedupe_key(
-    gold: GoldEnv, candidate: Candidate, fail_to_pass: Sequence[str], signature: str
-) -> str:
-    """Same gold, failing set and error signature: the same task. A repair chain shows the
-    symptoms of its payload, so the tools it breaks are part of its key."""
-    blockers = sorted(f.family for f in candidate.faults if is_blocker(f))
-    if not blockers:
-        return content_id("task", gold.id, fail_to_pass, signature)
-    return content_id("task", gold.id, fail_to_pass, signature, blockers)
 
 
 # Where fault families put the files a fault consists of (a shim, a profile script): such

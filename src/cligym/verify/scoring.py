@@ -1,39 +1,12 @@
-"""Error signatures (for dedupe) and difficulty scores (pure)."""
+"""Difficulty scores (pure)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 from collections.abc import Mapping
 from typing import Literal
 
 from cligym.records import Candidate
-
-_NOISE = [
-    (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
-    (re.compile(r"/tmp/[^\s'\"]+"), "/tmp/?"),
-    (re.compile(r"\b\d+(\.\d+)?\b"), "N"),
-    (re.compile(r"\s+"), " "),
-]
-
-
-def normalize_error(message: str) -> str:
-    """The last meaningful line of an error, without addresses, temp paths and numbers."""
-    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
-    line = next(
-        (ln for ln in reversed(lines) if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", ln)),
-        lines[-1] if lines else "",
-    )
-    for pattern, repl in _NOISE:
-        line = pattern.sub(repl, line)
-    return line[:200]
-
-
-def error_signature(errors: Mapping[str, str]) -> str:
-    """Hash of the set of normalised error lines: two tasks with the same symptoms collide."""
-    lines = sorted({normalize_error(m) for m in errors.values()})
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def _near(candidate: Candidate, errors: Mapping[str, str]) -> bool:
