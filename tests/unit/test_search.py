@@ -565,20 +565,28 @@ def test_a_used_payload_carries_another_chain_when_no_other_payload_is_left(ctx)
     assert next(search._chains(state, fams, blockers, rng), None) is None
 
 
-def test_compositions_try_the_most_faults_first(ctx):
-    """Each part of a composition is one more ordered repair step: with three accepted
-    singles of different categories that each show, the first composition joins all three."""
-    fams = {f.name: f for f in families()}
+def _singles_of_categories(
+    ctx, fams: dict, count: int
+) -> tuple[list[FaultTarget], list[Candidate]]:
+    """`count` planned singles of different categories, each accepted failing its own test."""
     picks: dict[str, FaultTarget] = {}
     for t in plan_singles(ctx, list(fams.values()), 0):
         if fams[t.family].variant_group is None and not is_blocker(t):
             picks.setdefault(fams[t.family].category, t)
-    parts = list(picks.values())[:3]
-    assert len(parts) == 3
+    parts = list(picks.values())[:count]
+    assert len(parts) == count
     accepted = [
         _accepted(fams, t).model_copy(update={"id": t.family, "failing": (f"t{i}",)})
         for i, t in enumerate(parts)
     ]
+    return parts, accepted
+
+
+def test_compositions_try_the_most_faults_first(ctx):
+    """Each part of a composition is one more ordered repair step: with three accepted
+    singles of different categories that each show, the first composition joins all three."""
+    fams = {f.name: f for f in families()}
+    parts, accepted = _singles_of_categories(ctx, fams, 3)
     state = search._SearchState(accepted=accepted)
     rng = __import__("random").Random(0)
     first = next(search._compositions(state, fams, rng, max_faults=3))
@@ -590,15 +598,7 @@ def test_a_composition_is_not_tried_again_in_another_order(ctx):
     was tried, no order of it is tried again (in the default corpus a gold env spent an
     attempt and a 134 s verification on the second order)."""
     fams = {f.name: f for f in families()}
-    picks: dict[str, FaultTarget] = {}
-    for t in plan_singles(ctx, list(fams.values()), 0):
-        if fams[t.family].variant_group is None and not is_blocker(t):
-            picks.setdefault(fams[t.family].category, t)
-    parts = list(picks.values())[:2]
-    accepted = [
-        _accepted(fams, t).model_copy(update={"id": t.family, "failing": (f"t{i}",)})
-        for i, t in enumerate(parts)
-    ]
+    _, accepted = _singles_of_categories(ctx, fams, 2)
     state = search._SearchState(accepted=accepted)
     rng = __import__("random").Random(0)
     first = next(search._compositions(state, fams, rng, max_faults=2))
