@@ -320,9 +320,10 @@ open(p, 'r+b').write(b)
 """
 
 
-class _InitCodeDamaged(FaultFamily):
-    """A library whose init function (`script` writes over it) kills every process that loads
-    it: the loader runs that code before anything could catch an error."""
+class _LoaderKilled(FaultFamily):
+    """A library that `script` damages in place so that every process that loads it dies
+    before anything could catch an error (the loader runs its init code, or checks its
+    version needs, as it maps it)."""
 
     category = FaultCategory.SHARED_LIBRARIES
     needs_network = True
@@ -347,7 +348,7 @@ class _InitCodeDamaged(FaultFamily):
 
 
 @register
-class LibOtherCpu(_InitCodeDamaged):
+class LibOtherCpu(_LoaderKilled):
     name = "lib-other-cpu"
     description = (
         "a shared library that tests load was built for another CPU: the process that loads "
@@ -367,7 +368,7 @@ _SEGV_INIT = _BREAK_INIT.replace(
 
 
 @register
-class LibCodeCorrupt(_InitCodeDamaged):
+class LibCodeCorrupt(_LoaderKilled):
     """Bit rot or a bad copy in a library's code: the process crashes where it runs the
     damaged code (here, as the loader runs the library's init function), with nothing in the
     error about which library; `ldd` and the loader find nothing wrong."""
@@ -379,3 +380,45 @@ class LibCodeCorrupt(_InitCodeDamaged):
     )
     script = _SEGV_INIT
     symptom = "crashes when it is loaded"
+
+
+# Points the first version-needs entry of a library (its `.gnu.version_r`: which library
+# provides the symbol versions it needs) at a string that names no library, the name of the
+# version it needs there (OPENSSL_3.0.0 rather than libcrypto.so.3), in place. glibc's loader
+# looks that library up among the loaded ones as it maps the file, finds none and fails an
+# assertion: the process exits 127 with "Inconsistency detected by ld.so: dl-version.c: ...
+# Assertion `needed != NULL' failed!", from `import ssl` as from `ldd`. Exits non-zero when
+# the library needs no versions (then the fault does not apply).
+_BREAK_VERSION_NEEDS = """\
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+shoff, = struct.unpack_from('<Q', b, 40)
+size, count = struct.unpack_from('<HH', b, 58)
+sections = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + i * size) for i in range(count)]
+needs = [sh for sh in sections if sh[1] == 0x6FFFFFFE]  # SHT_GNU_verneed
+if not needs:
+    sys.exit('no version needs')
+at = needs[0][4]
+aux, = struct.unpack_from('<I', b, at + 8)  # Verneed: version, count, file, aux, next
+name, = struct.unpack_from('<I', b, at + aux + 8)  # Vernaux: hash, flags, other, name, next
+struct.pack_into('<I', b, at + 4, name)
+open(p, 'r+b').write(b)
+"""
+
+
+@register
+class LibVersionNeedsBroken(_LoaderKilled):
+    """A library whose record of which libraries provide the symbol versions it needs names
+    none that is loaded, as a bad binary patch or a copy from a broken build leaves it: the
+    loader aborts with an assertion about itself, naming neither the library nor the file, so
+    the message reads like a loader bug; `ldd` on any of its users prints the same line, and
+    only the file's checksum (`dpkg --verify`) or `LD_DEBUG` shows which library it was."""
+
+    name = "lib-version-needs-broken"
+    description = (
+        "a shared library that tests load names, in its version needs, a library it does not "
+        "link: the process that loads it exits with 'Inconsistency detected by ld.so'"
+    )
+    script = _BREAK_VERSION_NEEDS
+    symptom = "stops the loader with an assertion"
