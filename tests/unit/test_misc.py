@@ -59,3 +59,33 @@ def test_select_named_keeps_the_order_named_then_the_limit():
     assert unknown.value.name == "z"
     with pytest.raises(ValueError, match="--limit must be at least 1"):
         select_named(items, lambda s: s[0], (), 0)
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "warned"),
+    [
+        (409, 'Conflict ("removal of container abc is already in progress")', False),
+        (409, 'Conflict ("container abc is paused")', True),
+        (500, "Internal Server Error", True),
+    ],
+)
+def test_removing_a_container_already_being_removed_is_no_warning(status, text, warned, caplog):
+    """On an interrupt, the clean-up and the stage that owned a container both remove it: the
+    daemon's 409 "already in progress" is the wanted outcome, not a failure to report."""
+    import docker.errors
+    import requests
+
+    from cligym.runtime.docker import DockerRuntime
+
+    response = requests.Response()
+    response.status_code = status
+
+    class Api:
+        def remove_container(self, container_id, force, v):
+            raise docker.errors.APIError(text, response=response, explanation=text)
+
+    runtime = object.__new__(DockerRuntime)  # no daemon: only the client's reply matters here
+    runtime.client = type("Client", (), {"api": Api()})()
+    with caplog.at_level("WARNING", logger="cligym.runtime.docker"):
+        runtime.remove_container("abc123")
+    assert ("could not remove container" in caplog.text) is warned
