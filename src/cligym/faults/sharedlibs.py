@@ -129,17 +129,23 @@ class LibTruncated(FaultFamily):
         return _lib_solution(LibraryParams.of(target).owner, target.resource.name)
 
 
-# Gives every version a library defines (its `.gnu.version_d` entries but the base one) another
-# last digit, in place: the loader then refuses the users' symbol-version needs with "version
-# `OPENSSL_3.0.0' not found", as when a package of another release left its copy behind. Exits
-# non-zero when the library defines no versions (then the fault does not apply).
-_RENAME_VERSIONS = """\
+# The start of the scripts below, run in the container on the library's file `p`: its bytes
+# `b` and its section headers (name, type, flags, address, offset, size, link, info, ...).
+_READ_SECTIONS = """\
 import struct, sys
 p = sys.argv[1]
 b = bytearray(open(p, 'rb').read())
 shoff, = struct.unpack_from('<Q', b, 40)
 size, count = struct.unpack_from('<HH', b, 58)
 sections = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + i * size) for i in range(count)]
+"""
+
+
+# Gives every version a library defines (its `.gnu.version_d` entries but the base one) another
+# last digit, in place: the loader then refuses the users' symbol-version needs with "version
+# `OPENSSL_3.0.0' not found", as when a package of another release left its copy behind. Exits
+# non-zero when the library defines no versions (then the fault does not apply).
+_RENAME_VERSIONS = _READ_SECTIONS + """\
 renamed = 0
 for sh in sections:
     if sh[1] != 0x6FFFFFFD:  # SHT_GNU_verdef: sh_link names the string table, sh_info counts
@@ -389,13 +395,7 @@ class LibCodeCorrupt(_LoaderKilled):
 # assertion: the process exits 127 with "Inconsistency detected by ld.so: dl-version.c: ...
 # Assertion `needed != NULL' failed!", from `import ssl` as from `ldd`. Exits non-zero when
 # the library needs no versions (then the fault does not apply).
-_BREAK_VERSION_NEEDS = """\
-import struct, sys
-p = sys.argv[1]
-b = bytearray(open(p, 'rb').read())
-shoff, = struct.unpack_from('<Q', b, 40)
-size, count = struct.unpack_from('<HH', b, 58)
-sections = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + i * size) for i in range(count)]
+_BREAK_VERSION_NEEDS = _READ_SECTIONS + """\
 needs = [sh for sh in sections if sh[1] == 0x6FFFFFFE]  # SHT_GNU_verneed
 if not needs:
     sys.exit('no version needs')
