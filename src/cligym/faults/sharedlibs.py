@@ -413,7 +413,9 @@ class LibVersionNeedsBroken(_LoaderKilled):
     none that is loaded, as a bad binary patch or a copy from a broken build leaves it: the
     loader aborts with an assertion about itself, naming neither the library nor the file, so
     the message reads like a loader bug; `ldd` on any of its users prints the same line, and
-    only the file's checksum (`dpkg --verify`) or `LD_DEBUG` shows which library it was."""
+    only the file's checksum (`dpkg --verify`) or `LD_DEBUG` shows which library it was. Under
+    pytest, whose capture holds the stderr of the test that loaded it, not even that line
+    shows: the run stops after its last progress dot with exit status 127."""
 
     name = "lib-version-needs-broken"
     description = (
