@@ -1,9 +1,11 @@
 from pathlib import Path
 
+import docker.errors
 import pytest
+import requests
 
 from cligym.ids import content_id, new_run_id, run_id_pid
-from cligym.runtime.docker import with_timeout
+from cligym.runtime.docker import DockerRuntime, with_timeout
 from cligym.runtime.doctor import CheckState, plan_disk_check
 
 
@@ -72,11 +74,6 @@ def test_select_named_keeps_the_order_named_then_the_limit():
 def test_removing_a_container_already_being_removed_is_no_warning(status, text, warned, caplog):
     """On an interrupt, the clean-up and the stage that owned a container both remove it: the
     daemon's 409 "already in progress" is the wanted outcome, not a failure to report."""
-    import docker.errors
-    import requests
-
-    from cligym.runtime.docker import DockerRuntime
-
     response = requests.Response()
     response.status_code = status
 

@@ -343,11 +343,9 @@ class DockerRuntime:
             self.client.api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:
             pass
-        except docker.errors.APIError as err:
+        except (docker.errors.APIError, requests.exceptions.RequestException) as err:
             if not _removal_in_progress(err):  # an interrupt's clean-up got there first
                 log.warning("could not remove container %s: %s", container_id[:12], _short(err))
-        except requests.exceptions.RequestException as err:
-            log.warning("could not remove container %s: %s", container_id[:12], _short(err))
 
     def run(
         self,
@@ -717,9 +715,13 @@ def run_is_alive(run_id: str) -> bool:
     return True
 
 
-def _removal_in_progress(err: docker.errors.APIError) -> bool:
+def _removal_in_progress(err: BaseException) -> bool:
     """The daemon is removing that container already (409): what the caller wanted."""
-    return err.status_code == 409 and "already in progress" in str(err)
+    return (
+        isinstance(err, docker.errors.APIError)
+        and err.status_code == 409
+        and "already in progress" in str(err)
+    )
 
 
 def _short(err: BaseException) -> str:
